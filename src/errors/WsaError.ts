@@ -1,4 +1,5 @@
 import { Data, Predicate } from "effect"
+import type { YieldableError } from "effect/Cause"
 import type { SocketAddress } from "../SocketAddress.js"
 import { codeOf, nameByCode, type WsaName, wsaCodes } from "./codes.js"
 
@@ -43,7 +44,19 @@ const describe = (name: string, meaning: string, advice: string, context: Contex
   return `${context.operation}${where} failed with ${name}: ${meaning}${detail} ${advice}`
 }
 
-const WsaErrorClass = <Tag extends WsaName>(tag: Tag) => {
+/**
+ * What every WSA error instance looks like: a yieldable tagged error with the WSA number and context.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WsaErrorShape<Tag extends string> extends YieldableError, Context {
+  readonly _tag: Tag
+  readonly code: number
+  readonly message: string
+}
+
+const WsaErrorClass = <Tag extends WsaName>(tag: Tag): new (context: Context) => WsaErrorShape<Tag> => {
   const [code, meaning, advice] = wsaCodes[tag]
   return class extends Data.TaggedError(tag)<Context & { readonly code: number; readonly message: string }> {
     constructor(context: Context) {
