@@ -1,0 +1,234 @@
+/**
+ * The socket as a scoped resource: open, bind, options, addresses, connect time, send / receive and
+ * disconnect-for-reuse. Connecting is `ConnectEx.connect`.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect, Option, type Scope } from "effect"
+import type * as WsaError from "./errors/WsaError.js"
+import * as internal from "./internal/socket.js"
+import { Iocp } from "./Iocp.js"
+import type { SocketOption, SocketOptions } from "./native/Driver.js"
+import * as SocketAddress from "./SocketAddress.js"
+
+/**
+ * An open TCP socket. Opaque: use the functions of this module and `ConnectEx`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Socket {
+  readonly [internal.TypeId]: internal.TypeId
+  readonly family: SocketAddress.Family
+}
+
+/**
+ * The options `setOption` takes, with the value type of each.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Options = SocketOptions
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Option = SocketOption
+
+/**
+ * The largest `maxBytes` a single `receive` accepts (64 MiB).
+ *
+ * @since 0.1.0
+ */
+export const MAX_RECEIVE = 64 * 1024 * 1024
+
+/**
+ * Whether a value is a socket opened by `open`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isSocket = (u: unknown): u is Socket => internal.isSocket(u)
+
+/**
+ * Opens a TCP socket of the family, associated with the completion port; closed when the scope closes
+ * (even mid-operation: pending operations complete with WSA_OPERATION_ABORTED first).
+ *
+ * @example
+ * const socket = yield* Socket.open({ family: "ipv4" })
+ * @since 0.1.0
+ * @category constructors
+ */
+export const open = (options: { readonly family: SocketAddress.Family }): Effect.Effect<Socket, WsaError.WsaError, Scope.Scope | Iocp> =>
+  Effect.flatMap(Iocp, (port) =>
+    Effect.acquireRelease(
+      Effect.suspend(() => {
+        const family = (options as { family?: unknown } | null | undefined)?.family
+        if (family !== "ipv4" && family !== "ipv6") {
+          return Effect.fail(internal.wsaError("WSAEAFNOSUPPORT", "socket", undefined, `family must be "ipv4" or "ipv6", got ${String(family)}`))
+        }
+        if (!port.isOpen()) return Effect.fail(internal.wsaError("WSANOTINITIALISED", "socket"))
+        const result = port.driver.open(family)
+        if (!result.ok) return Effect.fail(internal.fromStatus(result.code, "socket"))
+        port.track(result.value)
+        return Effect.succeed(new internal.SocketImpl(family, result.value, port))
+      }),
+      (socket) => Effect.sync(() => internal.close(socket))
+    ))
+
+/**
+ * Binds the socket to a local address (port 0: the system chooses). Binding is required before
+ * `ConnectEx.connect`; a second bind is WSAEINVAL on every backend.
+ *
+ * @example
+ * yield* Socket.bind(socket, SocketAddress.ipv4("0.0.0.0", 0))
+ * @since 0.1.0
+ * @category binding
+ */
+export const bind = (socket: Socket, address: SocketAddress.SocketAddress): Effect.Effect<void, WsaError.WsaError> =>
+  Effect.gen(function*() {
+    const s = yield* internal.usable(socket, "bind")
+    const local = yield* SocketAddress.validate(address, "bind")
+    if (local.family !== s.family) {
+      return yield* internal.wsaError("WSAEAFNOSUPPORT", "bind", local, `an ${local.family} address on an ${s.family} socket`)
+    }
+    if (s.bound || s.state !== "open") return yield* internal.wsaError("WSAEINVAL", "bind", local, "the socket is already bound")
+    const status = s.port.driver.bind(s.native, local, local.port === 0)
+    if (status !== 0) return yield* internal.fromStatus(status, "bind", local)
+    s.bound = true
+  })
+
+const addressOf = (operation: "localAddress" | "peerAddress") =>
+(socket: Socket): Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> =>
+  Effect.flatMap(internal.usable(socket, operation), (s) => {
+    if (operation === "peerAddress" && s.state !== "connected") return Effect.fail(internal.wsaError("WSAENOTCONN", operation))
+    if (operation === "localAddress" && !s.bound) return Effect.fail(internal.wsaError("WSAEINVAL", operation, undefined, "the socket is not bound"))
+    const result = operation === "localAddress" ? s.port.driver.localAddress(s.native) : s.port.driver.peerAddress(s.native)
+    return result.ok ? Effect.succeed(result.value) : Effect.fail(internal.fromStatus(result.code, operation))
+  })
+
+/**
+ * The local address. After a port-0 bind on Linux the port may read 0 until connect chooses it.
+ *
+ * @since 0.1.0
+ * @category addresses
+ */
+export const localAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> = addressOf("localAddress")
+
+/**
+ * The peer's address; WSAENOTCONN unless connected.
+ *
+ * @since 0.1.0
+ * @category addresses
+ */
+export const peerAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> = addressOf("peerAddress")
+
+/**
+ * How long the socket has been connected: `None` before connect and after disconnect. Windows reads the
+ * kernel's SO_CONNECT_TIME (whole seconds); other drivers count with Effect's `Clock`, so `TestClock` moves it.
+ *
+ * @since 0.1.0
+ * @category addresses
+ */
+export const connectTime = (socket: Socket): Effect.Effect<Option.Option<Duration.Duration>, WsaError.WsaError> =>
+  Effect.flatMap(internal.usable(socket, "connectTime"), (s) => {
+    if (s.state !== "connected") return Effect.succeed(Option.none())
+    const kernel = s.port.driver.connectTime?.(s.native)
+    if (kernel !== undefined) {
+      if (!kernel.ok) return Effect.fail(internal.fromStatus(kernel.code, "connectTime"))
+      return Effect.succeed(kernel.value === undefined ? Option.none() : Option.some(Duration.seconds(kernel.value)))
+    }
+    return Effect.map(Clock.currentTimeMillis, (now) => Option.some(Duration.millis(Math.max(0, now - (s.connectedAt ?? now)))))
+  })
+
+const optionKinds: { readonly [K in SocketOption]: (value: unknown) => boolean } = {
+  TCP_FASTOPEN: (v) => typeof v === "boolean",
+  TCP_NODELAY: (v) => typeof v === "boolean",
+  SO_KEEPALIVE: (v) => typeof v === "boolean",
+  SO_REUSEADDR: (v) => typeof v === "boolean",
+  SO_SNDBUF: (v) => typeof v === "number" && Number.isInteger(v) && v > 0 && v <= 0x7fffffff,
+  SO_RCVBUF: (v) => typeof v === "number" && Number.isInteger(v) && v > 0 && v <= 0x7fffffff,
+  SO_LINGER: (v) => v === false || (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffff)
+}
+
+/**
+ * Sets a socket option. `TCP_FASTOPEN` before connect lets the connect's data ride with the SYN.
+ *
+ * @example
+ * yield* Socket.setOption(socket, "TCP_FASTOPEN", true)
+ * @since 0.1.0
+ * @category options
+ */
+export const setOption = <K extends SocketOption>(socket: Socket, option: K, value: SocketOptions[K]): Effect.Effect<void, WsaError.WsaError> =>
+  Effect.flatMap(internal.usable(socket, "setsockopt"), (s) => {
+    const valid = Object.hasOwn(optionKinds, option) ? optionKinds[option] : undefined
+    if (valid === undefined) return Effect.fail(internal.wsaError("WSAENOPROTOOPT", "setsockopt", undefined, `unknown option ${String(option)}`))
+    if (!valid(value)) return Effect.fail(internal.wsaError("WSAEINVAL", "setsockopt", undefined, `invalid value for ${option}: ${String(value)}`))
+    const status = s.port.driver.setOption(s.native, option, value)
+    return status === 0 ? Effect.void : Effect.fail(internal.fromStatus(status, "setsockopt"))
+  })
+
+const connected = (socket: Socket, operation: "send" | "receive" | "disconnect") =>
+  Effect.flatMap(internal.usable(socket, operation), (s) =>
+    s.state === "connected" ? Effect.succeed(s) : Effect.fail(internal.wsaError("WSAENOTCONN", operation)))
+
+/**
+ * Sends all of `bytes` (as WSASend does) and returns the length. Sends on one socket are queued in order.
+ *
+ * @example
+ * const sent = yield* Socket.send(socket, new TextEncoder().encode("hello"))
+ * @since 0.1.0
+ * @category i/o
+ */
+export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> =>
+  Effect.flatMap(connected(socket, "send"), (s) => {
+    if (!(bytes instanceof Uint8Array)) return Effect.fail(internal.wsaError("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array"))
+    if (bytes.byteLength === 0) return Effect.succeed(0)
+    return s.sendLock.withPermits(1)(
+      Effect.map(internal.submit(s, "send", (done) => s.port.driver.send(s.native, bytes, done)), (c) => c.bytes)
+    )
+  })
+
+/**
+ * Receives up to `maxBytes` (1 to 64 MiB). An empty result means the peer closed its side.
+ *
+ * @example
+ * const reply = yield* Socket.receive(socket, 4096)
+ * @since 0.1.0
+ * @category i/o
+ */
+export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.WsaError> =>
+  Effect.flatMap(connected(socket, "receive"), (s) => {
+    if (typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_RECEIVE) {
+      return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `maxBytes must be an integer from 1 to ${MAX_RECEIVE}, got ${String(maxBytes)}`))
+    }
+    return s.receiveLock.withPermits(1)(
+      Effect.map(internal.submit(s, "receive", (done) => s.port.driver.receive(s.native, maxBytes, done)), (c) => c.data ?? new Uint8Array(0))
+    )
+  })
+
+/**
+ * Ends the connection. With `reuse: true` (DisconnectEx with TF_REUSE_SOCKET) the socket stays bound and
+ * may `ConnectEx.connect` again; without it the socket can only be closed.
+ *
+ * @example
+ * yield* Socket.disconnect(socket, { reuse: true })
+ * @since 0.1.0
+ * @category i/o
+ */
+export const disconnect = (socket: Socket, options: { readonly reuse: boolean }): Effect.Effect<void, WsaError.WsaError> =>
+  Effect.flatMap(connected(socket, "disconnect"), (s) => {
+    const reuse = (options as { reuse?: unknown } | undefined)?.reuse === true
+    return Effect.asVoid(
+      internal.submit(s, "disconnect", (done) =>
+        s.port.driver.disconnect(s.native, reuse, (completion) => {
+          if (s.state === "connected") {
+            s.connectedAt = undefined
+            if (completion.status === 0 && reuse) s.state = "open"
+            else (s.state = "spent"), (s.spentBy = "a disconnect without reuse")
+          }
+          done(completion)
+        }))
+    )
+  })

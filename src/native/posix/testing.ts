@@ -1,0 +1,36 @@
+/**
+ * Test peers that node:net cannot make: a listener that never accepts, with a backlog of 0. Once one
+ * connection sits in its accept queue, the kernel drops every later SYN, so a connect to it stays pending
+ * (on loopback, with no other address involved) until it is cancelled or the SYN retries run out.
+ */
+import { codeOf } from "../../errors/codes.js"
+import type { SocketAddress } from "../../SocketAddress.js"
+import { wsaFromErrno } from "./errno.js"
+import { IPPROTO_TCP, libc, SOCK_CLOEXEC, SOCK_STREAM } from "./libc.js"
+import { decode, encode, familyCode, SOCKADDR_MAX } from "./sockaddr.js"
+
+
+export interface SilentListener {
+  readonly address: SocketAddress
+  readonly close: () => void
+}
+
+/** A listener on `address` (port 0: any) with backlog 0 that never accepts. Throws a WSA code on failure. */
+export const silentListener = (address: SocketAddress): SilentListener => {
+  const fd = libc.socket(familyCode(address.family), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP)
+  if (fd < 0) throw new Error(`socket: WSA ${wsaFromErrno(libc.errno())}`)
+  const sockaddr = encode(address)
+  if (libc.bind(fd, sockaddr, sockaddr.length) !== 0 || libc.listen(fd, 0) !== 0) {
+    const code = wsaFromErrno(libc.errno())
+    libc.close(fd)
+    throw new Error(`bind/listen: WSA ${code}`)
+  }
+  const local = Buffer.alloc(SOCKADDR_MAX)
+  const length = Buffer.alloc(4)
+  length.writeUInt32LE(SOCKADDR_MAX, 0)
+  libc.getsockname(fd, local, length)
+  const bound = decode(local)
+  if (bound === undefined) throw new Error(`getsockname: WSA ${codeOf("WSAEAFNOSUPPORT")}`)
+  let open = true
+  return { address: bound, close: () => void (open && ((open = false), libc.close(fd))) }
+}

@@ -1,0 +1,99 @@
+/**
+ * Loopback peers for the tests: an echo server, a port that refuses, and a listener whose accept queue is
+ * full so that connects to it stay pending. Only 127.0.0.1 and ::1 are ever used.
+ */
+import { Effect, type Scope } from "effect"
+import { readdirSync } from "node:fs"
+import * as net from "node:net"
+import { silentListener } from "../../src/native/posix/testing.js"
+import * as SocketAddress from "../../src/SocketAddress.js"
+
+export const loopback = (family: SocketAddress.Family, port: number): SocketAddress.SocketAddress =>
+  family === "ipv4" ? SocketAddress.ipv4("127.0.0.1", port) : SocketAddress.ipv6("::1", port)
+
+const listening = (server: net.Server, family: SocketAddress.Family) =>
+  Effect.async<number, Error>((resume) => {
+    server.once("error", (error) => resume(Effect.fail(error)))
+    server.listen(0, family === "ipv4" ? "127.0.0.1" : "::1", () => resume(Effect.succeed((server.address() as net.AddressInfo).port)))
+  })
+
+const closeServer = (server: net.Server, connections: Set<net.Socket>) =>
+  Effect.async<void>((resume) => {
+    for (const c of connections) c.destroy()
+    server.close(() => resume(Effect.void))
+  })
+
+/** A node:net server that echoes everything back; records what each connection sent. */
+export const echoServer = (family: SocketAddress.Family = "ipv4"): Effect.Effect<{ readonly address: SocketAddress.SocketAddress; readonly received: () => Array<Buffer> }, Error, Scope.Scope> =>
+  Effect.gen(function*() {
+    const connections = new Set<net.Socket>()
+    const received: Array<Buffer> = []
+    const server = net.createServer((connection) => {
+      connections.add(connection)
+      const chunks: Array<Buffer> = []
+      received.push(Buffer.alloc(0))
+      const index = received.length - 1
+      connection.on("data", (chunk) => {
+        chunks.push(chunk)
+        received[index] = Buffer.concat(chunks)
+        connection.write(chunk)
+      })
+      connection.on("error", () => {})
+      connection.on("close", () => connections.delete(connection))
+    })
+    const port = yield* Effect.acquireRelease(listening(server, family), () => closeServer(server, connections))
+    return { address: loopback(family, port), received: () => received }
+  })
+
+/** A server that accepts and resets every connection at once (SO_LINGER 0 close). */
+export const resettingServer = (family: SocketAddress.Family = "ipv4") =>
+  Effect.gen(function*() {
+    const connections = new Set<net.Socket>()
+    const server = net.createServer((connection) => {
+      connection.on("error", () => {})
+      connection.resetAndDestroy()
+    })
+    const port = yield* Effect.acquireRelease(listening(server, family), () => closeServer(server, connections))
+    return loopback(family, port)
+  })
+
+/** A loopback port nothing listens on: bound by a server that is then closed. */
+export const refusedPort = (family: SocketAddress.Family = "ipv4"): Effect.Effect<SocketAddress.SocketAddress, Error> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const server = net.createServer()
+      const port = yield* Effect.acquireRelease(listening(server, family), () => closeServer(server, new Set()))
+      return loopback(family, port)
+    })
+  )
+
+/**
+ * A loopback listener with backlog 0 that never accepts, with one connection already queued: later SYNs
+ * are dropped, so a connect to `address` stays pending until cancelled.
+ */
+export const pendingTarget = (family: SocketAddress.Family = "ipv4"): Effect.Effect<SocketAddress.SocketAddress, Error, Scope.Scope> =>
+  Effect.gen(function*() {
+    const listener = yield* Effect.acquireRelease(
+      Effect.try(() => silentListener(loopback(family, 0))),
+      (l) => Effect.sync(() => l.close())
+    )
+    const filler = yield* Effect.acquireRelease(
+      Effect.async<net.Socket, Error>((resume) => {
+        const socket = net.connect({ host: listener.address.host, port: listener.address.port })
+        socket.once("connect", () => resume(Effect.succeed(socket)))
+        socket.once("error", (error) => resume(Effect.fail(error)))
+      }),
+      (socket) => Effect.sync(() => socket.destroy())
+    )
+    void filler
+    return listener.address
+  })
+
+/** Open descriptors of this process (Linux), or undefined where /proc is not there. */
+export const openDescriptors = (): number | undefined => {
+  try {
+    return readdirSync("/proc/self/fd").length
+  } catch {
+    return undefined
+  }
+}
