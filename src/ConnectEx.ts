@@ -9,6 +9,7 @@ import { codeOf } from "./errors/codes.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as internal from "./internal/socket.js"
 import * as Iocp from "./Iocp.js"
+import * as Simulated from "./Simulated.js"
 import type { Driver } from "./native/Driver.js"
 import * as Socket from "./Socket.js"
 import * as SocketAddress from "./SocketAddress.js"
@@ -275,6 +276,29 @@ const platformDriver: Effect.Effect<Driver, WsaError.WsaError> = Effect.suspend(
  * @category layers
  */
 export const layer: Layer.Layer<ConnectEx | Iocp.Iocp, WsaError.WsaError> = layerDriver(platformDriver)
+
+/**
+ * ConnectEx over a deterministic in-memory network, for your own tests: scripted behaviour per address
+ * (accept, refuse N times, never answer, unreachable, reset, delay), with time taken from Effect's `Clock`
+ * so that `TestClock.adjust` moves it. Also provides `Simulated.NetworkLog`: what was attempted and sent.
+ *
+ * @example
+ * const network = Simulated.network({ "192.0.2.1:80": Simulated.refuse({ times: 2 }) })
+ * const program = ConnectEx.dial(SocketAddress.ipv4("192.0.2.1", 80), { retry: Schedule.recurs(3) })
+ * program.pipe(Effect.scoped, Effect.provide(ConnectEx.layerSimulated(network)))
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSimulated = (
+  network: Simulated.Network
+): Layer.Layer<ConnectEx | Iocp.Iocp | Simulated.NetworkLog> =>
+  Layer.unwrapScoped(
+    Effect.map(Simulated.makeDriverEffect(network), ({ driver, log }) =>
+      Layer.merge(
+        layerDriver(Effect.succeed(driver)) as Layer.Layer<ConnectEx | Iocp.Iocp>,
+        Layer.succeed(Simulated.NetworkLog, log)
+      ))
+  )
 
 /**
  * Which driver the layer picked: "posix", "windows" or "simulated".

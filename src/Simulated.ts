@@ -11,9 +11,9 @@
  *
  * const network = Simulated.network({
  *   "127.0.0.1:8080": Simulated.accept({ echo: true }),
- *   "10.0.0.1:80": Simulated.refuse({ times: 2 }),          // refused twice, then accepted
- *   "10.0.0.2:80": Simulated.blackhole({ synTimeout: "21 seconds" }),
- *   "10.9.9.9:*": Simulated.unreachable("network")           // any port
+ *   "192.0.2.1:80": Simulated.refuse({ times: 2 }),          // refused twice, then accepted
+ *   "192.0.2.2:80": Simulated.blackhole({ synTimeout: "21 seconds" }),
+ *   "198.51.100.9:*": Simulated.unreachable("network")           // any port
  * }, { default: Simulated.refuse() })
  *
  * @since 0.1.0
@@ -390,7 +390,7 @@ export const sent = (address: SocketAddress | string): Effect.Effect<Uint8Array,
  * The connect attempts so far, optionally only those to `address`.
  *
  * @example
- * const attempts = yield* Simulated.attempts("10.0.0.1:80")
+ * const attempts = yield* Simulated.attempts("192.0.2.1:80")
  * // attempts.map((a) => a.status) -> [10061, 10061, 0]
  * @since 0.1.0
  * @category accessors
@@ -959,12 +959,12 @@ export const clockScheduler: Effect.Effect<Scheduler, never, Scope.Scope> = Effe
  *
  * const program = Effect.gen(function*() {
  *   const { driver, log } = yield* Simulated.makeDriverEffect(
- *     Simulated.network({ "10.0.0.1:80": Simulated.blackhole({ synTimeout: "21 seconds" }) })
+ *     Simulated.network({ "192.0.2.1:80": Simulated.blackhole({ synTimeout: "21 seconds" }) })
  *   )
  *   const opened = driver.open("ipv4")
  *   if (!opened.ok) return
  *   driver.bind(opened.value, SocketAddress.wildcard("ipv4"), false)
- *   driver.connect(opened.value, SocketAddress.ipv4("10.0.0.1", 80), undefined, false, (c) => console.log(c.status))
+ *   driver.connect(opened.value, SocketAddress.ipv4("192.0.2.1", 80), undefined, false, (c) => console.log(c.status))
  *   yield* TestClock.adjust("21 seconds") // logs 10060 (WSAETIMEDOUT)
  *   console.log(log.attempts())
  * }).pipe(Effect.scoped)

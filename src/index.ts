@@ -14,3 +14,5 @@ export * as Socket from "./Socket.js"
 export * as SocketAddress from "./SocketAddress.js"
 /** @since 0.1.0 */
 export * as WsaError from "./errors/index.js"
+/** @since 0.1.0 */
+export * as Simulated from "./Simulated.js"

@@ -35,24 +35,24 @@ const connect = (driver: Driver, socket: NativeSocket, address: SocketAddress.So
 }
 
 const server = SocketAddress.ipv4("127.0.0.1", 80)
-const flaky = SocketAddress.ipv4("10.0.0.1", 80)
-const dark = SocketAddress.ipv4("10.0.0.2", 80)
-const darkWithTimeout = SocketAddress.ipv4("10.0.0.3", 80)
-const noNet = SocketAddress.ipv4("10.9.9.9", 443)
+const flaky = SocketAddress.ipv4("192.0.2.1", 80)
+const dark = SocketAddress.ipv4("192.0.2.2", 80)
+const darkWithTimeout = SocketAddress.ipv4("192.0.2.3", 80)
+const noNet = SocketAddress.ipv4("198.51.100.9", 443)
 const noHost = SocketAddress.ipv6("2001:db8::9", 80)
-const resetter = SocketAddress.ipv4("10.0.0.4", 80)
-const slow = SocketAddress.ipv4("10.0.0.5", 80)
-const other = SocketAddress.ipv4("10.0.0.6", 80)
+const resetter = SocketAddress.ipv4("192.0.2.4", 80)
+const slow = SocketAddress.ipv4("192.0.2.5", 80)
+const other = SocketAddress.ipv4("192.0.2.6", 80)
 
 const net = Simulated.network({
   "127.0.0.1:80": Simulated.accept({ echo: true }),
-  "10.0.0.1:80": Simulated.refuse({ times: 2, then: Simulated.accept() }),
-  "10.0.0.2:80": Simulated.blackhole(),
-  "10.0.0.3:80": Simulated.blackhole({ synTimeout: "21 seconds" }),
-  "10.9.9.9:*": Simulated.unreachable("network"),
+  "192.0.2.1:80": Simulated.refuse({ times: 2, then: Simulated.accept() }),
+  "192.0.2.2:80": Simulated.blackhole(),
+  "192.0.2.3:80": Simulated.blackhole({ synTimeout: "21 seconds" }),
+  "198.51.100.9:*": Simulated.unreachable("network"),
   "[2001:db8::9]:80": Simulated.unreachable("host"),
-  "10.0.0.4:80": Simulated.reset(),
-  "10.0.0.5:80": Simulated.accept({ delay: "250 millis", greeting: "hello", closeAfter: "1 second" })
+  "192.0.2.4:80": Simulated.reset(),
+  "192.0.2.5:80": Simulated.accept({ delay: "250 millis", greeting: "hello", closeAfter: "1 second" })
 })
 
 describe("Simulated", () => {
@@ -170,7 +170,7 @@ describe("Simulated", () => {
         const { driver } = yield* Simulated.makeDriverEffect(net)
         const v4 = openBound(driver)
         expect(connect(driver, v4, noNet).completions).toEqual([{ status: NET_UNREACH, bytes: 0 }])
-        expect(connect(driver, v4, SocketAddress.ipv4("10.9.9.9", 22)).completions[0]?.status).toBe(NET_UNREACH)
+        expect(connect(driver, v4, SocketAddress.ipv4("198.51.100.9", 22)).completions[0]?.status).toBe(NET_UNREACH)
         const v6 = openBound(driver, SocketAddress.wildcard("ipv6"))
         expect(connect(driver, v6, noHost).completions).toEqual([{ status: HOST_UNREACH, bytes: 0 }])
         // the default: refused
@@ -200,10 +200,10 @@ describe("Simulated", () => {
     it.scoped("resetAfter: a pending receive fails when the peer resets", () =>
       Effect.gen(function*() {
         const { driver } = yield* Simulated.makeDriverEffect(
-          Simulated.network({ "10.1.1.1:80": Simulated.accept({ resetAfter: "5 seconds" }) })
+          Simulated.network({ "192.0.2.11:80": Simulated.accept({ resetAfter: "5 seconds" }) })
         )
         const socket = openBound(driver)
-        expect(connect(driver, socket, SocketAddress.ipv4("10.1.1.1", 80)).completions[0]?.status).toBe(0)
+        expect(connect(driver, socket, SocketAddress.ipv4("192.0.2.11", 80)).completions[0]?.status).toBe(0)
         const r = recorder()
         driver.receive(socket, 10, r.done)
         yield* TestClock.adjust("4 seconds")
