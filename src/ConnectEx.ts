@@ -126,7 +126,7 @@ export const connect = (
         settle(s, completion.status, clock.unsafeCurrentTimeMillis())
         done(completion)
       }), target)
-    yield* Effect.annotateCurrentSpan("connectex.bytes_sent", completion.bytes)
+    yield* Effect.annotateCurrentSpan({ "connectex.outcome": "connected", "connectex.bytes_sent": completion.bytes })
     return { bytesSent: completion.bytes }
   }).pipe(
     Effect.tapError((error) => Effect.annotateCurrentSpan("connectex.outcome", error._tag)),
