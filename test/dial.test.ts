@@ -78,7 +78,8 @@ describe("ConnectEx.dial", () => {
   it.live("rides out a peer that comes up late", () =>
     Effect.scoped(
       Effect.gen(function*() {
-        const refused = yield* refusedPort()
+        // The port is released at once so the late server can take it; until then it refuses.
+        const refused = yield* Effect.scoped(refusedPort())
         const server = net.createServer((c) => c.on("data", (d) => c.write(d)).on("error", () => {}))
         yield* Effect.acquireRelease(
           Effect.sync(() => setTimeout(() => server.listen(refused.port, "127.0.0.1"), 150)),

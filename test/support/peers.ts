@@ -5,7 +5,7 @@
 import { Effect, type Scope } from "effect"
 import { readdirSync } from "node:fs"
 import * as net from "node:net"
-import { silentListener } from "../../src/native/posix/testing.js"
+import { refusingPort, silentListener } from "../../src/native/posix/testing.js"
 import * as SocketAddress from "../../src/SocketAddress.js"
 
 export const loopback = (family: SocketAddress.Family, port: number): SocketAddress.SocketAddress =>
@@ -57,14 +57,14 @@ export const resettingServer = (family: SocketAddress.Family = "ipv4") =>
     return loopback(family, port)
   })
 
-/** A loopback port nothing listens on: bound by a server that is then closed. */
-export const refusedPort = (family: SocketAddress.Family = "ipv4"): Effect.Effect<SocketAddress.SocketAddress, Error> =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const server = net.createServer()
-      const port = yield* Effect.acquireRelease(listening(server, family), () => closeServer(server, new Set()))
-      return loopback(family, port)
-    })
+/**
+ * A loopback port that refuses, for as long as the scope lasts: held by a socket that is bound but never
+ * listens, so that no other process can take it and no connect can self-connect to it.
+ */
+export const refusedPort = (family: SocketAddress.Family = "ipv4"): Effect.Effect<SocketAddress.SocketAddress, Error, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(Effect.try(() => refusingPort(loopback(family, 0))), (held) => Effect.sync(() => held.close())),
+    (held) => held.address
   )
 
 /**

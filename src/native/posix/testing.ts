@@ -15,12 +15,12 @@ export interface SilentListener {
   readonly close: () => void
 }
 
-/** A listener on `address` (port 0: any) with backlog 0 that never accepts. Throws a WSA code on failure. */
-export const silentListener = (address: SocketAddress): SilentListener => {
+/** A socket bound to `address`, listening with `backlog` or not listening at all. Throws on failure. */
+const holdPort = (address: SocketAddress, backlog: number | undefined): SilentListener => {
   const fd = libc.socket(familyCode(address.family), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP)
   if (fd < 0) throw new Error(`socket: WSA ${wsaFromErrno(libc.errno())}`)
   const sockaddr = encode(address)
-  if (libc.bind(fd, sockaddr, sockaddr.length) !== 0 || libc.listen(fd, 0) !== 0) {
+  if (libc.bind(fd, sockaddr, sockaddr.length) !== 0 || (backlog !== undefined && libc.listen(fd, backlog) !== 0)) {
     const code = wsaFromErrno(libc.errno())
     libc.close(fd)
     throw new Error(`bind/listen: WSA ${code}`)
@@ -34,3 +34,12 @@ export const silentListener = (address: SocketAddress): SilentListener => {
   let open = true
   return { address: bound, close: () => void (open && ((open = false), libc.close(fd))) }
 }
+
+/** A listener on `address` (port 0: any) with backlog 0 that never accepts. */
+export const silentListener = (address: SocketAddress): SilentListener => holdPort(address, 0)
+
+/**
+ * A loopback port that refuses: held by a bound socket that never listens, so no other process can listen
+ * there and no connect can pick it as its own local port (a freed port could be reused, or self-connect).
+ */
+export const refusingPort = (address: SocketAddress): SilentListener => holdPort(address, undefined)

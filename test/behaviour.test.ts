@@ -1,0 +1,168 @@
+/**
+ * The semantics every backend keeps (DESIGN.md), run against the platform's driver with real loopback peers
+ * and against the simulated network. Under Wine the same file runs against the Windows driver.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, type Layer, Option, type Scope, TestClock } from "effect"
+import { ConnectEx, Iocp, Simulated, Socket, SocketAddress, type WsaError } from "../src/index.js"
+import { echoServer, pendingTarget, refusedPort } from "./support/peers.js"
+
+interface Backend {
+  readonly name: string
+  readonly layer: Layer.Layer<ConnectEx.ConnectEx | Iocp.Iocp, WsaError.WsaError>
+  readonly echo: (family: SocketAddress.Family) => Effect.Effect<SocketAddress.SocketAddress, Error, Scope.Scope>
+  readonly refused: (family: SocketAddress.Family) => Effect.Effect<SocketAddress.SocketAddress, Error, Scope.Scope>
+  readonly pending: (family: SocketAddress.Family) => Effect.Effect<SocketAddress.SocketAddress, Error, Scope.Scope>
+}
+
+// Simulated peers live in the documentation ranges: no packet leaves the process.
+const simulatedPeers = {
+  ipv4: { echo: SocketAddress.ipv4("198.51.100.7", 7), refused: SocketAddress.ipv4("198.51.100.9", 9), pending: SocketAddress.ipv4("198.51.100.80", 80) },
+  ipv6: { echo: SocketAddress.ipv6("2001:db8::7", 7), refused: SocketAddress.ipv6("2001:db8::9", 9), pending: SocketAddress.ipv6("2001:db8::80", 80) }
+}
+
+const network = Simulated.network(
+  Object.fromEntries(
+    (["ipv4", "ipv6"] as const).flatMap((family) => [
+      [SocketAddress.format(simulatedPeers[family].echo), Simulated.accept({ echo: true })],
+      [SocketAddress.format(simulatedPeers[family].refused), Simulated.refuse()],
+      [SocketAddress.format(simulatedPeers[family].pending), Simulated.blackhole()]
+    ])
+  )
+)
+
+const backends: ReadonlyArray<Backend> = [
+  {
+    name: "platform driver, loopback peers",
+    layer: ConnectEx.layer,
+    echo: (family) => Effect.map(echoServer(family), (peer) => peer.address),
+    refused: (family) => refusedPort(family),
+    pending: (family) => pendingTarget(family)
+  },
+  {
+    name: "simulated network",
+    layer: ConnectEx.layerSimulated(network),
+    echo: (family) => Effect.succeed(simulatedPeers[family].echo),
+    refused: (family) => Effect.succeed(simulatedPeers[family].refused),
+    pending: (family) => Effect.succeed(simulatedPeers[family].pending)
+  }
+]
+
+const bound = (family: SocketAddress.Family = "ipv4") =>
+  Effect.tap(Socket.open({ family }), (socket) => Socket.bind(socket, SocketAddress.wildcard(family)))
+
+const text = (s: string) => new TextEncoder().encode(s)
+
+/** Lets forked fibers run until the port has `n` operations pending (no clock involved). */
+const untilPending = (n: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 10_000 && (yield* Iocp.stats).pending < n; i++) yield* Effect.yieldNow()
+    expect((yield* Iocp.stats).pending).toBe(n)
+  })
+
+describe.each(backends)("shared behaviour: $name", (backend) => {
+  const test = (name: string, body: () => Effect.Effect<void, unknown, ConnectEx.ConnectEx | Iocp.Iocp | Scope.Scope>) =>
+    it.scoped(name, () => body().pipe(Effect.provide(backend.layer)))
+
+  test("connect sends the data once connected; bytesSent says how much; the peer echoes it", () =>
+    Effect.gen(function*() {
+      for (const family of ["ipv4", "ipv6"] as const) {
+        const target = yield* backend.echo(family)
+        const socket = yield* bound(family)
+        expect((yield* ConnectEx.connect(socket, target, { data: text("hello") })).bytesSent).toBe(5)
+        expect(new TextDecoder().decode(yield* Socket.receive(socket, 100))).toBe("hello")
+        expect(SocketAddress.equals(yield* Socket.peerAddress(socket), target)).toBe(true)
+        expect((yield* Socket.localAddress(socket)).family).toBe(family)
+      }
+    }))
+
+  test("unbound -> WSAEINVAL; connected -> WSAEISCONN", () =>
+    Effect.gen(function*() {
+      const target = yield* backend.echo("ipv4")
+      const unbound = yield* Socket.open({ family: "ipv4" })
+      expect((yield* Effect.flip(ConnectEx.connect(unbound, target)))._tag).toBe("WSAEINVAL")
+      const socket = yield* bound()
+      yield* ConnectEx.connect(socket, target)
+      expect((yield* Effect.flip(ConnectEx.connect(socket, target)))._tag).toBe("WSAEISCONN")
+    }))
+
+  test("pending -> WSAEALREADY; interruption cancels and waits; the socket may connect again", () =>
+    Effect.gen(function*() {
+      const pending = yield* backend.pending("ipv4")
+      const target = yield* backend.echo("ipv4")
+      const socket = yield* bound()
+      const fiber = yield* Effect.fork(ConnectEx.connect(socket, pending))
+      yield* untilPending(1)
+      expect((yield* Effect.flip(ConnectEx.connect(socket, pending)))._tag).toBe("WSAEALREADY")
+      yield* Fiber.interrupt(fiber)
+      const stats = yield* Iocp.stats
+      expect(stats.pending).toBe(0)
+      expect(stats.duplicates).toBe(0)
+      expect((yield* ConnectEx.connect(socket, target, { data: text("ok") })).bytesSent).toBe(2)
+    }))
+
+  test("all-zero destination -> WSAEADDRNOTAVAIL; closed -> WSAENOTSOCK; family mismatch -> WSAEAFNOSUPPORT", () =>
+    Effect.gen(function*() {
+      const socket = yield* bound()
+      expect((yield* Effect.flip(ConnectEx.connect(socket, SocketAddress.ipv4("0.0.0.0", 80))))._tag).toBe("WSAEADDRNOTAVAIL")
+      expect((yield* Effect.flip(ConnectEx.connect(socket, SocketAddress.ipv6("::1", 80))))._tag).toBe("WSAEAFNOSUPPORT")
+      const closed = yield* Effect.scoped(bound())
+      expect((yield* Effect.flip(ConnectEx.connect(closed, yield* backend.echo("ipv4"))))._tag).toBe("WSAENOTSOCK")
+    }))
+
+  test("second bind -> WSAEINVAL", () =>
+    Effect.gen(function*() {
+      const socket = yield* bound()
+      expect((yield* Effect.flip(Socket.bind(socket, SocketAddress.wildcard("ipv4"))))._tag).toBe("WSAEINVAL")
+    }))
+
+  test("refused -> WSAECONNREFUSED (retryable), then the same socket connects", () =>
+    Effect.gen(function*() {
+      const refused = yield* backend.refused("ipv4")
+      const target = yield* backend.echo("ipv4")
+      const socket = yield* bound()
+      const error = yield* Effect.flip(ConnectEx.connect(socket, refused))
+      expect(error._tag).toBe("WSAECONNREFUSED")
+      expect(error.code).toBe(10061)
+      expect((yield* ConnectEx.connect(socket, target, { data: text("again") })).bytesSent).toBe(5)
+    }))
+
+  test("connectTime: None before, Some while connected (TestClock moves it), None after disconnect", () =>
+    Effect.gen(function*() {
+      const target = yield* backend.echo("ipv4")
+      const socket = yield* bound()
+      expect(yield* Socket.connectTime(socket)).toEqual(Option.none())
+      yield* ConnectEx.connect(socket, target)
+      yield* TestClock.adjust("2 seconds")
+      expect(Option.map(yield* Socket.connectTime(socket), Duration.toSeconds)).toEqual(Option.some(2))
+      yield* Socket.disconnect(socket, { reuse: true })
+      expect(yield* Socket.connectTime(socket)).toEqual(Option.none())
+      yield* ConnectEx.connect(socket, target)
+    }))
+
+  test("closing the socket's scope aborts a pending connect with WSA_OPERATION_ABORTED", () =>
+    Effect.gen(function*() {
+      const pending = yield* backend.pending("ipv4")
+      const fiber = yield* Effect.scoped(
+        Effect.gen(function*() {
+          const socket = yield* bound()
+          const fiber = yield* Effect.fork(ConnectEx.connect(socket, pending))
+          yield* untilPending(1)
+          return fiber
+        })
+      )
+      expect((yield* Effect.flip(Fiber.join(fiber)))._tag).toBe("WSA_OPERATION_ABORTED")
+      expect((yield* Iocp.stats).pending).toBe(0)
+    }))
+
+  test("dial retries refusals only while the schedule allows, on the retryable codes", () =>
+    Effect.gen(function*() {
+      const refused = yield* backend.refused("ipv4")
+      const fiber = yield* Effect.fork(Effect.flip(ConnectEx.dial(refused, { retry: ConnectEx.retryPolicy(2) })))
+      for (let i = 0; i < 20; i++) {
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+        yield* TestClock.adjust("1 second")
+      }
+      expect((yield* Fiber.join(fiber))._tag).toBe("WSAECONNREFUSED")
+    }))
+})
