@@ -4,11 +4,12 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, type Duration, Effect, ExecutionStrategy, Exit, Layer, Schedule, Scope } from "effect"
+import { Cause, Clock, Context, type Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Schedule, Scope } from "effect"
 import { codeOf } from "./errors/codes.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as internal from "./internal/socket.js"
 import * as Iocp from "./Iocp.js"
+import * as Metrics from "./Metrics.js"
 import * as Simulated from "./Simulated.js"
 import type { Driver } from "./native/Driver.js"
 import * as Socket from "./Socket.js"
@@ -129,11 +130,23 @@ export const connect = (
     yield* Effect.annotateCurrentSpan({ "connectex.outcome": "connected", "connectex.bytes_sent": completion.bytes })
     return { bytesSent: completion.bytes }
   }).pipe(
-    Effect.tapError((error) => Effect.annotateCurrentSpan("connectex.outcome", error._tag)),
+    Effect.tapError((error) =>
+      Effect.zipRight(
+        Effect.annotateCurrentSpan("connectex.outcome", error._tag),
+        Metric.increment(Metric.tagged(Metrics.connectFailures, "error", error._tag))
+      )
+    ),
+    measureLatency,
     Effect.withSpan("ConnectEx.connect", {
       attributes: { "net.peer.address": describeAddress(address) }
     })
   ) as Effect.Effect<Connected, WsaError.ConnectError, ConnectEx>
+
+/** Records the connect's latency, whatever its outcome (interruption included). */
+const measureLatency = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Clock.currentTimeNanos, (start) =>
+    Effect.onExit(effect, () =>
+      Effect.flatMap(Clock.currentTimeNanos, (end) => Metric.update(Metrics.connectLatency, Number(end - start) / 1e6))))
 
 const describeAddress = (address: unknown): string => {
   try {

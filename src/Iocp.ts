@@ -9,9 +9,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Metric } from "effect"
 import { codeOf } from "./errors/codes.js"
 import * as WsaError from "./errors/WsaError.js"
+import * as Metrics from "./Metrics.js"
 import type { Completion, Done, Driver, NativeSocket, Operation } from "./native/Driver.js"
 
 /**
@@ -95,6 +96,12 @@ const makeService = (driver: Driver): Service & { readonly shutdown: Effect.Effe
   const counts = { submitted: 0, completed: 0, duplicates: 0 }
 
   const submit = (start: (done: Done) => Operation): Effect.Effect<Completion> =>
+    Effect.ensuring(
+      Effect.zipRight(Metric.modify(Metrics.pendingOperations, 1), await_(start)),
+      Metric.modify(Metrics.pendingOperations, -1)
+    )
+
+  const await_ = (start: (done: Done) => Operation): Effect.Effect<Completion> =>
     Effect.async<Completion>((resume) => {
       if (!open) return resume(Effect.succeed({ status: codeOf("WSANOTINITIALISED"), bytes: 0 }))
       const entry: Pending = { operation: undefined, completed: false, waiters: [] }

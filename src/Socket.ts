@@ -4,10 +4,11 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Option, type Scope } from "effect"
+import { Clock, Duration, Effect, Metric, Option, type Scope } from "effect"
 import type * as WsaError from "./errors/WsaError.js"
 import * as internal from "./internal/socket.js"
 import { Iocp } from "./Iocp.js"
+import * as Metrics from "./Metrics.js"
 import type { SocketOption, SocketOptions } from "./native/Driver.js"
 import * as SocketAddress from "./SocketAddress.js"
 
@@ -72,9 +73,9 @@ export const open = (options: { readonly family: SocketAddress.Family }): Effect
         const result = port.driver.open(family)
         if (!result.ok) return Effect.fail(internal.fromStatus(result.code, "socket"))
         port.track(result.value)
-        return Effect.succeed(new internal.SocketImpl(family, result.value, port))
+        return Effect.as(Metric.modify(Metrics.openSockets, 1), new internal.SocketImpl(family, result.value, port))
       }),
-      (socket) => Effect.sync(() => internal.close(socket))
+      (socket) => Effect.zipRight(Effect.sync(() => internal.close(socket)), Metric.modify(Metrics.openSockets, -1))
     ))
 
 /**
@@ -187,7 +188,7 @@ export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, W
     if (bytes.byteLength === 0) return Effect.succeed(0)
     return s.sendLock.withPermits(1)(
       Effect.map(internal.submit(s, "send", (done) => s.port.driver.send(s.native, bytes, done)), (c) => c.bytes)
-    )
+    ).pipe(internal.traced("Socket.send", bytes.byteLength))
   })
 
 /**
@@ -205,7 +206,7 @@ export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Ar
     }
     return s.receiveLock.withPermits(1)(
       Effect.map(internal.submit(s, "receive", (done) => s.port.driver.receive(s.native, maxBytes, done)), (c) => c.data ?? new Uint8Array(0))
-    )
+    ).pipe(internal.traced("Socket.receive", maxBytes))
   })
 
 /**

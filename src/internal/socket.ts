@@ -69,3 +69,17 @@ export const close = (socket: SocketImpl): void => {
 }
 
 export const aborted = codeOf("WSA_OPERATION_ABORTED")
+
+/** A span for an i/o call with its size and outcome (bytes moved, or the WSA tag). */
+export const traced = (name: string, requested: number) =>
+<A extends number | Uint8Array, R>(effect: Effect.Effect<A, WsaError.WsaError, R>): Effect.Effect<A, WsaError.WsaError, R> =>
+  effect.pipe(
+    Effect.tap((result) =>
+      Effect.annotateCurrentSpan({
+        "connectex.outcome": "ok",
+        "connectex.bytes": typeof result === "number" ? result : result.byteLength
+      })
+    ),
+    Effect.tapError((error) => Effect.annotateCurrentSpan("connectex.outcome", error._tag)),
+    Effect.withSpan(name, { attributes: { "connectex.requested_bytes": requested } })
+  )
