@@ -4,14 +4,14 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, type Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Schedule, Scope } from "effect"
+import { Cause, Context, type Duration, Effect, ExecutionStrategy, Exit, Layer, MetricLabel, Schedule, Scope } from "effect"
 import { codeOf } from "./errors/codes.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as internal from "./internal/socket.js"
 import * as Iocp from "./Iocp.js"
 import * as Metrics from "./Metrics.js"
 import * as Simulated from "./Simulated.js"
-import type { Driver } from "./native/Driver.js"
+import type { Done, Driver } from "./native/Driver.js"
 import * as Socket from "./Socket.js"
 import * as SocketAddress from "./SocketAddress.js"
 
@@ -60,8 +60,9 @@ const settle = (s: internal.SocketImpl, status: number, now: number): void => {
     s.connectedAt = now
     return
   }
-  // Refused, unreachable, timed out or cancelled: the same socket may connect again once reset.
-  if ((retryableStatus.has(status) || status === internal.aborted) && s.port.driver.resetConnect(s.native) === 0) {
+  // Refused, unreachable or timed out: the same socket may connect again once reset. A cancelled connect
+  // leaves a Windows socket unusable, so it spends the socket on every backend (dial opens a fresh one).
+  if (retryableStatus.has(status) && s.port.driver.resetConnect(s.native) === 0) {
     s.state = "open"
     return
   }
@@ -69,35 +70,49 @@ const settle = (s: internal.SocketImpl, status: number, now: number): void => {
   s.spentBy = WsaError.fromCode(status, { operation: "connect" })._tag
 }
 
+interface Checked {
+  readonly s: internal.SocketImpl
+  readonly target: SocketAddress.SocketAddress
+  readonly data: Uint8Array | undefined
+}
+
+/** Every check before the kernel is involved, synchronously: this runs on every connect. */
 const checkConnect = (
   socket: Socket.Socket,
   address: SocketAddress.SocketAddress,
   options: ConnectOptions | undefined
-) =>
-  Effect.gen(function*() {
-    const s = yield* internal.usable(socket, "connect")
-    const target = yield* SocketAddress.validate(address, "connect")
-    const data = (options as { data?: unknown } | undefined)?.data
-    if (data !== undefined && !(data instanceof Uint8Array)) {
-      return yield* internal.wsaError("WSAEFAULT", "connect", target, "data must be a Uint8Array")
-    }
-    if (target.family !== s.family) {
-      return yield* internal.wsaError("WSAEAFNOSUPPORT", "connect", target, `an ${target.family} destination on an ${s.family} socket`)
-    }
-    switch (s.state) {
-      case "connecting":
-        return yield* internal.wsaError("WSAEALREADY", "connect", target)
-      case "connected":
-        return yield* internal.wsaError("WSAEISCONN", "connect", target)
-      case "spent":
-        return yield* internal.wsaError("WSAEINVAL", "connect", target, `the socket is unusable after ${s.spentBy ?? "an earlier failure"}; open a new one`)
-    }
-    if (!s.bound) return yield* internal.wsaError("WSAEINVAL", "connect", target, "the socket is not bound: call Socket.bind first")
-    if (SocketAddress.isUnspecified(target) || target.port === 0) {
-      return yield* internal.wsaError("WSAEADDRNOTAVAIL", "connect", target, "the destination must be a concrete address and port")
-    }
-    return { s, target, data: data as Uint8Array | undefined }
-  })
+): Checked | WsaError.WsaError => {
+  const s = internal.usableSync(socket, "connect")
+  if (!internal.isSocket(s)) return s
+  const target = SocketAddress.validateSync(address, "connect")
+  if (WsaError.isWsaError(target)) return target
+  const data = (options as { data?: unknown } | undefined)?.data
+  if (data !== undefined && !(data instanceof Uint8Array)) {
+    return internal.wsaError("WSAEFAULT", "connect", target, "data must be a Uint8Array")
+  }
+  if (target.family !== s.family) {
+    return internal.wsaError("WSAEAFNOSUPPORT", "connect", target, `an ${target.family} destination on an ${s.family} socket`)
+  }
+  switch (s.state) {
+    case "connecting":
+      return internal.wsaError("WSAEALREADY", "connect", target)
+    case "connected":
+      return internal.wsaError("WSAEISCONN", "connect", target)
+    case "spent":
+      return internal.wsaError("WSAEINVAL", "connect", target, `the socket is unusable after ${s.spentBy ?? "an earlier failure"}; open a new one`)
+  }
+  if (!s.bound) return internal.wsaError("WSAEINVAL", "connect", target, "the socket is not bound: call Socket.bind first")
+  if (SocketAddress.isUnspecified(target) || target.port === 0) {
+    return internal.wsaError("WSAEADDRNOTAVAIL", "connect", target, "the destination must be a concrete address and port")
+  }
+  return { s, target, data: data as Uint8Array | undefined }
+}
+
+/** A failed connect: counted by tag, and the span says why. */
+const failed = (error: WsaError.WsaError) => {
+  Metrics.connectFailures.unsafeUpdate(1, [MetricLabel.make("error", error._tag)])
+  return Effect.zipRight(Effect.annotateCurrentSpan("connectex.outcome", error._tag), Effect.fail(error))
+}
 
 /**
  * Connects a bound socket, sending `data` (all of it) once connected; `bytesSent` says how much.
@@ -117,36 +132,38 @@ export const connect = (
   address: SocketAddress.SocketAddress,
   options?: ConnectOptions
 ): Effect.Effect<Connected, WsaError.ConnectError, ConnectEx> =>
-  Effect.gen(function*() {
-    yield* ConnectEx
-    const { data, s, target } = yield* checkConnect(socket, address, options)
-    const clock = yield* Effect.clock
-    s.state = "connecting"
-    const completion = yield* internal.submit(s, "connect", (done) =>
-      s.port.driver.connect(s.native, target, data, false, (completion) => {
-        settle(s, completion.status, clock.unsafeCurrentTimeMillis())
-        done(completion)
-      }), target)
-    yield* Effect.annotateCurrentSpan({ "connectex.outcome": "connected", "connectex.bytes_sent": completion.bytes })
-    return { bytesSent: completion.bytes }
-  }).pipe(
-    Effect.tapError((error) =>
-      Effect.zipRight(
-        Effect.annotateCurrentSpan("connectex.outcome", error._tag),
-        Metric.increment(Metric.tagged(Metrics.connectFailures, "error", error._tag))
-      )
-    ),
-    measureLatency,
+  Effect.zipRight(
+    ConnectEx,
+    Effect.clockWith((clock) =>
+      Effect.suspend(() => {
+        const checked = checkConnect(socket, address, options)
+        if (WsaError.isWsaError(checked)) return failed(checked)
+        const { data, s, target } = checked
+        const started = clock.unsafeCurrentTimeNanos()
+        s.state = "connecting"
+        // The outcome is settled and measured in the completion itself, so that it holds even when the
+        // waiting fiber was interrupted a moment earlier.
+        const start = (done: Done) =>
+          s.port.driver.connect(s.native, target, data, false, (completion) => {
+            settle(s, completion.status, clock.unsafeCurrentTimeMillis())
+            Metrics.connectLatency.unsafeUpdate(Number(clock.unsafeCurrentTimeNanos() - started) / 1e6, [])
+            done(completion)
+          })
+        return Effect.flatMap(s.port.submit(start), (completion) =>
+          completion.status !== 0
+            ? failed(internal.fromStatus(completion.status, "connect", target))
+            : Effect.as(
+              Effect.annotateCurrentSpan({ "connectex.outcome": "connected", "connectex.bytes_sent": completion.bytes }),
+              { bytesSent: completion.bytes }
+            ))
+      })
+    )
+  ).pipe(
     Effect.withSpan("ConnectEx.connect", {
-      attributes: { "net.peer.address": describeAddress(address) }
+      attributes: { "net.peer.address": describeAddress(address) },
+      captureStackTrace: false
     })
   ) as Effect.Effect<Connected, WsaError.ConnectError, ConnectEx>
-
-/** Records the connect's latency, whatever its outcome (interruption included). */
-const measureLatency = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Clock.currentTimeNanos, (start) =>
-    Effect.onExit(effect, () =>
-      Effect.flatMap(Clock.currentTimeNanos, (end) => Metric.update(Metrics.connectLatency, Number(end - start) / 1e6))))
 
 const describeAddress = (address: unknown): string => {
   try {
@@ -236,7 +253,10 @@ export const dial = <R = never>(
     }
   })
   const bounded = options?.timeout === undefined ? attempts : Effect.timeout(attempts, options.timeout)
-  return Effect.withSpan(bounded, "ConnectEx.dial", { attributes: { "net.peer.address": describeAddress(address) } }) as Effect.Effect<
+  return Effect.withSpan(bounded, "ConnectEx.dial", {
+    attributes: { "net.peer.address": describeAddress(address) },
+    captureStackTrace: false
+  }) as Effect.Effect<
     Dialed,
     WsaError.ConnectError | Cause.TimeoutException,
     ConnectEx | Scope.Scope | R
@@ -273,6 +293,11 @@ const platformDriver: Effect.Effect<Driver, WsaError.WsaError> = Effect.suspend(
       return Effect.tryPromise({
         try: () => import("./native/posix/driver.js").then((m) => m.makePosixDriver()),
         catch: unavailable("the POSIX driver could not load libc")
+      })
+    case "win32":
+      return Effect.tryPromise({
+        try: () => import("./native/windows/driver.js").then((m) => m.makeWindowsDriver()),
+        catch: unavailable("the Windows driver could not load ws2_32")
       })
     default:
       return Effect.fail(

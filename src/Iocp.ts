@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Metric } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { codeOf } from "./errors/codes.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as Metrics from "./Metrics.js"
@@ -60,6 +60,8 @@ export interface Service {
  */
 export class Iocp extends Context.Tag("effect-connectex/Iocp")<Iocp, Service>() {}
 
+const noTags: ReadonlyArray<never> = []
+
 interface Pending {
   operation: Operation | undefined
   completed: boolean
@@ -96,21 +98,18 @@ const makeService = (driver: Driver): Service & { readonly shutdown: Effect.Effe
   const counts = { submitted: 0, completed: 0, duplicates: 0 }
 
   const submit = (start: (done: Done) => Operation): Effect.Effect<Completion> =>
-    Effect.ensuring(
-      Effect.zipRight(Metric.modify(Metrics.pendingOperations, 1), await_(start)),
-      Metric.modify(Metrics.pendingOperations, -1)
-    )
-
-  const await_ = (start: (done: Done) => Operation): Effect.Effect<Completion> =>
     Effect.async<Completion>((resume) => {
       if (!open) return resume(Effect.succeed({ status: codeOf("WSANOTINITIALISED"), bytes: 0 }))
       const entry: Pending = { operation: undefined, completed: false, waiters: [] }
       pending.add(entry)
       counts.submitted++
+      // Updated in place (no Effect per operation): this is the hot path of every connect, send and receive.
+      Metrics.pendingOperations.unsafeModify(1, noTags)
       const done: Done = (completion) => {
         if (entry.completed) return void counts.duplicates++
         entry.completed = true
         counts.completed++
+        Metrics.pendingOperations.unsafeModify(-1, noTags)
         pending.delete(entry)
         for (const wake of entry.waiters) wake()
         resume(Effect.succeed(completion))

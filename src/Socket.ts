@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Metric, Option, type Scope } from "effect"
+import { Clock, Duration, Effect, Option, type Scope } from "effect"
 import type * as WsaError from "./errors/WsaError.js"
 import * as internal from "./internal/socket.js"
 import { Iocp } from "./Iocp.js"
@@ -73,9 +73,14 @@ export const open = (options: { readonly family: SocketAddress.Family }): Effect
         const result = port.driver.open(family)
         if (!result.ok) return Effect.fail(internal.fromStatus(result.code, "socket"))
         port.track(result.value)
-        return Effect.as(Metric.modify(Metrics.openSockets, 1), new internal.SocketImpl(family, result.value, port))
+        Metrics.openSockets.unsafeModify(1, [])
+        return Effect.succeed(new internal.SocketImpl(family, result.value, port))
       }),
-      (socket) => Effect.zipRight(Effect.sync(() => internal.close(socket)), Metric.modify(Metrics.openSockets, -1))
+      (socket) =>
+        Effect.sync(() => {
+          internal.close(socket)
+          Metrics.openSockets.unsafeModify(-1, [])
+        })
     ))
 
 /**
@@ -88,16 +93,19 @@ export const open = (options: { readonly family: SocketAddress.Family }): Effect
  * @category binding
  */
 export const bind = (socket: Socket, address: SocketAddress.SocketAddress): Effect.Effect<void, WsaError.WsaError> =>
-  Effect.gen(function*() {
-    const s = yield* internal.usable(socket, "bind")
-    const local = yield* SocketAddress.validate(address, "bind")
+  Effect.suspend(() => {
+    const s = internal.usableSync(socket, "bind")
+    if (!internal.isSocket(s)) return Effect.fail(s)
+    const local = SocketAddress.validateSync(address, "bind")
+    if (!("family" in local)) return Effect.fail(local)
     if (local.family !== s.family) {
-      return yield* internal.wsaError("WSAEAFNOSUPPORT", "bind", local, `an ${local.family} address on an ${s.family} socket`)
+      return Effect.fail(internal.wsaError("WSAEAFNOSUPPORT", "bind", local, `an ${local.family} address on an ${s.family} socket`))
     }
-    if (s.bound || s.state !== "open") return yield* internal.wsaError("WSAEINVAL", "bind", local, "the socket is already bound")
+    if (s.bound || s.state !== "open") return Effect.fail(internal.wsaError("WSAEINVAL", "bind", local, "the socket is already bound"))
     const status = s.port.driver.bind(s.native, local, local.port === 0)
-    if (status !== 0) return yield* internal.fromStatus(status, "bind", local)
+    if (status !== 0) return Effect.fail(internal.fromStatus(status, "bind", local))
     s.bound = true
+    return Effect.void
   })
 
 const addressOf = (operation: "localAddress" | "peerAddress") =>

@@ -69,10 +69,22 @@ const checkIpv6 = (host: unknown, port: unknown, flowInfo: unknown, scopeId: unk
     ? `scopeId must be an unsigned 32-bit integer, got ${String(scopeId)}`
     : undefined
 
-const makeIpv4 = (host: string, port: number): Ipv4Address => Data.struct({ family: "ipv4", host, port })
+/**
+ * Addresses made by this module: already valid and canonical, so `validate` returns them as they are and
+ * their bytes are parsed once (a connect's hot path then does no text parsing at all).
+ */
+const trusted = new WeakSet<SocketAddress>()
+const bytesCache = new WeakMap<SocketAddress, Uint8Array>()
+
+const remember = <A extends SocketAddress>(address: A): A => {
+  trusted.add(address)
+  return address
+}
+
+const makeIpv4 = (host: string, port: number): Ipv4Address => remember(Data.struct({ family: "ipv4", host, port }))
 
 const makeIpv6 = (host: string, port: number, flowInfo: number, scopeId: number): Ipv6Address =>
-  Data.struct({ family: "ipv6", host: ipaddr.IPv6.parse(host).toRFC5952String(), port, flowInfo, scopeId })
+  remember(Data.struct({ family: "ipv6", host: ipaddr.IPv6.parse(host).toRFC5952String(), port, flowInfo, scopeId }))
 
 /**
  * An IPv4 address from a literal. An invalid literal is a programmer error and throws; use `parse` for
@@ -162,23 +174,28 @@ export const validate = (
   address: unknown,
   operation: "bind" | "connect"
 ): Effect.Effect<SocketAddress, WSAEINVAL> =>
-  Effect.suspend((): Effect.Effect<SocketAddress, WSAEINVAL> => {
-    if (typeof address !== "object" || address === null) {
-      return Effect.fail(new WSAEINVAL({ operation, detail: "the address is not a SocketAddress" }))
-    }
-    const a = address as Record<string, unknown>
-    const problem = a.family === "ipv4"
-      ? checkIpv4(a.host, a.port)
-      : a.family === "ipv6"
-      ? checkIpv6(a.host, a.port, a.flowInfo ?? 0, a.scopeId ?? 0)
-      : `unknown address family ${JSON.stringify(a.family)}`
-    if (problem !== undefined) return Effect.fail(new WSAEINVAL({ operation, detail: problem }))
-    return Effect.succeed(
-      a.family === "ipv4"
-        ? makeIpv4(a.host as string, a.port as number)
-        : makeIpv6(a.host as string, a.port as number, (a.flowInfo ?? 0) as number, (a.scopeId ?? 0) as number)
-    )
+  Effect.suspend(() => {
+    const result = validateSync(address, operation)
+    return result instanceof WSAEINVAL ? Effect.fail(result) : Effect.succeed(result)
   })
+
+/** @internal `validate` without the Effect, for hot paths. */
+export const validateSync = (address: unknown, operation: "bind" | "connect"): SocketAddress | WSAEINVAL => {
+  if (typeof address !== "object" || address === null) {
+    return new WSAEINVAL({ operation, detail: "the address is not a SocketAddress" })
+  }
+  if (trusted.has(address as SocketAddress)) return address as SocketAddress
+  const a = address as Record<string, unknown>
+  const problem = a.family === "ipv4"
+    ? checkIpv4(a.host, a.port)
+    : a.family === "ipv6"
+    ? checkIpv6(a.host, a.port, a.flowInfo ?? 0, a.scopeId ?? 0)
+    : `unknown address family ${JSON.stringify(a.family)}`
+  if (problem !== undefined) return new WSAEINVAL({ operation, detail: problem })
+  return a.family === "ipv4"
+    ? makeIpv4(a.host as string, a.port as number)
+    : makeIpv6(a.host as string, a.port as number, (a.flowInfo ?? 0) as number, (a.scopeId ?? 0) as number)
+}
 
 /**
  * The text form: `127.0.0.1:80`, `[::1]:80`, `[fe80::1%2]:80`. `parse(format(a))` equals `a` (flow info aside).
@@ -205,8 +222,13 @@ export const equals = (a: SocketAddress, b: SocketAddress): boolean => Equal.equ
  * @since 0.1.0
  * @category conversions
  */
-export const toBytes = (address: SocketAddress): Uint8Array =>
-  Uint8Array.from(ipaddr.parse(address.host).toByteArray())
+export const toBytes = (address: SocketAddress): Uint8Array => {
+  const cached = bytesCache.get(address)
+  if (cached !== undefined) return cached.slice()
+  const bytes = Uint8Array.from(ipaddr.parse(address.host).toByteArray())
+  if (trusted.has(address)) bytesCache.set(address, bytes.slice())
+  return bytes
+}
 
 /**
  * An address from network-order bytes, as the kernel returns them.
@@ -229,7 +251,10 @@ export const fromBytes = (
  * @since 0.1.0
  * @category predicates
  */
-export const isUnspecified = (address: SocketAddress): boolean => toBytes(address).every((byte) => byte === 0)
+export const isUnspecified = (address: SocketAddress): boolean =>
+  trusted.has(address)
+    ? address.host === (address.family === "ipv4" ? "0.0.0.0" : "::") // canonical text
+    : toBytes(address).every((byte) => byte === 0)
 
 /**
  * The wildcard address of a family, port 0: what `dial` binds when no local address is given.

@@ -24,8 +24,14 @@ export class SocketImpl {
   connectedAt: number | undefined = undefined
   /** why the socket is spent, for the message of later calls */
   spentBy: string | undefined = undefined
-  readonly sendLock = Effect.unsafeMakeSemaphore(1)
-  readonly receiveLock = Effect.unsafeMakeSemaphore(1)
+  private locks: { readonly send: Effect.Semaphore; readonly receive: Effect.Semaphore } | undefined = undefined
+  /** Sends (and receives) on one socket are queued in order; made on first use, most sockets never send. */
+  get sendLock(): Effect.Semaphore {
+    return (this.locks ??= { send: Effect.unsafeMakeSemaphore(1), receive: Effect.unsafeMakeSemaphore(1) }).send
+  }
+  get receiveLock(): Effect.Semaphore {
+    return (this.locks ??= { send: Effect.unsafeMakeSemaphore(1), receive: Effect.unsafeMakeSemaphore(1) }).receive
+  }
   constructor(readonly family: Family, readonly native: NativeSocket, readonly port: Service) {}
 }
 
@@ -40,12 +46,17 @@ export const fromStatus = (status: number, operation: Operation, address?: Socke
   WsaError.fromCode(status, { operation, address })
 
 /** The checks every call makes first: a socket of ours, a live port, not closed. */
+export const usableSync = (u: unknown, operation: Operation): SocketImpl | WsaError.WsaError => {
+  if (!isSocket(u)) return wsaError("WSAENOTSOCK", operation, undefined, "the value is not a socket opened by Socket.open")
+  if (!u.port.isOpen()) return wsaError("WSANOTINITIALISED", operation)
+  if (u.state === "closed") return wsaError("WSAENOTSOCK", operation, undefined, "the socket was closed")
+  return u
+}
+
 export const usable = (u: unknown, operation: Operation): Effect.Effect<SocketImpl, WsaError.WsaError> =>
   Effect.suspend(() => {
-    if (!isSocket(u)) return Effect.fail(wsaError("WSAENOTSOCK", operation, undefined, "the value is not a socket opened by Socket.open"))
-    if (!u.port.isOpen()) return Effect.fail(wsaError("WSANOTINITIALISED", operation))
-    if (u.state === "closed") return Effect.fail(wsaError("WSAENOTSOCK", operation, undefined, "the socket was closed"))
-    return Effect.succeed(u)
+    const result = usableSync(u, operation)
+    return isSocket(result) ? Effect.succeed(result) : Effect.fail(result)
   })
 
 /** A long operation through the completion port, failing with the WSA error of a non-zero status. */
@@ -81,5 +92,5 @@ export const traced = (name: string, requested: number) =>
       })
     ),
     Effect.tapError((error) => Effect.annotateCurrentSpan("connectex.outcome", error._tag)),
-    Effect.withSpan(name, { attributes: { "connectex.requested_bytes": requested } })
+    Effect.withSpan(name, { attributes: { "connectex.requested_bytes": requested }, captureStackTrace: false })
   )

@@ -5,8 +5,18 @@
 import { Effect, type Scope } from "effect"
 import { readdirSync } from "node:fs"
 import * as net from "node:net"
-import { refusingPort, silentListener } from "../../src/native/posix/testing.js"
 import * as SocketAddress from "../../src/SocketAddress.js"
+
+// The raw listeners node:net cannot make come from the driver of this platform (the same shape on both).
+const holders = process.platform === "win32"
+  ? await import("../../src/native/windows/testing.js")
+  : await import("../../src/native/posix/testing.js")
+const { refusingPort, silentListener } = holders
+
+/** The Wine version when running under Wine (Windows node on Linux), else undefined. */
+export const wine: string | undefined = process.platform === "win32"
+  ? (holders as typeof import("../../src/native/windows/testing.js")).wineVersion()
+  : undefined
 
 export const loopback = (family: SocketAddress.Family, port: number): SocketAddress.SocketAddress =>
   family === "ipv4" ? SocketAddress.ipv4("127.0.0.1", port) : SocketAddress.ipv6("::1", port)
@@ -89,8 +99,12 @@ export const pendingTarget = (family: SocketAddress.Family = "ipv4"): Effect.Eff
     return listener.address
   })
 
-/** Open descriptors of this process (Linux), or undefined where /proc is not there. */
+/**
+ * Open descriptors of this process (Linux), or undefined elsewhere. Under Wine /proc/self/fd is the Wine
+ * process's own table, which Windows sockets do not map onto one to one.
+ */
 export const openDescriptors = (): number | undefined => {
+  if (process.platform !== "linux") return undefined
   try {
     return readdirSync("/proc/self/fd").length
   } catch {

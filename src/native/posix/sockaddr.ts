@@ -10,7 +10,18 @@ export const SOCKADDR_MAX = 28
 
 export const familyCode = (family: Family): number => (family === "ipv4" ? AF_INET : AF_INET6)
 
+// The kernel only reads a sockaddr passed to bind/connect, so one encoding per address value serves every call.
+const encoded = new WeakMap<SocketAddress, Buffer>()
+
 export const encode = (address: SocketAddress): Buffer => {
+  const cached = encoded.get(address)
+  if (cached !== undefined) return cached
+  const buffer = encodeNew(address)
+  encoded.set(address, buffer)
+  return buffer
+}
+
+const encodeNew = (address: SocketAddress): Buffer => {
   const ip = toBytes(address)
   if (address.family === "ipv4") {
     const buffer = Buffer.alloc(16)
