@@ -1,0 +1,89 @@
+// Sequential ConnectEx + 5 bytes + completion + close, straight against the Windows driver (no Effect).
+// Windows only; on Linux run it under Wine with
+//   bash scripts/test-windows.sh --node bench/wine-driver.mjs [count]
+// (builds dist/ into the staging copy, then runs this file with Windows node.exe).
+import * as net from "node:net"
+import { makeWindowsDriver } from "../dist/native/windows/driver.js"
+import * as SocketAddress from "../dist/SocketAddress.js"
+
+if (process.platform !== "win32") {
+  console.error("wine-driver bench: win32 only (use scripts/test-windows.sh --node bench/wine-driver.mjs)")
+  process.exit(2)
+}
+
+const count = Number(process.argv[2] ?? 1000)
+const warmup = 50
+const data = new TextEncoder().encode("hello")
+
+const driver = makeWindowsDriver()
+const started = driver.startup()
+if (started !== 0) throw new Error(`startup: ${started}`)
+
+let receivedBytes = 0
+const connections = new Set()
+const server = net.createServer((socket) => {
+  connections.add(socket)
+  socket.on("close", () => connections.delete(socket))
+  socket.on("data", (chunk) => {
+    receivedBytes += chunk.length
+  })
+  socket.on("error", () => {})
+})
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve))
+const target = SocketAddress.ipv4("127.0.0.1", server.address().port)
+const local = SocketAddress.ipv4("127.0.0.1", 0)
+
+const once = () =>
+  new Promise((resolve, reject) => {
+    const opened = driver.open("ipv4")
+    if (!opened.ok) return reject(new Error(`open: ${opened.code}`))
+    const socket = opened.value
+    const bound = driver.bind(socket, local, true)
+    if (bound !== 0) return reject(new Error(`bind: ${bound}`))
+    const t0 = process.hrtime.bigint()
+    driver.connect(socket, target, data, false, (completion) => {
+      const t1 = process.hrtime.bigint()
+      driver.close(socket)
+      if (completion.status !== 0 || completion.bytes !== 5) reject(new Error(`connect: ${completion.status}`))
+      else resolve(Number(t1 - t0) / 1e3)
+    })
+  })
+
+for (let i = 0; i < warmup; i++) await once()
+const statsBefore = driver.stats()
+const latencies = []
+const start = process.hrtime.bigint()
+for (let i = 0; i < count; i++) latencies.push(await once())
+const totalMs = Number(process.hrtime.bigint() - start) / 1e6
+const statsAfter = driver.stats()
+
+// let the server read the last bytes
+for (let i = 0; i < 100 && receivedBytes < (count + warmup) * 5; i++) await new Promise((r) => setTimeout(r, 10))
+await new Promise((resolve) => {
+  server.close(resolve)
+  for (const connection of connections) connection.destroy()
+})
+const live = driver.liveAllocations()
+driver.cleanup()
+
+latencies.sort((a, b) => a - b)
+const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(0)
+console.log(
+  JSON.stringify(
+    {
+      bench: "windows driver: open + bind + ConnectEx(5 bytes) + completion + closesocket, sequential",
+      wine: driver.wine ?? null,
+      node: process.version,
+      count,
+      totalMs: Number(totalMs.toFixed(1)),
+      perConnectMs: Number((totalMs / count).toFixed(3)),
+      connectToCompletionUs: { p50: Number(pct(50)), p90: Number(pct(90)), p99: Number(pct(99)), max: Number(latencies.at(-1).toFixed(0)) },
+      polls: statsAfter.polls - statsBefore.polls,
+      entries: statsAfter.entries - statsBefore.entries,
+      bytesReceivedByServer: receivedBytes,
+      liveAllocationsAtEnd: live
+    },
+    null,
+    2
+  )
+)
