@@ -1,0 +1,105 @@
+/**
+ * The built `connectex` CLI, run as users run it: `node dist/bin/connectex.js ...`.
+ */
+import { execFile } from "node:child_process"
+import * as Net from "node:net"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { beforeAll, describe, expect, it } from "vitest"
+
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+const bin = Path.join(root, "dist", "bin", "connectex.js")
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const run = (command: string, args: ReadonlyArray<string>, timeout = 60_000): Promise<Run> =>
+  new Promise((resolve) => {
+    execFile(command, [...args], { cwd: root, timeout, env: { ...process.env, NO_COLOR: "1" } }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : null
+      resolve({ code, stdout, stderr })
+    })
+  })
+
+const connectex = (...args: Array<string>) => run(process.execPath, [bin, ...args])
+
+/** A loopback port with nothing listening: taken from the kernel by a listener that is then closed. */
+const closedPort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = Net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
+
+beforeAll(async () => {
+  const build = await run(process.execPath, [Path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], 240_000)
+  if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`)
+}, 240_000)
+
+describe("connectex CLI", () => {
+  it("with no arguments runs the demo: a success with its echo, then a typed WSAECONNREFUSED, exit 0", async () => {
+    const result = await connectex()
+    expect(result.stderr).toBe("")
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/attempt 1: connected, 20 bytes sent, echo "hello from connectex" received/)
+    expect(result.stdout).toMatch(/attempt 1: WSAECONNREFUSED \(code 10061\)/)
+    expect(result.stdout).toMatch(/retrying in 100 ms/)
+    expect(result.stdout).toMatch(/demo done/)
+  })
+
+  it("probe of a refusing loopback port prints each attempt with the tag and exits non-zero", async () => {
+    const port = await closedPort()
+    const result = await connectex("probe", `127.0.0.1:${port}`, "--retries", "1", "--timeout", "2s")
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/attempt 1: WSAECONNREFUSED \(code 10061\)/)
+    expect(result.stdout).toMatch(/attempt 2: WSAECONNREFUSED/)
+    expect(result.stdout).toMatch(/summary: .* not connected after 2 attempts/)
+  })
+
+  it("probe of a listening port with data connects and exits 0", async () => {
+    const server = Net.createServer((socket) => {
+      socket.on("error", () => socket.destroy())
+      socket.resume()
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    try {
+      const result = await connectex("probe", `127.0.0.1:${port}`, "--data", "ping")
+      expect(result.code).toBe(0)
+      expect(result.stdout).toMatch(/attempt 1: connected, 4 bytes sent/)
+    } finally {
+      server.close()
+    }
+  })
+
+  it("a malformed address is a readable error, no stack trace, non-zero exit", async () => {
+    const result = await connectex("probe", "not-an-address")
+    expect(result.code).not.toBe(0)
+    expect(result.code).not.toBeNull()
+    const output = stripAnsi(result.stdout + result.stderr)
+    expect(output).toMatch(/invalid target "not-an-address"/)
+    expect(output).not.toMatch(/\n\s+at /)
+  })
+
+  it.each([
+    [["probe", "127.0.0.1:80", "--timeout", "soon"], /invalid duration "soon"/],
+    [["probe", "127.0.0.1:80", "--retries=-1"], /--retries -1: it must be 0 or more/],
+    [["probe", "127.0.0.1:70000"], /port must be 0-65535/]
+  ])("bad input %j is refused with a clear message", async (args, message) => {
+    const result = await connectex(...args)
+    expect(result.code).toBe(2)
+    const output = stripAnsi(result.stdout + result.stderr)
+    expect(output).toMatch(message)
+    expect(output).not.toMatch(/\n\s+at /)
+  })
+})
