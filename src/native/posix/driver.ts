@@ -6,7 +6,7 @@
  * almost always finished inside connect(), so no wait is needed at all.
  */
 import { codeOf } from "../../errors/codes.js"
-import type { Family, SocketAddress } from "../../SocketAddress.js"
+import { type Family, isUnspecified, type SocketAddress } from "../../SocketAddress.js"
 import {
   type Completion,
   type Done,
@@ -315,6 +315,9 @@ export const makePosixDriver = (): Driver => {
     },
     bind: (native, address, deferPort) => {
       const socket = native as PosixSocket
+      // The wildcard with port 0 and a deferred port leaves the kernel nothing to record: connect chooses
+      // address and port, exactly as after IP_BIND_ADDRESS_NO_PORT + bind. Two syscalls saved per dial.
+      if (deferPort && isUnspecified(address)) return 0
       // Best effort: the port is then chosen at connect, per destination, so ports last longer under load.
       if (deferPort) setInt(socket.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
       const sockaddr = encode(address)
