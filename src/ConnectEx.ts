@@ -27,6 +27,8 @@ export interface Service {
 /**
  * The ConnectEx service: present when a layer with a working driver was built.
  *
+ * @example
+ * const { driver } = yield* ConnectEx.ConnectEx // "posix", "windows" or "simulated"
  * @since 0.1.0
  * @category tags
  */
@@ -267,6 +269,8 @@ export const dial = <R = never>(
  * The retry policy worth starting from: exponential back-off from 50 ms, at most `times` retries, for the
  * retryable codes only (dial never steps a schedule for other errors).
  *
+ * @example
+ * yield* ConnectEx.dial(target, { retry: ConnectEx.retryPolicy(3) })
  * @since 0.1.0
  * @category retrying
  */
@@ -276,6 +280,8 @@ export const retryPolicy = (times = 5): Schedule.Schedule<unknown, WsaError.Conn
 /**
  * The service and the completion port over a given driver.
  *
+ * @example
+ * const layer = ConnectEx.layerDriver(Effect.succeed(myDriver)) // a Driver of your own
  * @since 0.1.0
  * @category layers
  */
@@ -310,6 +316,8 @@ const platformDriver: Effect.Effect<Driver, WsaError.WsaError> = Effect.suspend(
  * ConnectEx and the completion port for this operating system: windows on win32, posix on linux; any
  * other platform fails at layer build with WSAEOPNOTSUPP.
  *
+ * @example
+ * program.pipe(Effect.scoped, Effect.provide(ConnectEx.layer))
  * @since 0.1.0
  * @category layers
  */
@@ -341,6 +349,8 @@ export const layerSimulated = (
 /**
  * Which driver the layer picked: "posix", "windows" or "simulated".
  *
+ * @example
+ * const name = yield* ConnectEx.driverName // "posix" on Linux
  * @since 0.1.0
  * @category accessors
  */

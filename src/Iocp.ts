@@ -55,6 +55,9 @@ export interface Service {
 /**
  * The completion port service.
  *
+ * @example
+ * const port = yield* Iocp.Iocp
+ * const { pending } = yield* port.stats
  * @since 0.1.0
  * @category tags
  */
@@ -77,6 +80,8 @@ const whenCompleted = (entry: Pending): Effect.Effect<void> =>
 /**
  * Builds the port over a driver: `startup` now, and at scope close abort, wait, close, `cleanup`.
  *
+ * @example
+ * const port = yield* Iocp.make(driver) // scoped: released with the scope
  * @since 0.1.0
  * @category constructors
  */
@@ -158,6 +163,8 @@ const makeService = (driver: Driver): Service & { readonly shutdown: Effect.Effe
 /**
  * The port as a layer over a driver (built once per layer; released with it).
  *
+ * @example
+ * const portLayer = Iocp.layer(Effect.succeed(driver))
  * @since 0.1.0
  * @category layers
  */
@@ -167,6 +174,8 @@ export const layer = (driver: Effect.Effect<Driver, WsaError.WsaError>): Layer.L
 /**
  * The port's counters: pending operations, completions, open sockets, live native allocations.
  *
+ * @example
+ * const { pending, liveAllocations } = yield* Iocp.stats
  * @since 0.1.0
  * @category accessors
  */

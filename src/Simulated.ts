@@ -370,6 +370,9 @@ export interface Log {
 /**
  * The log of the simulated network a layer was built with, for tests that check what was sent.
  *
+ * @example
+ * const log = yield* Simulated.NetworkLog
+ * const sent = log.sent("192.0.2.1:80")
  * @since 0.1.0
  * @category tags
  */
@@ -530,6 +533,9 @@ const keyOf = (address: SocketAddress | string): string =>
  * - `close` completes every pending operation of the socket with 995 before it returns.
  * - `liveAllocations` = open sockets + pending operations.
  *
+ * @example
+ * const manual = Simulated.manualScheduler()
+ * const { driver, log } = Simulated.makeDriver(Simulated.network({}), manual.scheduler)
  * @since 0.1.0
  * @category constructors
  */
@@ -917,6 +923,8 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
  * A scheduler on the current Effect Clock: each sleep is a fiber running `Effect.sleep`, so `TestClock`
  * moves it; the fibers are interrupted when the scope closes.
  *
+ * @example
+ * const scheduler = yield* Simulated.clockScheduler // TestClock.adjust moves it
  * @since 0.1.0
  * @category constructors
  */

@@ -40,6 +40,8 @@ export type Option = SocketOption
 /**
  * The largest `maxBytes` a single `receive` accepts (64 MiB).
  *
+ * @example
+ * const chunk = yield* Socket.receive(socket, Socket.MAX_RECEIVE)
  * @since 0.1.0
  */
 export const MAX_RECEIVE = 64 * 1024 * 1024
@@ -47,6 +49,8 @@ export const MAX_RECEIVE = 64 * 1024 * 1024
 /**
  * Whether a value is a socket opened by `open`.
  *
+ * @example
+ * if (Socket.isSocket(value)) yield* Socket.send(value, bytes)
  * @since 0.1.0
  * @category guards
  */
@@ -120,6 +124,8 @@ const addressOf = (operation: "localAddress" | "peerAddress") =>
 /**
  * The local address. After a port-0 bind on Linux the port may read 0 until connect chooses it.
  *
+ * @example
+ * const local = yield* Socket.localAddress(socket) // after connect: the chosen port
  * @since 0.1.0
  * @category addresses
  */
@@ -128,6 +134,8 @@ export const localAddress: (socket: Socket) => Effect.Effect<SocketAddress.Socke
 /**
  * The peer's address; WSAENOTCONN unless connected.
  *
+ * @example
+ * const peer = yield* Socket.peerAddress(socket)
  * @since 0.1.0
  * @category addresses
  */
@@ -137,6 +145,8 @@ export const peerAddress: (socket: Socket) => Effect.Effect<SocketAddress.Socket
  * How long the socket has been connected: `None` before connect and after disconnect. Windows reads the
  * kernel's SO_CONNECT_TIME (whole seconds); other drivers count with Effect's `Clock`, so `TestClock` moves it.
  *
+ * @example
+ * const connectedFor = yield* Socket.connectTime(socket) // Option<Duration>
  * @since 0.1.0
  * @category addresses
  */

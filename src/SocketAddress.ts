@@ -167,6 +167,8 @@ export const parse = (text: string): Effect.Effect<SocketAddress, WSAEINVAL> =>
  * Validates an address value that may not have come from the constructors (a user's object literal, a
  * value from JSON): a `WSAEINVAL` unless it is a well-formed address. Returns the canonical value.
  *
+ * @example
+ * const address = yield* SocketAddress.validate(JSON.parse(text), "connect")
  * @since 0.1.0
  * @category parsing
  */
@@ -200,6 +202,8 @@ export const validateSync = (address: unknown, operation: "bind" | "connect"): S
 /**
  * The text form: `127.0.0.1:80`, `[::1]:80`, `[fe80::1%2]:80`. `parse(format(a))` equals `a` (flow info aside).
  *
+ * @example
+ * SocketAddress.format(SocketAddress.ipv6("::1", 80)) // "[::1]:80"
  * @since 0.1.0
  * @category formatting
  */
@@ -211,6 +215,8 @@ export const format = (address: SocketAddress): string =>
 /**
  * Structural equality (also available through `Equal.equals`).
  *
+ * @example
+ * SocketAddress.equals(SocketAddress.ipv6("0::1", 80), SocketAddress.ipv6("::1", 80)) // true
  * @since 0.1.0
  * @category equivalence
  */
@@ -219,6 +225,8 @@ export const equals = (a: SocketAddress, b: SocketAddress): boolean => Equal.equ
 /**
  * The address's IP as network-order bytes (4 for IPv4, 16 for IPv6).
  *
+ * @example
+ * SocketAddress.toBytes(SocketAddress.ipv4("127.0.0.1", 80)) // Uint8Array [127, 0, 0, 1]
  * @since 0.1.0
  * @category conversions
  */
@@ -233,6 +241,8 @@ export const toBytes = (address: SocketAddress): Uint8Array => {
 /**
  * An address from network-order bytes, as the kernel returns them.
  *
+ * @example
+ * SocketAddress.fromBytes(new Uint8Array([127, 0, 0, 1]), 80) // 127.0.0.1:80
  * @since 0.1.0
  * @category conversions
  */
@@ -248,6 +258,8 @@ export const fromBytes = (
 /**
  * Whether the IP is the unspecified address (0.0.0.0 or ::): fine to bind, never a destination.
  *
+ * @example
+ * SocketAddress.isUnspecified(SocketAddress.ipv4("0.0.0.0", 0)) // true
  * @since 0.1.0
  * @category predicates
  */
@@ -259,6 +271,8 @@ export const isUnspecified = (address: SocketAddress): boolean =>
 /**
  * The wildcard address of a family, port 0: what `dial` binds when no local address is given.
  *
+ * @example
+ * yield* Socket.bind(socket, SocketAddress.wildcard("ipv6")) // [::]:0
  * @since 0.1.0
  * @category constructors
  */

@@ -65,88 +65,363 @@ const WsaErrorClass = <Tag extends WsaName>(tag: Tag): new (context: Context) =>
   }
 }
 
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSA_OPERATION_ABORTED` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSA_OPERATION_ABORTED", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSA_OPERATION_ABORTED extends WsaErrorClass("WSA_OPERATION_ABORTED") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEINTR` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEINTR", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEINTR extends WsaErrorClass("WSAEINTR") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEACCES` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEACCES", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEACCES extends WsaErrorClass("WSAEACCES") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEFAULT` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEFAULT", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEFAULT extends WsaErrorClass("WSAEFAULT") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEINVAL` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEINVAL", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEINVAL extends WsaErrorClass("WSAEINVAL") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEMFILE` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEMFILE", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEMFILE extends WsaErrorClass("WSAEMFILE") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEWOULDBLOCK` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEWOULDBLOCK", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEWOULDBLOCK extends WsaErrorClass("WSAEWOULDBLOCK") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEINPROGRESS` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEINPROGRESS", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEINPROGRESS extends WsaErrorClass("WSAEINPROGRESS") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEALREADY` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEALREADY", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEALREADY extends WsaErrorClass("WSAEALREADY") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAENOTSOCK` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAENOTSOCK", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAENOTSOCK extends WsaErrorClass("WSAENOTSOCK") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEDESTADDRREQ` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEDESTADDRREQ", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEDESTADDRREQ extends WsaErrorClass("WSAEDESTADDRREQ") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEMSGSIZE` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEMSGSIZE", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEMSGSIZE extends WsaErrorClass("WSAEMSGSIZE") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEPROTOTYPE` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEPROTOTYPE", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEPROTOTYPE extends WsaErrorClass("WSAEPROTOTYPE") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAENOPROTOOPT` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAENOPROTOOPT", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAENOPROTOOPT extends WsaErrorClass("WSAENOPROTOOPT") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEPROTONOSUPPORT` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEPROTONOSUPPORT", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEPROTONOSUPPORT extends WsaErrorClass("WSAEPROTONOSUPPORT") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAESOCKTNOSUPPORT` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAESOCKTNOSUPPORT", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAESOCKTNOSUPPORT extends WsaErrorClass("WSAESOCKTNOSUPPORT") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEOPNOTSUPP` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEOPNOTSUPP", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEOPNOTSUPP extends WsaErrorClass("WSAEOPNOTSUPP") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEPFNOSUPPORT` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEPFNOSUPPORT", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEPFNOSUPPORT extends WsaErrorClass("WSAEPFNOSUPPORT") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEAFNOSUPPORT` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEAFNOSUPPORT", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEAFNOSUPPORT extends WsaErrorClass("WSAEAFNOSUPPORT") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEADDRINUSE` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEADDRINUSE", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEADDRINUSE extends WsaErrorClass("WSAEADDRINUSE") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEADDRNOTAVAIL` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEADDRNOTAVAIL", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEADDRNOTAVAIL extends WsaErrorClass("WSAEADDRNOTAVAIL") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAENETDOWN` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAENETDOWN", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAENETDOWN extends WsaErrorClass("WSAENETDOWN") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAENETUNREACH` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAENETUNREACH", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAENETUNREACH extends WsaErrorClass("WSAENETUNREACH") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAENETRESET` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAENETRESET", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAENETRESET extends WsaErrorClass("WSAENETRESET") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAECONNABORTED` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAECONNABORTED", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAECONNABORTED extends WsaErrorClass("WSAECONNABORTED") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAECONNRESET` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAECONNRESET", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAECONNRESET extends WsaErrorClass("WSAECONNRESET") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAENOBUFS` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAENOBUFS", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAENOBUFS extends WsaErrorClass("WSAENOBUFS") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEISCONN` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEISCONN", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEISCONN extends WsaErrorClass("WSAEISCONN") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAENOTCONN` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAENOTCONN", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAENOTCONN extends WsaErrorClass("WSAENOTCONN") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAESHUTDOWN` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAESHUTDOWN", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAESHUTDOWN extends WsaErrorClass("WSAESHUTDOWN") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAETIMEDOUT` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAETIMEDOUT", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAETIMEDOUT extends WsaErrorClass("WSAETIMEDOUT") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAECONNREFUSED` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAECONNREFUSED", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAECONNREFUSED extends WsaErrorClass("WSAECONNREFUSED") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEHOSTDOWN` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEHOSTDOWN", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEHOSTDOWN extends WsaErrorClass("WSAEHOSTDOWN") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEHOSTUNREACH` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEHOSTUNREACH", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEHOSTUNREACH extends WsaErrorClass("WSAEHOSTUNREACH") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEPROCLIM` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEPROCLIM", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEPROCLIM extends WsaErrorClass("WSAEPROCLIM") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSASYSNOTREADY` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSASYSNOTREADY", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSASYSNOTREADY extends WsaErrorClass("WSASYSNOTREADY") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAVERNOTSUPPORTED` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAVERNOTSUPPORTED", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAVERNOTSUPPORTED extends WsaErrorClass("WSAVERNOTSUPPORTED") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSANOTINITIALISED` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSANOTINITIALISED", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSANOTINITIALISED extends WsaErrorClass("WSANOTINITIALISED") {}
-/** @since 0.1.0 @category errors */
+/**
+ * The `WSAEDISCON` error.
+ *
+ * @example
+ * program.pipe(Effect.catchTag("WSAEDISCON", (error) => Effect.logWarning(error.message)))
+ * @since 0.1.0
+ * @category errors
+ */
 export class WSAEDISCON extends WsaErrorClass("WSAEDISCON") {}
 
 /**
  * A code outside the table: the number is kept so that nothing is lost.
  *
+ * @example
+ * program.pipe(Effect.catchTag("Unknown", (error) => Effect.logError(`WSA ${error.code}`)))
  * @since 0.1.0
  * @category errors
  */
@@ -242,6 +517,8 @@ const classes: Record<WsaName, new (context: Context) => WsaError> = {
 /**
  * The error for a WSA code (`Unknown` for a number outside the table).
  *
+ * @example
+ * WsaError.fromCode(10061, { operation: "connect" })._tag // "WSAECONNREFUSED"
  * @since 0.1.0
  * @category constructors
  */
@@ -253,6 +530,8 @@ export const fromCode = (code: number, context: Context): WsaError => {
 /**
  * The error of a WSA name.
  *
+ * @example
+ * WsaError.fromName("WSAETIMEDOUT", { operation: "connect" }).code // 10060
  * @since 0.1.0
  * @category constructors
  */
@@ -261,6 +540,8 @@ export const fromName = (name: WsaName, context: Context): WsaError => new class
 /**
  * The WSA tags, for matching: every `_tag` a `WsaError` can have.
  *
+ * @example
+ * WsaError.tags.includes("WSAEISCONN") // true
  * @since 0.1.0
  */
 export const tags: ReadonlyArray<WsaName | "Unknown"> = [...(Object.keys(wsaCodes) as Array<WsaName>), "Unknown"]
@@ -270,6 +551,8 @@ const tagSet = new Set<string>(tags)
 /**
  * Whether a value is one of the library's WSA errors.
  *
+ * @example
+ * program.pipe(Effect.catchIf(WsaError.isWsaError, (error) => Effect.logWarning(error.message)))
  * @since 0.1.0
  * @category guards
  */
@@ -282,6 +565,8 @@ const retryable = new Set<string>(["WSAECONNREFUSED", "WSAENETUNREACH", "WSAETIM
  * Whether retrying the connect may help: exactly WSAECONNREFUSED, WSAENETUNREACH and WSAETIMEDOUT, after
  * which the same socket may connect again.
  *
+ * @example
+ * program.pipe(Effect.retry({ while: WsaError.isRetryable, times: 3 }))
  * @since 0.1.0
  * @category predicates
  */

@@ -2,6 +2,8 @@
  * The Windows Sockets error codes the library can report, with what each means and what a caller can do.
  * One row per code: the tagged error classes, `fromCode` and the documentation are all generated from it.
  *
+ * @example
+ * const [code, meaning, advice] = WsaError.wsaCodes.WSAECONNREFUSED // 10061, ...
  * @since 0.1.0
  */
 export const wsaCodes = {

@@ -5,6 +5,8 @@ import type { WsaName } from "./codes.js"
  * Keyed by name because errno numbers differ between Linux, macOS and the BSDs; the POSIX driver
  * turns the number it reads into a name with the platform's own `os.constants.errno`.
  *
+ * @example
+ * WsaError.errnoToWsa.ECONNREFUSED // "WSAECONNREFUSED"
  * @since 0.1.0
  */
 export const errnoToWsa: Readonly<Record<string, WsaName>> = {

@@ -5,6 +5,8 @@ import type { WsaName } from "./codes.js"
  * `OVERLAPPED.Internal`, the Win32 error `GetQueuedCompletionStatus` reports for it, and the WSA code
  * `WSAGetOverlappedResult` gives (the table of `shared/notes/anchors.md`, as libuv, .NET and Asio map it).
  *
+ * @example
+ * WsaError.ntStatusTable.find((row) => row.win32 === 1225)?.wsa // "WSAECONNREFUSED"
  * @since 0.1.0
  */
 export const ntStatusTable: ReadonlyArray<{ readonly ntStatus: number; readonly win32: number | undefined; readonly wsa: WsaName }> = [
@@ -27,6 +29,8 @@ const byWin32 = new Map(
 /**
  * The WSA error for a failed completion's NTSTATUS; any other failing status is `WSAEINVAL`, as Windows does.
  *
+ * @example
+ * WsaError.wsaFromNtStatus(0xc0000236) // "WSAECONNREFUSED"
  * @since 0.1.0
  */
 export const wsaFromNtStatus = (ntStatus: number): WsaName => byNtStatus.get(ntStatus >>> 0) ?? "WSAEINVAL"
@@ -35,6 +39,8 @@ export const wsaFromNtStatus = (ntStatus: number): WsaName => byNtStatus.get(ntS
  * The WSA error for a Win32 error from `GetQueuedCompletionStatus`, or undefined when the number is
  * not a completion status (WSA codes themselves pass through unchanged in `fromCode`).
  *
+ * @example
+ * WsaError.wsaFromWin32(1225) // "WSAECONNREFUSED"
  * @since 0.1.0
  */
 export const wsaFromWin32 = (win32: number): WsaName | undefined => byWin32.get(win32)

@@ -1,0 +1,27 @@
+// Every exported value of a public module (src/*.ts) must carry a doc comment with an @example:
+// the API reference is generated from these comments (npm run docs), and users read them in their editor.
+import { readFileSync, readdirSync } from "node:fs"
+
+const missing = []
+const publicModules = [
+  ...readdirSync("src").filter((f) => f.endsWith(".ts") && f !== "index.ts").map((f) => `src/${f}`),
+  ...readdirSync("src/errors").filter((f) => f.endsWith(".ts") && f !== "index.ts").map((f) => `src/errors/${f}`)
+]
+for (const file of publicModules) {
+  const text = readFileSync(file, "utf8")
+  const pattern = /(\/\*\*(?:(?!\*\/)[\s\S])*\*\/\s*)?export (?:const|class|function) (\w+)/g
+  for (const match of text.matchAll(pattern)) {
+    const [, doc, name] = match
+    if (doc === undefined || doc.includes("@internal")) {
+      if (doc === undefined) missing.push(`${file}: ${name} has no doc comment`)
+      continue
+    }
+    if (!doc.includes("@example")) missing.push(`${file}: ${name} has no @example`)
+  }
+}
+if (missing.length > 0) {
+  console.error(missing.join("\n"))
+  console.error(`\n${missing.length} exported values without a documented example`)
+  process.exit(1)
+}
+console.log("every exported value of the public modules has a doc comment with an @example")
