@@ -321,7 +321,9 @@ const outcomeOf = (behaviour: Behaviour, attempt: number): Outcome => {
  * @category models
  */
 export interface Scheduler {
+  /** the current time in milliseconds */
   readonly now: () => number
+  /** runs `callback` once `millis` have passed; the returned function cancels it */
   readonly sleep: (millis: number, callback: () => void) => () => void
 }
 
@@ -1001,7 +1003,9 @@ export const makeDriverEffect = (
  * @category constructors
  */
 export const manualScheduler = (): {
+  /** the scheduler to give `makeDriver` */
   readonly scheduler: Scheduler
+  /** moves time forward, running every callback due by then in time order */
   readonly advance: (millis: number) => void
   /** callbacks not yet run */
   readonly pending: () => number
