@@ -51,6 +51,7 @@ const EINPROGRESS = errno.EINPROGRESS
 const EAGAIN = errno.EAGAIN
 const EWOULDBLOCK = errno.EWOULDBLOCK
 const IPV6_V6ONLY = 26
+const WSAECONNRESET = codeOf("WSAECONNRESET")
 
 const wouldBlock = (e: number) => e === EAGAIN || e === EWOULDBLOCK
 
@@ -63,6 +64,8 @@ class PosixSocket implements NativeSocket {
   readonly operations = new Set<PosixOperation>()
   fastOpen = false
   closed = false
+  /** an error the kernel reported early, owed to the next receive or send */
+  deferredError = 0
   constructor(readonly fd: number, readonly family: Family) {}
 }
 
@@ -121,6 +124,15 @@ export const makePosixDriver = (): Driver => {
     return e === 0 ? 0 : wsaFromErrno(e)
   }
 
+  /** Completes `operation` with the socket's deferred error, if it has one (once). */
+  const takeDeferredError = (socket: PosixSocket, operation: PosixOperation, data?: Uint8Array): boolean => {
+    if (socket.deferredError === 0) return false
+    const status = socket.deferredError
+    socket.deferredError = 0
+    operation.complete(status, 0, data)
+    return true
+  }
+
   // One libuv poll handle per socket (libuv allows one per fd), armed for the union of what waiters need.
   const rearm = (socket: PosixSocket): void => {
     const events = { readable: socket.readers.size > 0, writable: socket.writers.size > 0 }
@@ -160,6 +172,7 @@ export const makePosixDriver = (): Driver => {
 
   /** Sends `payload` from `offset` until all of it is out, waiting for writability as needed. */
   const sendAll = (socket: PosixSocket, operation: PosixOperation, payload: Buffer, offset: number): void => {
+    if (takeDeferredError(socket, operation)) return
     let sent = offset
     while (sent < payload.length) {
       const n = libc.send(socket.fd, payload.subarray(sent), payload.length - sent, MSG_NOSIGNAL)
@@ -195,7 +208,11 @@ export const makePosixDriver = (): Driver => {
     }
     const established = () => {
       const status = pendingError(socket.fd)
-      if (status !== 0) return operation.complete(status, 0)
+      // A refusal arrives as ECONNREFUSED; a reset means the connection was made and the peer reset it at
+      // once. Windows' ConnectEx succeeds then and the reset comes with the next receive or send: keep it
+      // for that call (reading SO_ERROR cleared it from the kernel).
+      if (status === WSAECONNRESET) socket.deferredError = status
+      else if (status !== 0) return operation.complete(status, 0)
       if (payload === undefined) return operation.complete(0, 0)
       sendAll(socket, operation, payload, early)
     }
@@ -209,6 +226,7 @@ export const makePosixDriver = (): Driver => {
     const operation = new PosixOperation(socket, done, counter)
     const buffer = Buffer.allocUnsafe(maxBytes)
     const attempt = (): void => {
+      if (takeDeferredError(socket, operation, new Uint8Array(0))) return
       const n = libc.recv(socket.fd, buffer, maxBytes, 0)
       if (n >= 0) {
         // Copy out small reads so a large receive buffer is not kept alive by a few bytes.
@@ -232,6 +250,7 @@ export const makePosixDriver = (): Driver => {
 
   const resetConnect = (native: NativeSocket): number => {
     const socket = native as PosixSocket
+    socket.deferredError = 0
     const sockaddr = unspecified()
     return libc.connect(socket.fd, sockaddr, sockaddr.length) === 0 ? 0 : wsaFromErrno(libc.errno())
   }
