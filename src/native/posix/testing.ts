@@ -5,6 +5,7 @@
  */
 import { codeOf } from "../../errors/codes.js"
 import type { SocketAddress } from "../../SocketAddress.js"
+import type { NativeSocket } from "../Driver.js"
 import { wsaFromErrno } from "./errno.js"
 import { IPPROTO_TCP, libc, SOCK_CLOEXEC, SOCK_STREAM } from "./libc.js"
 import { decode, encode, familyCode, SOCKADDR_MAX } from "./sockaddr.js"
@@ -43,3 +44,25 @@ export const silentListener = (address: SocketAddress): SilentListener => holdPo
  * there and no connect can pick it as its own local port (a freed port could be reused, or self-connect).
  */
 export const refusingPort = (address: SocketAddress): SilentListener => holdPort(address, undefined)
+
+/** Linux <netinet/tcp.h>: the number of SYN retransmissions of this socket's connects (1..127). */
+const TCP_SYNCNT = 7
+
+/**
+ * Sets TCP_SYNCNT on one POSIX socket (1: the SYN at 0 s, again at 1 s, given up at about 3 s, instead of
+ * about 127 s with the default of 6), then reads it back, so that a test can meet a real SYN timeout quickly
+ * without changing anything machine-wide. Throws when it did not take.
+ */
+export const setSynRetries = (native: NativeSocket, count: number): void => {
+  const fd = (native as NativeSocket & { readonly fd?: unknown }).fd
+  if (typeof fd !== "number") throw new Error("not a POSIX socket")
+  const value = Buffer.alloc(4)
+  value.writeInt32LE(count, 0)
+  if (libc.setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, value, 4) !== 0) throw new Error(`setsockopt TCP_SYNCNT: WSA ${wsaFromErrno(libc.errno())}`)
+  const read = Buffer.alloc(4)
+  const length = Buffer.alloc(4)
+  length.writeUInt32LE(4, 0)
+  if (libc.getsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, read, length) !== 0 || read.readInt32LE(0) !== count) {
+    throw new Error(`TCP_SYNCNT did not read back as ${count}`)
+  }
+}
