@@ -265,6 +265,23 @@ export const dial = <R = never>(
   >
 }
 
+// Connect by name or by list, racing attempts per RFC 8305 (Happy Eyeballs). Re-exported rather than
+// re-assigned: HappyEyeballs.ts imports dial from this module.
+export {
+  /** @since 0.1.0 */
+  type DialedAddress,
+  /** @since 0.1.0 */
+  DialError,
+  /** @since 0.1.0 */
+  dialList,
+  /** @since 0.1.0 */
+  type DialManyOptions,
+  /** @since 0.1.0 */
+  dialName,
+  /** @since 0.1.0 */
+  type FailedAttempt
+} from "./HappyEyeballs.js"
+
 /**
  * The retry policy worth starting from: exponential back-off from 50 ms, at most `times` retries, for the
  * retryable codes only (dial never steps a schedule for other errors).

@@ -1,0 +1,211 @@
+/**
+ * A connected socket as an `@effect/platform` `Socket.Socket`, so that `Socket.toChannel`, RPC and
+ * everything else built on the platform's socket runs over this library's typed connects.
+ *
+ * The adapter follows `@effect/platform-node`'s `NodeSocket.fromDuplex`: `run` reads until the peer
+ * closes (the run then succeeds) or fails, `writer` waits until a `run` is active, and a `CloseEvent`
+ * written ends the connection with the platform's close-code semantics. Reading is `Socket.receive`, one
+ * receive at a time; a handler's Effect completes before the next receive is issued, so a slow consumer
+ * slows the peer down (TCP back-pressure). A write completes when `Socket.send` has completed.
+ *
+ * Errors are the platform's `SocketError`; the library's typed WSA error is the `cause`:
+ *
+ * - `SocketGenericError` with reason `"Read"` (a receive failed, e.g. `WSAECONNRESET`), `"Write"` (a send or
+ *   the disconnect of a close event failed) or `"Open"` (`run` on a socket that is not connected);
+ * - `SocketCloseError` for a `CloseEvent` whose code `closeCodeIsError` says is an error (by default any
+ *   code but 1000 and 1006, as the platform defines it).
+ *
+ * @example
+ * import { Socket as PlatformSocketModule } from "@effect/platform"
+ * import { Effect, Stream } from "effect"
+ * import { ConnectEx, PlatformSocket, SocketAddress } from "effect-connectex"
+ *
+ * const echoed = Effect.gen(function*() {
+ *   const socket = yield* PlatformSocket.make(SocketAddress.ipv4("127.0.0.1", 7))
+ *   return yield* Stream.make("hello").pipe(
+ *     Stream.encodeText,
+ *     Stream.pipeThroughChannel(PlatformSocketModule.toChannel(socket)),
+ *     Stream.decodeText(),
+ *     Stream.take(1),
+ *     Stream.runCollect
+ *   )
+ * }).pipe(Effect.scoped, Effect.provide(ConnectEx.layer))
+ *
+ * @since 0.1.0
+ */
+import * as Platform from "@effect/platform/Socket"
+import { type Cause, Context, Deferred, Effect, Exit, Fiber, FiberSet, Layer, Scope } from "effect"
+import * as ConnectEx from "./ConnectEx.js"
+import type * as WsaError from "./errors/WsaError.js"
+import * as Socket from "./Socket.js"
+import type * as SocketAddress from "./SocketAddress.js"
+
+/**
+ * The platform's socket interface (`@effect/platform/Socket`'s `Socket`), re-exported for signatures.
+ *
+ * @example
+ * const socket: PlatformSocket.PlatformSocket = yield* PlatformSocket.make(SocketAddress.ipv4("127.0.0.1", 7))
+ * @since 0.1.0
+ * @category models
+ */
+export type PlatformSocket = Platform.Socket
+
+/**
+ * How the adapter reads and which written close codes count as errors.
+ *
+ * @example
+ * PlatformSocket.fromSocket(socket, { readSize: 16 * 1024, closeCodeIsError: () => false })
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** the `maxBytes` of each receive (default 65536) */
+  readonly readSize?: number | undefined
+  /**
+   * which close codes of a written `CloseEvent` make `run` fail with `SocketCloseError` (default: the
+   * platform's `defaultCloseCodeIsError`, every code but 1000 and 1006)
+   */
+  readonly closeCodeIsError?: ((code: number) => boolean) | undefined
+}
+
+const DEFAULT_READ_SIZE = 64 * 1024
+
+const readError = (cause: WsaError.WsaError) => new Platform.SocketGenericError({ reason: "Read", cause })
+const writeError = (cause: WsaError.WsaError) => new Platform.SocketGenericError({ reason: "Write", cause })
+const openError = (cause: WsaError.WsaError) => new Platform.SocketGenericError({ reason: "Open", cause })
+
+/**
+ * A connected socket as the platform's `Socket.Socket`. The socket stays owned by its scope: closing that
+ * scope closes the connection (a `run` then fails "Read" with `WSA_OPERATION_ABORTED` as the cause).
+ * Releasing a writer does not close anything (the library has no half-close yet); write a `CloseEvent`
+ * to end the connection (`Socket.disconnect`), or close the socket's scope.
+ *
+ * @example
+ * const { socket } = yield* ConnectEx.dial(SocketAddress.ipv4("127.0.0.1", 7))
+ * const platform = yield* PlatformSocket.fromSocket(socket)
+ * const write = yield* platform.writer
+ * yield* Effect.fork(platform.run((bytes) => Console.log(bytes.length)))
+ * yield* write("hello")
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Effect<PlatformSocket> =>
+  Effect.sync(() => {
+    const readSize = options?.readSize ?? DEFAULT_READ_SIZE
+    const closeCodeIsError = options?.closeCodeIsError ?? Platform.defaultCloseCodeIsError
+    const latch = Effect.unsafeMakeLatch(false)
+    let current: FiberSet.FiberSet<unknown, unknown> | undefined
+    const encoder = new TextEncoder()
+
+    const run = <_, E = never, R = never>(
+      handler: (_: Uint8Array) => Effect.Effect<_, E, R> | void,
+      opts?: { readonly onOpen?: Effect.Effect<void> | undefined }
+    ): Effect.Effect<void, Platform.SocketError | E, R> =>
+      Effect.scopedWith((scope) =>
+        Effect.gen(function*() {
+          yield* Effect.mapError(Socket.peerAddress(socket), openError)
+          const fiberSet = yield* Scope.extend(FiberSet.make<unknown, E | Platform.SocketError>(), scope)
+          const runFork = yield* FiberSet.runtime(fiberSet)<R>()
+
+          // One receive at a time; a handler's Effect completes before the next receive is issued.
+          const readLoop: Effect.Effect<void, Platform.SocketError> = Effect.gen(function*() {
+            while (true) {
+              const bytes = yield* Effect.mapError(Socket.receive(socket, readSize), readError)
+              if (bytes.byteLength === 0) {
+                // The peer closed its side: the run ends successfully, as a node:net "end" does.
+                yield* Deferred.done(fiberSet.deferred, Exit.void)
+                return
+              }
+              const result = handler(bytes)
+              if (Effect.isEffect(result)) yield* Fiber.await(runFork(result))
+            }
+          })
+          yield* FiberSet.run(fiberSet, readLoop)
+
+          current = fiberSet as FiberSet.FiberSet<unknown, unknown>
+          yield* latch.open
+          if (opts?.onOpen !== undefined) yield* opts.onOpen
+          return yield* FiberSet.join(fiberSet).pipe(
+            Effect.catchIf(Platform.SocketCloseError.isClean((code) => !closeCodeIsError(code)), () => Effect.void)
+          )
+        })
+      ).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          latch.unsafeClose()
+          current = undefined
+        })),
+        Effect.interruptible
+      )
+
+    const write = (chunk: Uint8Array | string | Platform.CloseEvent): Effect.Effect<void, Platform.SocketError> =>
+      latch.whenOpen(Effect.suspend(() => {
+        if (Platform.isCloseEvent(chunk)) {
+          const fiberSet = current
+          // The run ends with the close event first, so that the receive the disconnect aborts is not
+          // reported as a read error.
+          if (fiberSet !== undefined) {
+            Deferred.unsafeDone(
+              fiberSet.deferred,
+              Exit.fail(new Platform.SocketCloseError({ reason: "Close", code: chunk.code, closeReason: chunk.reason }))
+            )
+          }
+          return Effect.mapError(Socket.disconnect(socket, { reuse: false }), writeError)
+        }
+        const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk
+        return Effect.asVoid(Effect.mapError(Socket.send(socket, bytes), writeError))
+      }))
+
+    return Platform.Socket.of({
+      [Platform.TypeId]: Platform.TypeId,
+      run,
+      runRaw: run,
+      writer: Effect.succeed(write)
+    })
+  })
+
+/**
+ * Dials (`ConnectEx.dial`: bind, connect, retry, timeout) and adapts the connected socket in one step.
+ * The socket lives in the caller's scope; connect failures stay the library's typed errors.
+ *
+ * @example
+ * const socket = yield* PlatformSocket.make(SocketAddress.ipv4("127.0.0.1", 7), { timeout: "5 seconds" })
+ * const write = yield* socket.writer
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <R = never>(
+  address: SocketAddress.SocketAddress,
+  options?: ConnectEx.DialOptions<R> & Options
+): Effect.Effect<PlatformSocket, WsaError.ConnectError | Cause.TimeoutException, ConnectEx.ConnectEx | Scope.Scope | R> =>
+  Effect.flatMap(ConnectEx.dial(address, options), ({ socket }) => fromSocket(socket, options))
+
+/**
+ * A layer providing the platform's `Socket.Socket` tag over a dialed connection (closed with the layer),
+ * so that `Socket.makeChannel` and anything built on the platform's socket works unchanged.
+ *
+ * @example
+ * import { Socket as PlatformSocketModule } from "@effect/platform"
+ * const program = Effect.flatMap(PlatformSocketModule.Socket, (socket) => socket.writer)
+ * program.pipe(
+ *   Effect.scoped,
+ *   Effect.provide(PlatformSocket.layer(SocketAddress.ipv4("127.0.0.1", 7))),
+ *   Effect.provide(ConnectEx.layer)
+ * )
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <R = never>(
+  address: SocketAddress.SocketAddress,
+  options?: ConnectEx.DialOptions<R> & Options
+): Layer.Layer<Platform.Socket, WsaError.ConnectError | Cause.TimeoutException, ConnectEx.ConnectEx | R> =>
+  Layer.scoped(Platform.Socket, make(address, options))
+
+/**
+ * The platform's `Socket.Socket` tag, re-exported for convenience.
+ *
+ * @example
+ * const socket = yield* PlatformSocket.Tag
+ * @since 0.1.0
+ * @category tags
+ */
+export const Tag: Context.Tag<Platform.Socket, Platform.Socket> = Platform.Socket
