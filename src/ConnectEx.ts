@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, type Duration, Effect, ExecutionStrategy, Exit, Layer, MetricLabel, Schedule, Scope } from "effect"
+import { Cause, Context, Duration, Effect, ExecutionStrategy, Exit, Layer, MetricLabel, Option, Schedule, Scope } from "effect"
 import { codeOf } from "./errors/codes.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as internal from "./internal/socket.js"
@@ -14,6 +14,7 @@ import * as Simulated from "./Simulated.js"
 import type { Done, Driver } from "./native/Driver.js"
 import * as Socket from "./Socket.js"
 import * as SocketAddress from "./SocketAddress.js"
+import { describe } from "./internal/describe.js"
 
 /**
  * @since 0.1.0
@@ -171,7 +172,7 @@ const describeAddress = (address: unknown): string => {
   try {
     return SocketAddress.format(address as SocketAddress.SocketAddress)
   } catch {
-    return String(address)
+    return describe(address)
   }
 }
 
@@ -197,6 +198,21 @@ export interface Dialed {
   readonly socket: Socket.Socket
   readonly bytesSent: number
 }
+
+/** Options from untyped callers: a WSAEINVAL value, never a defect deep inside Effect.timeout or a schedule. */
+const checkDialOptions = (options: DialOptions<unknown> | undefined): Effect.Effect<void, WsaError.WSAEINVAL> =>
+  Effect.suspend(() => {
+    const invalid = (detail: string) => Effect.fail(new WsaError.WSAEINVAL({ operation: "connect", detail }))
+    if (options === undefined) return Effect.void
+    if (typeof options !== "object" || options === null) return invalid(`dial options must be an object, got ${describe(options)}`)
+    if (options.timeout !== undefined && Option.isNone(Duration.decodeUnknown(options.timeout))) {
+      return invalid(`timeout is not a duration: ${describe(options.timeout)}`)
+    }
+    if (options.retry !== undefined && !Schedule.isSchedule(options.retry)) {
+      return invalid(`retry is not a Schedule: ${describe(options.retry)}`)
+    }
+    return Effect.void
+  })
 
 /** A socket in a scope of its own, so that dial can close a replaced socket at once. */
 const openBound = (family: SocketAddress.Family, local: SocketAddress.SocketAddress, parent: Scope.Scope) =>
@@ -227,6 +243,7 @@ export const dial = <R = never>(
   options?: DialOptions<R>
 ): Effect.Effect<Dialed, WsaError.ConnectError | Cause.TimeoutException, ConnectEx | Scope.Scope | R> => {
   const attempts = Effect.gen(function*() {
+    yield* checkDialOptions(options)
     const target = yield* SocketAddress.validate(address, "connect")
     const local = options?.bind === undefined
       ? SocketAddress.wildcard(target.family)
@@ -254,7 +271,9 @@ export const dial = <R = never>(
       }
     }
   })
-  const bounded = options?.timeout === undefined ? attempts : Effect.timeout(attempts, options.timeout)
+  // An invalid timeout is reported by checkDialOptions inside `attempts`, so it must not reach Effect.timeout.
+  const timeout = options?.timeout === undefined ? undefined : Duration.decodeUnknown(options.timeout)
+  const bounded = timeout === undefined || Option.isNone(timeout) ? attempts : Effect.timeout(attempts, timeout.value)
   return Effect.withSpan(bounded, "ConnectEx.dial", {
     attributes: { "net.peer.address": describeAddress(address) },
     captureStackTrace: false

@@ -11,6 +11,7 @@ import { Iocp } from "./Iocp.js"
 import * as Metrics from "./Metrics.js"
 import type { SocketOption, SocketOptions } from "./native/Driver.js"
 import * as SocketAddress from "./SocketAddress.js"
+import { describe } from "./internal/describe.js"
 
 /**
  * An open TCP socket. Opaque: use the functions of this module and `ConnectEx`.
@@ -71,7 +72,7 @@ export const open = (options: { readonly family: SocketAddress.Family }): Effect
       Effect.suspend(() => {
         const family = (options as { family?: unknown } | null | undefined)?.family
         if (family !== "ipv4" && family !== "ipv6") {
-          return Effect.fail(internal.wsaError("WSAEAFNOSUPPORT", "socket", undefined, `family must be "ipv4" or "ipv6", got ${String(family)}`))
+          return Effect.fail(internal.wsaError("WSAEAFNOSUPPORT", "socket", undefined, `family must be "ipv4" or "ipv6", got ${describe(family)}`))
         }
         if (!port.isOpen()) return Effect.fail(internal.wsaError("WSANOTINITIALISED", "socket"))
         const result = port.driver.open(family)
@@ -181,9 +182,9 @@ const optionKinds: { readonly [K in SocketOption]: (value: unknown) => boolean }
  */
 export const setOption = <K extends SocketOption>(socket: Socket, option: K, value: SocketOptions[K]): Effect.Effect<void, WsaError.WsaError> =>
   Effect.flatMap(internal.usable(socket, "setsockopt"), (s) => {
-    const valid = Object.hasOwn(optionKinds, option) ? optionKinds[option] : undefined
-    if (valid === undefined) return Effect.fail(internal.wsaError("WSAENOPROTOOPT", "setsockopt", undefined, `unknown option ${String(option)}`))
-    if (!valid(value)) return Effect.fail(internal.wsaError("WSAEINVAL", "setsockopt", undefined, `invalid value for ${option}: ${String(value)}`))
+    const valid = typeof option === "string" && Object.hasOwn(optionKinds, option) ? optionKinds[option] : undefined
+    if (valid === undefined) return Effect.fail(internal.wsaError("WSAENOPROTOOPT", "setsockopt", undefined, `unknown option ${describe(option)}`))
+    if (!valid(value)) return Effect.fail(internal.wsaError("WSAEINVAL", "setsockopt", undefined, `invalid value for ${option}: ${describe(value)}`))
     const status = s.port.driver.setOption(s.native, option, value)
     return status === 0 ? Effect.void : Effect.fail(internal.fromStatus(status, "setsockopt"))
   })
@@ -220,7 +221,7 @@ export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, W
 export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.WsaError> =>
   Effect.flatMap(connected(socket, "receive"), (s) => {
     if (typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_RECEIVE) {
-      return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `maxBytes must be an integer from 1 to ${MAX_RECEIVE}, got ${String(maxBytes)}`))
+      return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `maxBytes must be an integer from 1 to ${MAX_RECEIVE}, got ${describe(maxBytes)}`))
     }
     return s.receiveLock.withPermits(1)(
       Effect.map(internal.submit(s, "receive", (done) => s.port.driver.receive(s.native, maxBytes, done)), (c) => c.data ?? new Uint8Array(0))

@@ -7,6 +7,7 @@ import { Data, Effect, Equal } from "effect"
 import ipaddr from "ipaddr.js"
 import { isIPv4, isIPv6 } from "node:net"
 import { WSAEINVAL } from "./errors/WsaError.js"
+import { describe } from "./internal/describe.js"
 
 /**
  * @since 0.1.0
@@ -53,20 +54,20 @@ const isUint32 = (n: unknown): n is number =>
 /** Why a literal is not an address, or undefined when it is one. */
 const checkIpv4 = (host: unknown, port: unknown): string | undefined =>
   typeof host !== "string" || !isIPv4(host)
-    ? `not an IPv4 address: ${JSON.stringify(host)}`
+    ? `not an IPv4 address: ${describe(host)}`
     : !isPort(port)
-    ? `port must be an integer from 0 to 65535, got ${String(port)}`
+    ? `port must be an integer from 0 to 65535, got ${describe(port)}`
     : undefined
 
 const checkIpv6 = (host: unknown, port: unknown, flowInfo: unknown, scopeId: unknown): string | undefined =>
   typeof host !== "string" || !isIPv6(host) || host.includes("%")
-    ? `not an IPv6 address: ${JSON.stringify(host)}`
+    ? `not an IPv6 address: ${describe(host)}`
     : !isPort(port)
-    ? `port must be an integer from 0 to 65535, got ${String(port)}`
+    ? `port must be an integer from 0 to 65535, got ${describe(port)}`
     : !isUint32(flowInfo)
-    ? `flowInfo must be an unsigned 32-bit integer, got ${String(flowInfo)}`
+    ? `flowInfo must be an unsigned 32-bit integer, got ${describe(flowInfo)}`
     : !isUint32(scopeId)
-    ? `scopeId must be an unsigned 32-bit integer, got ${String(scopeId)}`
+    ? `scopeId must be an unsigned 32-bit integer, got ${describe(scopeId)}`
     : undefined
 
 /**
@@ -123,7 +124,7 @@ export const ipv6 = (
 }
 
 const invalid = (text: unknown, why: string) =>
-  new WSAEINVAL({ operation: "connect", detail: `cannot parse address ${JSON.stringify(text)}: ${why}` })
+  new WSAEINVAL({ operation: "connect", detail: `cannot parse address ${describe(text)}: ${why}` })
 
 const parsePort = (text: string): number | undefined =>
   /^\d{1,5}$/.test(text) && Number(text) <= 65535 ? Number(text) : undefined
@@ -192,7 +193,7 @@ export const validateSync = (address: unknown, operation: "bind" | "connect"): S
     ? checkIpv4(a.host, a.port)
     : a.family === "ipv6"
     ? checkIpv6(a.host, a.port, a.flowInfo ?? 0, a.scopeId ?? 0)
-    : `unknown address family ${JSON.stringify(a.family)}`
+    : `unknown address family ${describe(a.family)}`
   if (problem !== undefined) return new WSAEINVAL({ operation, detail: problem })
   return a.family === "ipv4"
     ? makeIpv4(a.host as string, a.port as number)
