@@ -37,22 +37,21 @@ const closeServer = (server: net.Server, connections: Set<net.Socket>) =>
 export const echoServer = (family: SocketAddress.Family = "ipv4"): Effect.Effect<{ readonly address: SocketAddress.SocketAddress; readonly received: () => Array<Buffer> }, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const connections = new Set<net.Socket>()
-    const received: Array<Buffer> = []
+    // Chunks per connection, joined only when a test asks: joining on every chunk is quadratic in the size.
+    const chunks: Array<Array<Buffer>> = []
     const server = net.createServer((connection) => {
       connections.add(connection)
-      const chunks: Array<Buffer> = []
-      received.push(Buffer.alloc(0))
-      const index = received.length - 1
+      const mine: Array<Buffer> = []
+      chunks.push(mine)
       connection.on("data", (chunk) => {
-        chunks.push(chunk)
-        received[index] = Buffer.concat(chunks)
+        mine.push(chunk)
         connection.write(chunk)
       })
       connection.on("error", () => {})
       connection.on("close", () => connections.delete(connection))
     })
     const port = yield* Effect.acquireRelease(listening(server, family), () => closeServer(server, connections))
-    return { address: loopback(family, port), received: () => received }
+    return { address: loopback(family, port), received: () => chunks.map((mine) => Buffer.concat(mine)) }
   })
 
 /** A server that accepts and resets every connection at once (SO_LINGER 0 close). */
