@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { ConnectEx } from "../src/index.js"
+import { roundTrip } from "../examples/platformChannel.js"
 import { makePool } from "../examples/pool.js"
 import { connectWithRetry } from "../examples/retry.js"
 import { connectWithin } from "../examples/timeout.js"
@@ -34,5 +35,13 @@ describe("examples/", () => {
         expect(replies.map((r) => r[0])).toEqual([1, 2, 3, 4, 5])
         expect(peer.received().length).toBe(5)
       }).pipe(Effect.provide(ConnectEx.layer))
+    ))
+
+  it.live("platformChannel: the platform's Socket.toChannel over our connection", () =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        const peer = yield* echoServer()
+        expect(yield* roundTrip(peer.address, ["Hello", "World"], 10)).toEqual(Option.some("HelloWorld"))
+      })
     ))
 })
