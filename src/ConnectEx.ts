@@ -61,6 +61,7 @@ const settle = (s: internal.SocketImpl, status: number, now: number): void => {
   if (status === 0) {
     s.state = "connected"
     s.connectedAt = now
+    s.sendShut = false
     return
   }
   // Refused, unreachable or timed out: the same socket may connect again once reset. A cancelled connect

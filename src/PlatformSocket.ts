@@ -77,8 +77,8 @@ const openError = (cause: WsaError.WsaError) => new Platform.SocketGenericError(
 /**
  * A connected socket as the platform's `Socket.Socket`. The socket stays owned by its scope: closing that
  * scope closes the connection (a `run` then fails "Read" with `WSA_OPERATION_ABORTED` as the cause).
- * Releasing a writer does not close anything (the library has no half-close yet); write a `CloseEvent`
- * to end the connection (`Socket.disconnect`), or close the socket's scope.
+ * Releasing a writer ends the sending direction (`Socket.shutdown`, a FIN), as `@effect/platform-node` does;
+ * write a `CloseEvent` to end the connection (`Socket.disconnect`), or close the socket's scope.
  *
  * @example
  * const { socket } = yield* ConnectEx.dial(SocketAddress.ipv4("127.0.0.1", 7))
@@ -159,7 +159,9 @@ export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Eff
       [Platform.TypeId]: Platform.TypeId,
       run,
       runRaw: run,
-      writer: Effect.succeed(write)
+      // As @effect/platform-node's socket ends its stream: releasing the writer half-closes the connection
+      // (a FIN after the data), so a peer reading to the end answers and closes. Already closed: nothing to do.
+      writer: Effect.acquireRelease(Effect.succeed(write), () => Effect.ignore(Socket.shutdown(socket, "send")))
     })
   })
 

@@ -441,6 +441,8 @@ interface Connection {
   /** receives waiting for data, in order */
   readonly receivers: Array<{ readonly pending: Pending; readonly maxBytes: number }>
   state: "open" | "reset" | "peer-closed"
+  /** this side ended its sending direction (shutdownSend) */
+  sendShut: boolean
   readonly timers: Array<() => void>
 }
 
@@ -471,7 +473,8 @@ const code = {
   inval: codeOf("WSAEINVAL"),
   addrInUse: codeOf("WSAEADDRINUSE"),
   noBufs: codeOf("WSAENOBUFS"),
-  afNoSupport: codeOf("WSAEAFNOSUPPORT")
+  afNoSupport: codeOf("WSAEAFNOSUPPORT"),
+  shutdown: codeOf("WSAESHUTDOWN")
 } as const
 
 const isLoopback = (address: SocketAddress): boolean =>
@@ -646,6 +649,7 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
       inbox: [],
       receivers: [],
       state: "open",
+      sendShut: false,
       timers: []
     }
     socket.state = "connected"
@@ -823,6 +827,7 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
       const connection = socket.connection
       if (connection === undefined) return immediately(done, code.notConn)
       if (connection.state === "reset") return immediately(done, code.connReset)
+      if (connection.sendShut) return immediately(done, code.shutdown)
       const copy = data.slice()
       connection.record.chunks.push(copy)
       if (connection.echo && copy.length > 0 && connection.state === "open") {
@@ -850,6 +855,20 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
       connection.receivers.push({ pending, maxBytes })
       deliver(connection)
       return operationOf(pending)
+    },
+
+    shutdownSend: (handle) => {
+      const socket = lookup(handle)
+      if (socket === undefined) return code.notSock
+      const connection = socket.connection
+      if (connection === undefined) return code.notConn
+      connection.sendShut = true
+      // An echo peer, like a server that does not allow half-open connections, closes when it sees the end.
+      if (connection.echo && connection.state === "open") {
+        connection.state = "peer-closed"
+        deliver(connection)
+      }
+      return 0
     },
 
     disconnect: (handle, reuse, done) => {

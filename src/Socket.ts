@@ -204,6 +204,7 @@ const connected = (socket: Socket, operation: "send" | "receive" | "disconnect")
 export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> =>
   Effect.flatMap(connected(socket, "send"), (s) => {
     if (!(bytes instanceof Uint8Array)) return Effect.fail(internal.wsaError("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array"))
+    if (s.sendShut) return Effect.fail(internal.wsaError("WSAESHUTDOWN", "send", undefined, "the sending direction was shut down"))
     if (bytes.byteLength === 0) return Effect.succeed(0)
     return s.sendLock.withPermits(1)(
       Effect.map(internal.submit(s, "send", (done) => s.port.driver.send(s.native, bytes, done)), (c) => c.bytes)
@@ -226,6 +227,32 @@ export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Ar
     return s.receiveLock.withPermits(1)(
       Effect.map(internal.submit(s, "receive", (done) => s.port.driver.receive(s.native, maxBytes, done)), (c) => c.data ?? new Uint8Array(0))
     ).pipe(internal.traced("Socket.receive", maxBytes))
+  })
+
+/**
+ * Ends the sending direction: once the data already sent is out, the peer sees the end of the stream (a FIN),
+ * while this side can still receive its answer. Later sends fail with WSAESHUTDOWN. Idempotent.
+ *
+ * @example
+ * yield* Socket.send(socket, request)
+ * yield* Socket.shutdown(socket, "send") // the peer reads to the end, answers, closes
+ * const answer = yield* Socket.receive(socket, 65536)
+ * @since 0.1.0
+ * @category i/o
+ */
+export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void, WsaError.WsaError> =>
+  Effect.flatMap(connected(socket, "send"), (s) => {
+    if (direction !== "send") {
+      return Effect.fail(internal.wsaError("WSAEINVAL", "send", undefined, `only the "send" direction can be shut down, got ${describe(direction)}`))
+    }
+    if (s.sendShut) return Effect.void
+    // Queued behind sends in progress, so that the FIN follows all the data.
+    return s.sendLock.withPermits(1)(Effect.suspend(() => {
+      const status = s.port.driver.shutdownSend(s.native)
+      if (status !== 0) return Effect.fail(internal.fromStatus(status, "send"))
+      s.sendShut = true
+      return Effect.void
+    }))
   })
 
 /**

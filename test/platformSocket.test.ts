@@ -117,6 +117,19 @@ describe.each(backends)("PlatformSocket: $name", (backend) => {
       expect(output).toEqual(Option.some("HelloWorld"))
     }))
 
+  test("toChannel completes by itself: the input's end releases the writer, a FIN, and the echo peer closes", () =>
+    Effect.gen(function*() {
+      const socket = yield* PlatformSocket.make(yield* backend.echo)
+      const output = yield* Stream.make("Hello", "World").pipe(
+        Stream.encodeText,
+        Stream.pipeThroughChannel(Platform.toChannel(socket)),
+        Stream.decodeText(),
+        Stream.mkString,
+        Effect.timeout("5 seconds")
+      )
+      expect(output).toBe("HelloWorld")
+    }))
+
   test("run + writer: messages both ways; a CloseEvent 1000 ends the run cleanly (the platform's \"messages\" test)", () =>
     Effect.gen(function*() {
       const { socket: connected } = yield* ConnectEx.dial(yield* backend.echo)

@@ -22,6 +22,8 @@ export class SocketImpl {
   bound = false
   /** Clock time (ms) the connection was established, for connectTime on drivers without a kernel counter. */
   connectedAt: number | undefined = undefined
+  /** the sending direction was shut down (Socket.shutdown): later sends are WSAESHUTDOWN */
+  sendShut = false
   /** why the socket is spent, for the message of later calls */
   spentBy: string | undefined = undefined
   private locks: { readonly send: Effect.Semaphore; readonly receive: Effect.Semaphore } | undefined = undefined

@@ -90,6 +90,11 @@ export interface Driver {
   readonly send: (socket: NativeSocket, data: Uint8Array, done: Done) => Operation
   /** Receives up to `maxBytes`; an empty `data` means the peer closed. */
   readonly receive: (socket: NativeSocket, maxBytes: number, done: Done) => Operation
+  /**
+   * Ends the sending direction (a FIN once the sent data is out): the peer sees the end of the stream while
+   * this side may still receive. 0 or a WSA code.
+   */
+  readonly shutdownSend: (socket: NativeSocket) => number
   /** Dissolves the connection; with `reuse` the socket may connect again (DisconnectEx TF_REUSE_SOCKET). */
   readonly disconnect: (socket: NativeSocket, reuse: boolean, done: Done) => Operation
   /**

@@ -40,6 +40,7 @@ import {
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_STREAM,
+  SHUT_WR,
   SOL_SOCKET,
   TCP_FASTOPEN_CONNECT,
   TCP_NODELAY,
@@ -346,6 +347,8 @@ export const makePosixDriver = (): Driver => {
     resetConnect,
     send,
     receive,
+    shutdownSend: (native) =>
+      libc.shutdown((native as PosixSocket).fd, SHUT_WR) === 0 ? 0 : wsaFromErrno(libc.errno()),
     disconnect,
     close,
     localAddress: address(libc.getsockname),

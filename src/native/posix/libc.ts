@@ -30,6 +30,7 @@ export const libc = {
   getsockname: lib.func("int getsockname(int fd, void *addr, void *len)") as (fd: number, addr: Uint8Array, len: Uint8Array) => number,
   getpeername: lib.func("int getpeername(int fd, void *addr, void *len)") as (fd: number, addr: Uint8Array, len: Uint8Array) => number,
   listen: lib.func("int listen(int fd, int backlog)") as (fd: number, backlog: number) => number,
+  shutdown: lib.func("int shutdown(int fd, int how)") as (fd: number, how: number) => number,
   close: lib.func("int close(int fd)") as (fd: number) => number,
   poll: lib.func("int poll(void *fds, unsigned long nfds, int timeout)") as (fds: Uint8Array, nfds: number, timeout: number) => number,
   errno: (): number => koffi.errno()
@@ -56,6 +57,7 @@ export const TCP_NODELAY = 1
 export const TCP_FASTOPEN_CONNECT = 30
 export const IP_BIND_ADDRESS_NO_PORT = 24
 export const MSG_NOSIGNAL = 0x4000
+export const SHUT_WR = 1
 export const POLLIN = 0x1
 export const POLLOUT = 0x4
 

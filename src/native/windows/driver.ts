@@ -69,12 +69,16 @@ import {
 
 const WSAEINVAL = 10022
 const WSAENOTSOCK = 10038
+const WSAEOPNOTSUPP = 10045
 const WSAEAFNOSUPPORT = 10047
 const WSAENOBUFS = 10055
 const WSAENOPROTOOPT = 10042
 const WSANOTINITIALISED = 10093
 
 export type OperationKind = "connect" | "send" | "receive" | "disconnect"
+
+/** The most connect data ConnectEx itself carries; the rest follows with WSASend (see connectThenSend). */
+const CONNECT_DATA_MAX = 64 * 1024
 
 /** A started overlapped operation, with the address of its OVERLAPPED (for tests and tracing). */
 export interface WindowsOperation extends Operation {
@@ -172,6 +176,8 @@ export const makeWindowsDriver = (): WindowsDriver => {
   const nameBuffer = Buffer.alloc(Sockaddr.SOCKADDR_MAX)
 
   const lastError = (): number => ws2.WSAGetLastError()
+  /** shutdown(): stop sending */
+  const SD_SEND = 1
 
   /** A function pointer from WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) on `socket`, once per family. */
   const extension = <F>(
@@ -378,6 +384,7 @@ export const makeWindowsDriver = (): WindowsDriver => {
     },
 
     connect: (socket, destination, data, fastOpen, done) => {
+      if (data !== undefined && data.length > CONNECT_DATA_MAX) return connectThenSend(socket, destination, data, fastOpen, done)
       const s = socketOf(socket)
       if (s === undefined) return failedAtOnce("connect", WSAENOTSOCK, done)
       const fn = extension(connectEx, s, WSAID_CONNECTEX, win32.connectExAt)
@@ -476,6 +483,12 @@ export const makeWindowsDriver = (): WindowsDriver => {
         }
       ),
 
+    shutdownSend: (socket) => {
+      const s = socketOf(socket)
+      if (s === undefined) return WSAENOTSOCK
+      return ws2.shutdown(s.handle, SD_SEND) === SOCKET_ERROR ? lastError() : 0
+    },
+
     disconnect: (socket, reuse, done) => {
       const s = socketOf(socket)
       if (s === undefined) return failedAtOnce("disconnect", WSAENOTSOCK, done)
@@ -490,6 +503,9 @@ export const makeWindowsDriver = (): WindowsDriver => {
         (s, entry, view) => {
           const status = statusOf(s, entry, view)
           if (status === 0) s.disconnected = true
+          // Wine's DisconnectEx is shutdown(SD_SEND) ("Reusing socket not supported yet"): the socket stays
+          // connected, so a reuse that cannot happen is said at once instead of by the next ConnectEx.
+          if (status === 0 && reuse && win32.wine !== undefined) return { status: WSAEOPNOTSUPP, bytes: 0 }
           return { status, bytes: 0 }
         }
       )
@@ -550,5 +566,38 @@ export const makeWindowsDriver = (): WindowsDriver => {
     },
     portHandle: () => port?.handle
   }
+  /**
+   * Connect data larger than CONNECT_DATA_MAX: ConnectEx carries the first part, a WSASend the rest, and the
+   * connect completes (bytes = all of it) once both have. Under Wine 8 a ConnectEx whose send buffer is larger
+   * than the socket's send buffer never completed (1 MiB did, 4 MiB did not); Windows takes either, so every
+   * backend gets the same answer. One cancel covers whichever of the two is in flight.
+   */
+  const connectThenSend = (
+    socket: NativeSocket,
+    destination: SocketAddress,
+    data: Uint8Array,
+    fastOpen: boolean,
+    done: Done
+  ): WindowsOperation => {
+    const rest = data.slice(CONNECT_DATA_MAX) // the operation's own copy, as for the first part
+    let cancelled = false
+    let current: WindowsOperation = driver.connect(socket, destination, data.subarray(0, CONNECT_DATA_MAX), fastOpen, (connected) => {
+      if (connected.status !== 0) return done(connected)
+      if (cancelled) return done({ status: OPERATION_ABORTED, bytes: connected.bytes })
+      current = driver.send(socket, rest, (sent) =>
+        done(sent.status !== 0 ? { status: sent.status, bytes: connected.bytes } : { status: 0, bytes: connected.bytes + sent.bytes }))
+    })
+    return {
+      kind: "connect",
+      get overlapped() {
+        return current.overlapped
+      },
+      cancel: () => {
+        cancelled = true
+        current.cancel()
+      }
+    }
+  }
+
   return driver
 }

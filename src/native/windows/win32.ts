@@ -20,6 +20,7 @@ export interface Ws2_32 {
   readonly bind: (s: number, name: Pointer, length: number) => number
   readonly closesocket: (s: number) => number
   readonly listen: (s: number, backlog: number) => number
+  readonly shutdown: (s: number, how: number) => number
   readonly connect: (s: number, name: Pointer, length: number) => number
   readonly getsockname: (s: number, name: Pointer, length: Pointer) => number
   readonly getpeername: (s: number, name: Pointer, length: Pointer) => number
@@ -147,6 +148,7 @@ export const loadWin32 = (): Win32 => {
       bind: ws2.func("int __stdcall bind(intptr_t s, void *name, int namelen)") as Ws2_32["bind"],
       closesocket: ws2.func("int __stdcall closesocket(intptr_t s)") as Ws2_32["closesocket"],
       listen: ws2.func("int __stdcall listen(intptr_t s, int backlog)") as Ws2_32["listen"],
+      shutdown: ws2.func("int __stdcall shutdown(intptr_t s, int how)") as Ws2_32["shutdown"],
       connect: ws2.func("int __stdcall connect(intptr_t s, void *name, int namelen)") as Ws2_32["connect"],
       getsockname: ws2.func("int __stdcall getsockname(intptr_t s, void *name, void *namelen)") as Ws2_32["getsockname"],
       getpeername: ws2.func("int __stdcall getpeername(intptr_t s, void *name, void *namelen)") as Ws2_32["getpeername"],
