@@ -186,14 +186,17 @@ layer(ConnectEx.layer, { excludeTestServices: true })("ConnectEx.connect on the 
       }
     }))
 
-  it.scoped("a peer that resets right after accepting: connect succeeds, the next receive fails WSAECONNRESET", () =>
+  it.scoped("a peer that resets right after accepting: connect succeeds, the next receive fails WSAECONNRESET (Wine: ends)", () =>
     Effect.gen(function*() {
       const target = yield* resettingServer()
       for (let i = 0; i < 20; i++) {
         yield* Effect.scoped(Effect.gen(function*() {
           const socket = yield* bound()
           yield* ConnectEx.connect(socket, target)
-          expect((yield* Effect.flip(Socket.receive(socket, 10)))._tag).toBe("WSAECONNRESET")
+          const received = yield* Effect.either(Socket.receive(socket, 10))
+          // Wine reports the reset as the end of the stream (an empty receive); Linux and Windows as a reset.
+          if (wine !== undefined && received._tag === "Right") expect(received.right.length).toBe(0)
+          else expect(received._tag === "Left" && received.left._tag).toBe("WSAECONNRESET")
         }))
       }
     }))

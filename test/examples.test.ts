@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { ConnectEx } from "../src/index.js"
+import { ConnectEx } from "effect-connectex"
 import { roundTrip } from "../examples/platformChannel.js"
 import { makePool } from "../examples/pool.js"
 import { connectWithRetry } from "../examples/retry.js"
