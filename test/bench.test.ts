@@ -1,28 +1,14 @@
 /**
  * The connection benchmark runs end to end (tiny N) and ends with its JSON line. Timings are never asserted.
  */
-import { execFile } from "node:child_process"
-import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
+import { buildDist, runNode } from "./support/node.js"
 
-const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
-
-const run = (args: ReadonlyArray<string>, timeout: number) =>
-  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
-    execFile(process.execPath, [...args], { cwd: root, timeout, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-    })
-  })
-
-beforeAll(async () => {
-  const build = await run([Path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], 240_000)
-  if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`)
-}, 240_000)
+beforeAll(buildDist, 240_000)
 
 describe("bench/connect.mjs", () => {
   it("--quick ends with one JSON line holding every figure", async () => {
-    const result = await run(["bench/connect.mjs", "--quick", "--n", "200"], 120_000)
+    const result = await runNode(["bench/connect.mjs", "--quick", "--n", "200"], 120_000)
     expect(result.stderr).not.toMatch(/Error/)
     expect(result.code).toBe(0)
     const lines = result.stdout.trimEnd().split("\n")

@@ -1,49 +1,21 @@
 /**
  * The built `connectex` CLI, run as users run it: `node dist/bin/connectex.js ...`.
  */
-import { execFile } from "node:child_process"
+import { Effect } from "effect"
 import * as Net from "node:net"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
+import { SocketAddress } from "../src/index.js"
+import { buildDist, root, runNode } from "./support/node.js"
+import { refusedPort } from "./support/peers.js"
 
-const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const bin = Path.join(root, "dist", "bin", "connectex.js")
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const run = (command: string, args: ReadonlyArray<string>, timeout = 60_000): Promise<Run> =>
-  new Promise((resolve) => {
-    execFile(command, [...args], { cwd: root, timeout, env: { ...process.env, NO_COLOR: "1" } }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : null
-      resolve({ code, stdout, stderr })
-    })
-  })
-
-const connectex = (...args: Array<string>) => run(process.execPath, [bin, ...args])
-
-/** A loopback port with nothing listening: taken from the kernel by a listener that is then closed. */
-const closedPort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
+const connectex = (...args: Array<string>) => runNode([bin, ...args])
 
 const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
 
-beforeAll(async () => {
-  const build = await run(process.execPath, [Path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], 240_000)
-  if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`)
-}, 240_000)
+beforeAll(buildDist, 240_000)
 
 describe("connectex CLI", () => {
   it("with no arguments runs the demo: a success with its echo, then a typed WSAECONNREFUSED, exit 0", async () => {
@@ -57,8 +29,9 @@ describe("connectex CLI", () => {
   })
 
   it("probe of a refusing loopback port prints each attempt with the tag and exits non-zero", async () => {
-    const port = await closedPort()
-    const result = await connectex("probe", `127.0.0.1:${port}`, "--retries", "1", "--timeout", "2s")
+    // held by a bound socket that never listens for as long as the probe runs: nothing can take it meanwhile
+    const result = await Effect.runPromise(Effect.scoped(Effect.flatMap(refusedPort(), (refused) =>
+      Effect.promise(() => connectex("probe", SocketAddress.format(refused), "--retries", "1", "--timeout", "2s")))))
     expect(result.code).toBe(1)
     expect(result.stdout).toMatch(/attempt 1: WSAECONNREFUSED \(code 10061\)/)
     expect(result.stdout).toMatch(/attempt 2: WSAECONNREFUSED/)

@@ -4,37 +4,16 @@
  * allocations back to baseline, nothing pending, no duplicate completion. Timings are printed, not asserted
  * (the abort time only against the script's own generous bound).
  */
-import { execFile } from "node:child_process"
-import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
+import type { Stats } from "../src/Iocp.js"
+import { buildDist, runNode } from "./support/node.js"
 
-const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+beforeAll(buildDist, 240_000)
 
-const run = (args: ReadonlyArray<string>, timeout: number) =>
-  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
-    execFile(process.execPath, [...args], { cwd: root, timeout, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-    })
-  })
-
-beforeAll(async () => {
-  const build = await run([Path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], 240_000)
-  if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`)
-}, 240_000)
-
-interface Stats {
-  readonly pending: number
-  readonly submitted: number
-  readonly completed: number
-  readonly duplicates: number
-  readonly sockets: number
-  readonly liveAllocations: number
-}
 
 describe.skipIf(process.platform !== "linux")("bench/soak.mjs --short", () => {
   it("exits 0 and ends with descriptors and allocations back to baseline", async () => {
-    const result = await run(["--expose-gc", "bench/soak.mjs", "--short"], 60_000)
+    const result = await runNode(["--expose-gc", "bench/soak.mjs", "--short"], 60_000)
     const lines = result.stdout.trimEnd().split("\n")
     const last = lines[lines.length - 1] ?? ""
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0)
