@@ -4,7 +4,6 @@
  * Wine, a second connect while one is pending).
  */
 import { Effect } from "effect"
-import { codeOf } from "../errors/codes.js"
 import * as WsaError from "../errors/WsaError.js"
 import type { Service } from "../Iocp.js"
 import type { Completion, Done, NativeSocket, Operation as NativeOperation } from "../native/Driver.js"
@@ -81,7 +80,6 @@ export const close = (socket: SocketImpl): void => {
   socket.port.close(socket.native)
 }
 
-export const aborted = codeOf("WSA_OPERATION_ABORTED")
 
 /** A span for an i/o call with its size and outcome (bytes moved, or the WSA tag). */
 export const traced = (name: string, requested: number) =>
