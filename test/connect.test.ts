@@ -1,5 +1,5 @@
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Option, Schedule, TestClock } from "effect"
+import { Effect, Exit, Fiber, Schedule } from "effect"
 import { ConnectEx, Iocp, Socket, SocketAddress } from "../src/index.js"
 import { echoServer, openDescriptors, pendingTarget, refusedPort, resettingServer, wine } from "./support/peers.js"
 
