@@ -12,7 +12,7 @@ import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ConnectEx, Iocp, Socket, SocketAddress, WsaError } from "../src/index.js"
 import * as net from "node:net"
-import { loopback, openDescriptors, pendingTarget, refusedPort } from "./support/peers.js"
+import { loopback, openDescriptors, pendingTarget, refusedPort, wine } from "./support/peers.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // The runtime, the peers and the outcome checks
@@ -619,9 +619,13 @@ describe("data buffers", () => {
     const outcome = await run(() =>
       Effect.gen(function*() {
         const socket = yield* bound()
-        const { bytesSent } = yield* ConnectEx.connect(socket, echo4, { data })
-        expect(bytesSent).toBe(size)
-        expect(Buffer.from(yield* readAll(socket, size)).equals(Buffer.from(data))).toBe(true)
+        // Under Wine the echo peer (Windows node in this process) drops a connection once about 4 MB of its
+        // echo waits unread, and nothing can be read before the connect completes: measured, 16 MiB of connect
+        // data arrives intact there and 64 MiB through send (read meanwhile) too.
+        const connectData = wine === undefined ? data : data.subarray(0, 16 * 1024 * 1024)
+        const { bytesSent } = yield* ConnectEx.connect(socket, echo4, { data: connectData })
+        expect(bytesSent).toBe(connectData.length)
+        expect(Buffer.from(yield* readAll(socket, connectData.length)).equals(Buffer.from(connectData))).toBe(true)
         const other = yield* connectedTo(echo4)
         const [sent, echoed] = yield* Effect.all([Socket.send(other, data), readAll(other, size)], { concurrency: 2 })
         expect(sent).toBe(size)

@@ -77,7 +77,7 @@ const WSANOTINITIALISED = 10093
 
 export type OperationKind = "connect" | "send" | "receive" | "disconnect"
 
-/** The most connect data ConnectEx itself carries; the rest follows with WSASend (see connectThenSend). */
+/** The most connect data ConnectEx itself carries; larger data follows with WSASend (see connectThenSend). */
 const CONNECT_DATA_MAX = 64 * 1024
 
 /** A started overlapped operation, with the address of its OVERLAPPED (for tests and tracing). */
@@ -567,10 +567,12 @@ export const makeWindowsDriver = (): WindowsDriver => {
     portHandle: () => port?.handle
   }
   /**
-   * Connect data larger than CONNECT_DATA_MAX: ConnectEx carries the first part, a WSASend the rest, and the
+   * Connect data larger than CONNECT_DATA_MAX: ConnectEx without data, then one WSASend of all of it, and the
    * connect completes (bytes = all of it) once both have. Under Wine 8 a ConnectEx whose send buffer is larger
-   * than the socket's send buffer never completed (1 MiB did, 4 MiB did not); Windows takes either, so every
-   * backend gets the same answer. One cancel covers whichever of the two is in flight.
+   * than the socket's send buffer never completed (1 MiB did, 4 MiB did not), and with its first part in
+   * ConnectEx and the rest in a WSASend the peer once received them out of order (Wine completes ConnectEx
+   * before its own send is out). Windows takes either, so every backend gets the same answer. One cancel
+   * covers whichever of the two is in flight.
    */
   const connectThenSend = (
     socket: NativeSocket,
@@ -579,13 +581,12 @@ export const makeWindowsDriver = (): WindowsDriver => {
     fastOpen: boolean,
     done: Done
   ): WindowsOperation => {
-    const rest = data.slice(CONNECT_DATA_MAX) // the operation's own copy, as for the first part
+    const copy = data.slice() // the operation's own copy: the caller may reuse its buffer at once
     let cancelled = false
-    let current: WindowsOperation = driver.connect(socket, destination, data.subarray(0, CONNECT_DATA_MAX), fastOpen, (connected) => {
+    let current: WindowsOperation = driver.connect(socket, destination, undefined, fastOpen, (connected) => {
       if (connected.status !== 0) return done(connected)
-      if (cancelled) return done({ status: OPERATION_ABORTED, bytes: connected.bytes })
-      current = driver.send(socket, rest, (sent) =>
-        done(sent.status !== 0 ? { status: sent.status, bytes: connected.bytes } : { status: 0, bytes: connected.bytes + sent.bytes }))
+      if (cancelled) return done({ status: OPERATION_ABORTED, bytes: 0 })
+      current = driver.send(socket, copy, (sent) => done(sent.status !== 0 ? { status: sent.status, bytes: 0 } : sent))
     })
     return {
       kind: "connect",
