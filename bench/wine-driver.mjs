@@ -46,7 +46,7 @@ const once = () =>
     const bound = driver.bind(socket, local, true)
     if (bound !== 0) return reject(new Error(`bind: ${bound}`))
     const t0 = process.hrtime.bigint()
-    driver.connect(socket, target, data, false, (completion) => {
+    driver.connect(socket, target, data, (completion) => {
       const t1 = process.hrtime.bigint()
       driver.close(socket)
       if (completion.status !== 0 || completion.bytes !== 5) reject(new Error(`connect: ${completion.status}`))

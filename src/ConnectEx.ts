@@ -148,7 +148,7 @@ export const connect = (
         // The outcome is settled and measured in the completion itself, so that it holds even when the
         // waiting fiber was interrupted a moment earlier.
         const start = (done: Done) =>
-          s.port.driver.connect(s.native, target, data, false, (completion) => {
+          s.port.driver.connect(s.native, target, data, (completion) => {
             settle(s, completion.status, clock.unsafeCurrentTimeMillis())
             Metrics.connectLatency.unsafeUpdate(Number(clock.unsafeCurrentTimeNanos() - started) / 1e6, [])
             done(completion)

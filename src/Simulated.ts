@@ -729,7 +729,7 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
       return 0
     },
 
-    connect: (handle, address, data, _fastOpen, done) => {
+    connect: (handle, address, data, done) => {
       const socket = lookup(handle)
       if (socket === undefined) return immediately(done, code.notSock)
       switch (socket.state) {
@@ -993,7 +993,7 @@ export const clockScheduler: Effect.Effect<Scheduler, never, Scope.Scope> = Effe
  *   const opened = driver.open("ipv4")
  *   if (!opened.ok) return
  *   driver.bind(opened.value, SocketAddress.wildcard("ipv4"), false)
- *   driver.connect(opened.value, SocketAddress.ipv4("192.0.2.1", 80), undefined, false, (c) => console.log(c.status))
+ *   driver.connect(opened.value, SocketAddress.ipv4("192.0.2.1", 80), undefined, (c) => console.log(c.status))
  *   yield* TestClock.adjust("21 seconds") // logs 10060 (WSAETIMEDOUT)
  *   console.log(log.attempts())
  * }).pipe(Effect.scoped)

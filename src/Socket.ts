@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, Option, type Scope } from "effect"
-import type * as WsaError from "./errors/WsaError.js"
+import * as WsaError from "./errors/WsaError.js"
 import * as internal from "./internal/socket.js"
 import { Iocp } from "./Iocp.js"
 import * as Metrics from "./Metrics.js"
@@ -102,7 +102,7 @@ export const bind = (socket: Socket, address: SocketAddress.SocketAddress): Effe
     const s = internal.usableSync(socket, "bind")
     if (!internal.isSocket(s)) return Effect.fail(s)
     const local = SocketAddress.validateSync(address, "bind")
-    if (!("family" in local)) return Effect.fail(local)
+    if (WsaError.isWsaError(local)) return Effect.fail(local)
     if (local.family !== s.family) {
       return Effect.fail(internal.wsaError("WSAEAFNOSUPPORT", "bind", local, `an ${local.family} address on an ${s.family} socket`))
     }

@@ -30,7 +30,7 @@ const openBound = (driver: Driver, bind: SocketAddress.SocketAddress = SocketAdd
 
 const connect = (driver: Driver, socket: NativeSocket, address: SocketAddress.SocketAddress, data?: string) => {
   const r = recorder()
-  const operation = driver.connect(socket, address, data === undefined ? undefined : text(data), false, r.done)
+  const operation = driver.connect(socket, address, data === undefined ? undefined : text(data), r.done)
   return { ...r, operation }
 }
 

@@ -71,14 +71,14 @@ export interface Driver {
    */
   readonly bind: (socket: NativeSocket, address: SocketAddress, deferPort: boolean) => number
   /**
-   * Connects and then sends all of `data`: bytes = bytes sent. With `fastOpen` the data may ride with the SYN.
+   * Connects and then sends all of `data`: bytes = bytes sent. With the TCP_FASTOPEN option set the data may
+   * ride with the SYN.
    * The driver copies `data` into memory the operation owns before returning.
    */
   readonly connect: (
     socket: NativeSocket,
     address: SocketAddress,
     data: Uint8Array | undefined,
-    fastOpen: boolean,
     done: Done
   ) => Operation
   /**

@@ -87,7 +87,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
     const local = driver.localAddress(listener)
     if (!local.ok) throw new Error(`getsockname failed: ${local.code}`)
     const first = openBound()
-    const queued = started((done) => driver.connect(first, local.value, undefined, false, done))
+    const queued = started((done) => driver.connect(first, local.value, undefined, done))
     expect((await queued.completion).status).toBe(0)
     return {
       address: local.value,
@@ -108,7 +108,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
     expect(driver.connectTime!(socket)).toEqual({ ok: true, value: undefined })
 
     const { operation, completion } = started((done) =>
-      driver.connect(socket, serverAddress, new TextEncoder().encode("hello"), false, done)
+      driver.connect(socket, serverAddress, new TextEncoder().encode("hello"), done)
     )
     expect(operation.overlapped).not.toBe(0n)
     expect(driver.liveAllocations()).toBe(baseline + 2) // the socket and the operation's block
@@ -143,10 +143,10 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
     await new Promise<void>((resolve) => closed.close(() => resolve()))
 
     const socket = openBound()
-    const refused = started((done) => driver.connect(socket, SocketAddress.ipv4("127.0.0.1", port), undefined, false, done))
+    const refused = started((done) => driver.connect(socket, SocketAddress.ipv4("127.0.0.1", port), undefined, done))
     expect((await refused.completion).status).toBe(WSAECONNREFUSED)
     expect(driver.resetConnect(socket)).toBe(0)
-    const again = started((done) => driver.connect(socket, serverAddress, undefined, false, done))
+    const again = started((done) => driver.connect(socket, serverAddress, undefined, done))
     expect((await again.completion).status).toBe(0)
     driver.close(socket)
   })
@@ -155,7 +155,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
     const listener = await saturatedListener()
     const baseline = driver.liveAllocations()
     const socket = openBound()
-    const pending = started((done) => driver.connect(socket, listener.address, undefined, false, done))
+    const pending = started((done) => driver.connect(socket, listener.address, undefined, done))
     expect(await within(pending.completion, 300)).toBe("timeout")
     expect(driver.stats().pending).toBe(1)
     pending.operation.cancel()
@@ -171,7 +171,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
     const listener = await saturatedListener()
     const baseline = driver.liveAllocations()
     const socket = openBound()
-    const pending = started((done) => driver.connect(socket, listener.address, undefined, false, done))
+    const pending = started((done) => driver.connect(socket, listener.address, undefined, done))
     expect(await within(pending.completion, 200)).toBe("timeout")
     driver.close(socket)
     expect((await pending.completion).status).toBe(OPERATION_ABORTED)
@@ -181,7 +181,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
 
   it("WSASend and WSARecv through the port; an empty receive when the peer closes", async () => {
     const socket = openBound()
-    expect((await started((done) => driver.connect(socket, serverAddress, undefined, false, done)).completion).status).toBe(0)
+    expect((await started((done) => driver.connect(socket, serverAddress, undefined, done)).completion).status).toBe(0)
     const sent = await started((done) => driver.send(socket, new TextEncoder().encode("echo:ping"), done)).completion
     expect(sent).toEqual({ status: 0, bytes: 9 })
     const echoed = await started((done) => driver.receive(socket, 64, done)).completion
@@ -196,7 +196,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
 
   it("a pending WSARecv is cancelled with 995", async () => {
     const socket = openBound()
-    expect((await started((done) => driver.connect(socket, serverAddress, undefined, false, done)).completion).status).toBe(0)
+    expect((await started((done) => driver.connect(socket, serverAddress, undefined, done)).completion).status).toBe(0)
     const pending = started((done) => driver.receive(socket, 64, done))
     expect(await within(pending.completion, 100)).toBe("timeout")
     pending.operation.cancel()
@@ -206,7 +206,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
 
   it("DisconnectEx(TF_REUSE_SOCKET) then ConnectEx again on the same socket (Wine: no reuse)", async () => {
     const socket = openBound()
-    expect((await started((done) => driver.connect(socket, serverAddress, undefined, false, done)).completion).status).toBe(0)
+    expect((await started((done) => driver.connect(socket, serverAddress, undefined, done)).completion).status).toBe(0)
     const before = serverSockets.size
     const disconnected = await started((done) => driver.disconnect(socket, true, done)).completion
     expect(driver.connectTime!(socket)).toEqual({ ok: true, value: undefined })
@@ -214,12 +214,12 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
       // Wine's DisconnectEx is shutdown(SD_SEND) ("Reusing socket not supported yet"): the socket stays
       // connected, so the driver says at once that the reuse cannot happen (WSAEOPNOTSUPP)
       expect(disconnected.status).toBe(10045)
-      const again = await started((done) => driver.connect(socket, serverAddress, undefined, false, done)).completion
+      const again = await started((done) => driver.connect(socket, serverAddress, undefined, done)).completion
       expect(again.status).toBe(10056)
       expect(before).toBeGreaterThan(0)
     } else {
       expect(disconnected.status).toBe(0)
-      const again = await started((done) => driver.connect(socket, serverAddress, new TextEncoder().encode("again"), false, done))
+      const again = await started((done) => driver.connect(socket, serverAddress, new TextEncoder().encode("again"), done))
         .completion
       expect(again).toEqual({ status: 0, bytes: 5 })
       const peer = driver.peerAddress(socket)
@@ -233,7 +233,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
     const before = driver.stats()
     const count = 32
     const sockets = Array.from({ length: count }, openBound)
-    const all = sockets.map((socket) => started((done) => driver.connect(socket, serverAddress, undefined, false, done)))
+    const all = sockets.map((socket) => started((done) => driver.connect(socket, serverAddress, undefined, done)))
     const results = await Promise.all(all.map((s) => s.completion))
     expect(results.every((r) => r.status === 0)).toBe(true)
     const after = driver.stats()
@@ -270,7 +270,7 @@ describe.skipIf(!isWindows)("Windows driver cleanup (win32 only)", () => {
       if (!opened.ok) throw new Error("open")
       expect(driver.bind(opened.value, SocketAddress.ipv4("127.0.0.1", 0), true)).toBe(0)
       sockets.push(opened.value)
-      results.push(started((done) => driver.connect(opened.value, local.value, undefined, false, done)).completion)
+      results.push(started((done) => driver.connect(opened.value, local.value, undefined, done)).completion)
     }
     await sleep(100)
     for (const socket of sockets) driver.close(socket)

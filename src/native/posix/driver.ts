@@ -188,12 +188,12 @@ export const makePosixDriver = (): Driver => {
     operation.complete(0, sent)
   }
 
-  const connect: Driver["connect"] = (native, address, data, fastOpen, done) => {
+  const connect: Driver["connect"] = (native, address, data, done) => {
     const socket = native as PosixSocket
     const operation = new PosixOperation(socket, done, counter)
     // The operation's own copy: the caller's buffer may change or be detached while we wait.
     const payload = data === undefined || data.length === 0 ? undefined : Buffer.from(data)
-    const tfo = (fastOpen || socket.fastOpen) && payload !== undefined
+    const tfo = socket.fastOpen && payload !== undefined
     if (tfo) setInt(socket.fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1)
     const sockaddr = encode(address)
     const r = libc.connect(socket.fd, sockaddr, sockaddr.length)

@@ -96,7 +96,6 @@ export interface WindowsDriver extends Driver {
     socket: NativeSocket,
     address: SocketAddress,
     data: Uint8Array | undefined,
-    fastOpen: boolean,
     done: Done
   ) => WindowsOperation
   readonly send: (socket: NativeSocket, data: Uint8Array, done: Done) => WindowsOperation
@@ -383,13 +382,12 @@ export const makeWindowsDriver = (): WindowsDriver => {
       return ws2.bind(s.handle, name, name.length) === SOCKET_ERROR ? lastError() : 0
     },
 
-    connect: (socket, destination, data, fastOpen, done) => {
-      if (data !== undefined && data.length > CONNECT_DATA_MAX) return connectThenSend(socket, destination, data, fastOpen, done)
+    connect: (socket, destination, data, done) => {
+      if (data !== undefined && data.length > CONNECT_DATA_MAX) return connectThenSend(socket, destination, data, done)
       const s = socketOf(socket)
       if (s === undefined) return failedAtOnce("connect", WSAENOTSOCK, done)
       const fn = extension(connectEx, s, WSAID_CONNECTEX, win32.connectExAt)
       if (!fn.ok) return failedAtOnce("connect", fn.code, done)
-      if (fastOpen) setInt(s, IPPROTO_TCP, TCP_FASTOPEN, 1)
       if (isLoopback(destination)) noSynRetransmissions(s)
       const length = data?.length ?? 0
       return start(
@@ -578,12 +576,11 @@ export const makeWindowsDriver = (): WindowsDriver => {
     socket: NativeSocket,
     destination: SocketAddress,
     data: Uint8Array,
-    fastOpen: boolean,
     done: Done
   ): WindowsOperation => {
     const copy = data.slice() // the operation's own copy: the caller may reuse its buffer at once
     let cancelled = false
-    let current: WindowsOperation = driver.connect(socket, destination, undefined, fastOpen, (connected) => {
+    let current: WindowsOperation = driver.connect(socket, destination, undefined, (connected) => {
       if (connected.status !== 0) return done(connected)
       if (cancelled) return done({ status: OPERATION_ABORTED, bytes: 0 })
       current = driver.send(socket, copy, (sent) => done(sent.status !== 0 ? { status: sent.status, bytes: 0 } : sent))
