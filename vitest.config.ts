@@ -1,8 +1,21 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/`, import.meta.url))
+
 export default defineConfig({
+  resolve: {
+    // The workspace packages from their sources, so that the suite runs (and mutation testing mutates) the
+    // code itself, and one copy of each module is loaded.
+    alias: [
+      { find: /^@effect-connectex\/core$/, replacement: `${src("core")}index.ts` },
+      { find: /^@effect-connectex\/core\/(.*)$/, replacement: `${src("core")}$1.ts` },
+      { find: /^effect-connectex$/, replacement: `${src("effect-connectex")}index.ts` },
+      { find: /^effect-connectex\/(.*)$/, replacement: `${src("effect-connectex")}$1.ts` }
+    ]
+  },
   test: {
-    include: ["test/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "packages/*/test/**/*.test.ts"],
     // Sockets and poll handles are process-wide resources: each file in a process of its own, files in
     // sequence, so that descriptor counts taken by the leak tests see only their own file's sockets.
     pool: "forks",

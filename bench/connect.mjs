@@ -9,7 +9,7 @@
 //   node:net       net.createConnection, write(64 bytes), destroy
 //   NodeSocket     @effect/platform-node NodeSocket.makeNet, writer(64 bytes), CloseEvent
 //   ConnectEx      Effect.scoped(Socket.open, Socket.bind wildcard port 0, ConnectEx.connect with 64 bytes),
-//                  all under one ConnectEx.layer (the library from ../dist/index.js)
+//                  all under one ConnectEx.layer (the built effect-connectex package)
 // The peer is a node:net server in its own child process: accepts, reads the 64 bytes, closes.
 // Latency is from the start of a connection to the moment its resources are released by the client.
 // CPU is process.cpuUsage() of this (client) process around each run, divided by N.
@@ -299,7 +299,7 @@ async function main() {
     import("effect"),
     import("@effect/platform-node/NodeSocket"),
     import("@effect/platform/Socket"),
-    import("../dist/index.js")
+    import("effect-connectex")
   ])
 
   const { child, port } = await startPeer()

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Soak test of the built library (../dist): churn, mass cancellation at layer close, and GC under load.
+// Soak test of the built library (effect-connectex from packages/*/dist): churn, mass cancellation at layer close, and GC under load.
 //
 //   npm run soak                                   build, then the full run
 //   node --expose-gc bench/soak.mjs [--short]      after a build (--short: about a tenth of the work)
@@ -90,10 +90,10 @@ async function main() {
   }
 
   const { Cause, Context, Duration, Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Scope } = await import("effect")
-  const { ConnectEx, Iocp, Socket, SocketAddress, WsaError } = await import("../dist/index.js")
+  const { ConnectEx, Iocp, Socket, SocketAddress, WsaError } = await import("effect-connectex")
   const { silentListener } = process.platform === "win32"
-    ? await import("../dist/native/windows/testing.js")
-    : await import("../dist/native/posix/testing.js")
+    ? await import("../test/support/dist/test/support/native/windows/testing.js")
+    : await import("../test/support/dist/test/support/native/posix/testing.js")
 
   const checks = []
   const check = (name, ok, detail) => {

@@ -7,9 +7,8 @@
 // (builds dist/ into the staging copy, then runs this file with Windows node.exe).
 import { Effect, ManagedRuntime } from "effect"
 import * as net from "node:net"
-import { ConnectEx, Socket } from "../dist/index.js"
-import { makeWindowsDriver } from "../dist/native/windows/driver.js"
-import * as SocketAddress from "../dist/SocketAddress.js"
+import { ConnectEx, Socket, SocketAddress } from "effect-connectex"
+import { makeWindowsDriver } from "@effect-connectex/core/windows"
 
 if (process.platform !== "win32") {
   console.error("wine-driver bench: win32 only (use scripts/test-windows.sh --node bench/wine-driver.mjs)")

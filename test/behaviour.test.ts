@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, type Layer, Option, type Scope, TestClock } from "effect"
-import { ConnectEx, Iocp, Simulated, Socket, SocketAddress, type WsaError } from "../src/index.js"
+import { ConnectEx, Iocp, Simulated, Socket, SocketAddress, type WsaError } from "../packages/effect-connectex/src/index.js"
 import { echoServer, pendingTarget, refusedPort, wine } from "./support/peers.js"
 
 interface Backend {

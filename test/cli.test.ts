@@ -1,15 +1,15 @@
 /**
- * The built `connectex` CLI, run as users run it: `node dist/bin/connectex.js ...`.
+ * The built `connectex` CLI, run as users run it: `node packages/cli/dist/connectex.js ...`.
  */
 import { Effect } from "effect"
 import * as Net from "node:net"
 import * as Path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
-import { SocketAddress } from "../src/index.js"
+import { SocketAddress } from "../packages/effect-connectex/src/index.js"
 import { buildDist, root, runNode } from "./support/node.js"
 import { refusedPort } from "./support/peers.js"
 
-const bin = Path.join(root, "dist", "bin", "connectex.js")
+const bin = Path.join(root, "packages", "cli", "dist", "connectex.js")
 
 const connectex = (...args: Array<string>) => runNode([bin, ...args])
 

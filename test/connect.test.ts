@@ -1,6 +1,6 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Schedule } from "effect"
-import { ConnectEx, Iocp, Socket, SocketAddress } from "../src/index.js"
+import { ConnectEx, Iocp, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
 import { echoServer, openDescriptors, pendingTarget, refusedPort, resettingServer, wine } from "./support/peers.js"
 
 const bound = (family: SocketAddress.Family = "ipv4") =>

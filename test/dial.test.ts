@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Ref, Schedule, TestClock } from "effect"
 import * as net from "node:net"
-import { ConnectEx, Iocp, Socket, SocketAddress } from "../src/index.js"
+import { ConnectEx, Iocp, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
 import { echoServer, openDescriptors, pendingTarget, refusedPort } from "./support/peers.js"
 
 const text = (s: string) => new TextEncoder().encode(s)

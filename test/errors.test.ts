@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { constants } from "node:os"
-import { WsaError } from "../src/index.js"
-import { wsaFromErrno } from "../src/native/posix/errno.js"
+import { WsaError } from "../packages/effect-connectex/src/index.js"
+import { wsaFromErrno } from "../packages/core/src/native/posix/errno.js"
 
 // The fifteen codes the ConnectEx documentation lists, and the others connect/bind/send/receive produce.
 const documented: ReadonlyArray<readonly [WsaError.WsaName, number]> = [
@@ -27,7 +27,7 @@ describe("WsaError classes", () => {
 
   it("every row of the table round-trips through fromCode and fromName", () => {
     for (const name of Object.keys(WsaError.wsaCodes) as Array<WsaError.WsaName>) {
-      const code = WsaError.codeOf(name)
+      const code = WsaError.wsaCodes[name][0]
       expect(WsaError.fromCode(code, { operation: "bind" })._tag).toBe(name)
       expect(WsaError.fromName(name, { operation: "bind" }).code).toBe(code)
     }
@@ -68,7 +68,7 @@ describe("errno -> WSA (Linux), keyed by symbolic name", () => {
   it.each(rows)("%s -> %s", (errno, wsa) => {
     expect(WsaError.errnoToWsa[errno]).toBe(wsa)
     const number = (constants.errno as Record<string, number>)[errno]
-    if (number !== undefined && process.platform === "linux") expect(wsaFromErrno(number)).toBe(WsaError.codeOf(wsa))
+    if (number !== undefined && process.platform === "linux") expect(wsaFromErrno(number)).toBe(WsaError.wsaCodes[wsa][0])
   })
   it("an errno outside the table stays visible as Unknown", () => {
     expect(WsaError.fromCode(wsaFromErrno(9999), { operation: "connect" })._tag).toBe("Unknown")

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, Ref, Schedule } from "effect"
-import { ConnectEx, Socket, SocketAddress } from "../src/index.js"
+import { ConnectEx, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
 import {
   canUseNetns,
   cleanUpEverything,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Metric, Tracer } from "effect"
-import { ConnectEx, Metrics, Socket, SocketAddress } from "../src/index.js"
+import { ConnectEx, Metrics, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
 import { echoServer, refusedPort } from "./support/peers.js"
 
 /** The current tracer, wrapped so that every span it makes is kept for the test to read. */

@@ -1,16 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { codeOf } from "../src/errors/codes.js"
-import type { Completion, Driver, NativeSocket } from "../src/native/Driver.js"
-import { OPERATION_ABORTED } from "../src/native/Driver.js"
-import * as Simulated from "../src/Simulated.js"
-import * as SocketAddress from "../src/SocketAddress.js"
+import { wsa } from "../packages/core/src/errors/codes.js"
+import type { Completion, Driver, NativeSocket } from "../packages/core/src/native/Driver.js"
+import { OPERATION_ABORTED } from "../packages/core/src/native/Driver.js"
+import * as Simulated from "../packages/effect-connectex/src/Simulated.js"
+import * as SocketAddress from "../packages/effect-connectex/src/SocketAddress.js"
 
-const REFUSED = codeOf("WSAECONNREFUSED")
-const TIMED_OUT = codeOf("WSAETIMEDOUT")
-const NET_UNREACH = codeOf("WSAENETUNREACH")
-const HOST_UNREACH = codeOf("WSAEHOSTUNREACH")
-const RESET = codeOf("WSAECONNRESET")
+const REFUSED = wsa.WSAECONNREFUSED
+const TIMED_OUT = wsa.WSAETIMEDOUT
+const NET_UNREACH = wsa.WSAENETUNREACH
+const HOST_UNREACH = wsa.WSAEHOSTUNREACH
+const RESET = wsa.WSAECONNRESET
 
 const text = (s: string) => new TextEncoder().encode(s)
 const decode = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes)
@@ -137,7 +137,7 @@ describe("Simulated", () => {
         expect(driver.liveAllocations()).toBe(2)
         // a second connect while pending
         const again = connect(driver, socket, dark)
-        expect(again.completions).toEqual([{ status: codeOf("WSAEALREADY"), bytes: 0 }])
+        expect(again.completions).toEqual([{ status: wsa.WSAEALREADY, bytes: 0 }])
         c.operation.cancel()
         c.operation.cancel()
         expect(c.completions).toEqual([{ status: OPERATION_ABORTED, bytes: 0 }])
@@ -265,7 +265,7 @@ describe("Simulated", () => {
         yield* TestClock.adjust("1 second")
         expect(d.completions).toHaveLength(1)
         // a closed socket is not a socket
-        expect(connect(driver, delayed, server).completions[0]?.status).toBe(codeOf("WSAENOTSOCK"))
+        expect(connect(driver, delayed, server).completions[0]?.status).toBe(wsa.WSAENOTSOCK)
       }))
 
     it.effect("closing the scope closes what is still open", () =>
@@ -298,7 +298,7 @@ describe("Simulated", () => {
         driver.disconnect(socket, true, d.done)
         expect(d.completions).toEqual([{ status: 0, bytes: 0 }])
         expect(pendingReceive.completions).toEqual([{ status: OPERATION_ABORTED, bytes: 0 }])
-        expect(driver.peerAddress(socket)).toEqual({ ok: false, code: codeOf("WSAENOTCONN") })
+        expect(driver.peerAddress(socket)).toEqual({ ok: false, code: wsa.WSAENOTCONN })
         expect(connect(driver, socket, server, "two").completions[0]?.status).toBe(0)
         expect(log.connections(server).map((a) => [decode(a.sent), a.ended])).toEqual([
           ["one", "disconnected"],
@@ -330,9 +330,9 @@ describe("Simulated", () => {
 
       const c = driver.open("ipv4")
       if (!c.ok) throw new Error("open")
-      expect(driver.bind(c.value, SocketAddress.ipv4("127.0.0.1", 49152), false)).toBe(codeOf("WSAEADDRINUSE"))
+      expect(driver.bind(c.value, SocketAddress.ipv4("127.0.0.1", 49152), false)).toBe(wsa.WSAEADDRINUSE)
       expect(driver.bind(c.value, SocketAddress.ipv4("127.0.0.1", 8000), false)).toBe(0)
-      expect(driver.bind(c.value, SocketAddress.ipv4("127.0.0.1", 8001), false)).toBe(codeOf("WSAEINVAL"))
+      expect(driver.bind(c.value, SocketAddress.ipv4("127.0.0.1", 8001), false)).toBe(wsa.WSAEINVAL)
 
       const r1 = driver.open("ipv4")
       const r2 = driver.open("ipv4")

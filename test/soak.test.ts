@@ -5,7 +5,7 @@
  * (the abort time only against the script's own generous bound).
  */
 import { beforeAll, describe, expect, it } from "vitest"
-import type { Stats } from "../src/Iocp.js"
+import type { Stats } from "../packages/effect-connectex/src/Iocp.js"
 import { buildDist, runNode } from "./support/node.js"
 
 beforeAll(buildDist, 240_000)

@@ -21,8 +21,8 @@
 import { Effect, type Scope } from "effect"
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
 import { readFileSync, rmSync, writeFileSync } from "node:fs"
-import type { Socket } from "../../src/index.js"
-import type { SocketImpl } from "../../src/internal/socket.js"
+import type { Socket } from "../../packages/effect-connectex/src/index.js"
+import type { SocketImpl } from "../../packages/effect-connectex/src/internal/socket.js"
 
 const pid = process.pid
 /** The namespace of this process's lab where peers run, joined to this host by a veth; a router too. */
@@ -286,7 +286,7 @@ export const dropSynsTo = (port: number): Effect.Effect<void, Error, Scope.Scope
 export const synCount = (socket: Socket.Socket, n: number): Effect.Effect<void, Error> =>
   Effect.tryPromise({
     // Loaded on use: this file is imported under Wine too, where the faults tests skip and libc is absent.
-    try: () => import("../../src/native/posix/testing.js").then((m) => m.setSynRetries((socket as unknown as SocketImpl).native, n)),
+    try: () => import("./native/posix/testing.js").then((m) => m.setSynRetries((socket as unknown as SocketImpl).native, n)),
     catch: (e) => e instanceof Error ? e : new Error(`TCP_SYNCNT: ${String(e)}`)
   })
 

@@ -24,8 +24,14 @@ export const runNode = (args: ReadonlyArray<string>, timeout = 60_000): Promise<
     )
   })
 
-/** Builds dist/ (for a vitest run that did not come through `npm test`, which builds first). */
+/**
+ * Builds the packages' dist/ and the test-only native helpers the soak bench loads (for a vitest run that
+ * did not come through `npm test`, which builds first; tsc -b skips what is up to date).
+ */
 export const buildDist = async (): Promise<void> => {
-  const build = await runNode([Path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], 240_000)
-  if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`)
+  const tsc = Path.join(root, "node_modules", "typescript", "bin", "tsc")
+  for (const args of [["-b", "packages/core", "packages/effect-connectex", "packages/cli"], ["-p", "test/support/tsconfig.json"]]) {
+    const build = await runNode([tsc, ...args], 240_000)
+    if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`)
+  }
 }

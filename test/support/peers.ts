@@ -5,17 +5,17 @@
 import { Effect, type Scope } from "effect"
 import { readdirSync } from "node:fs"
 import * as net from "node:net"
-import * as SocketAddress from "../../src/SocketAddress.js"
+import * as SocketAddress from "../../packages/effect-connectex/src/SocketAddress.js"
 
 // The raw listeners node:net cannot make come from the driver of this platform (the same shape on both).
 const holders = process.platform === "win32"
-  ? await import("../../src/native/windows/testing.js")
-  : await import("../../src/native/posix/testing.js")
+  ? await import("./native/windows/testing.js")
+  : await import("./native/posix/testing.js")
 const { refusingPort, silentListener } = holders
 
 /** The Wine version when running under Wine (Windows node on Linux), else undefined. */
 export const wine: string | undefined = process.platform === "win32"
-  ? (holders as typeof import("../../src/native/windows/testing.js")).wineVersion()
+  ? (holders as typeof import("./native/windows/testing.js")).wineVersion()
   : undefined
 
 export const loopback = (family: SocketAddress.Family, port: number): SocketAddress.SocketAddress =>

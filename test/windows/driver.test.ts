@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as net from "node:net"
-import type { Completion, NativeSocket } from "../../src/native/Driver.js"
-import type { Entry, WindowsDriver, WindowsOperation } from "../../src/native/windows/driver.js"
-import * as SocketAddress from "../../src/SocketAddress.js"
+import type { Completion, NativeSocket } from "../../packages/core/src/native/Driver.js"
+import type { Entry, WindowsDriver, WindowsOperation } from "../../packages/core/src/native/windows/driver.js"
+import * as SocketAddress from "../../packages/effect-connectex/src/SocketAddress.js"
 
 const isWindows = process.platform === "win32"
 
@@ -48,7 +48,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
   const serverSockets = new Set<net.Socket>()
 
   beforeAll(async () => {
-    const { makeWindowsDriver } = await import("../../src/native/windows/driver.js")
+    const { makeWindowsDriver } = await import("../../packages/core/src/native/windows/driver.js")
     driver = makeWindowsDriver()
     expect(driver.startup()).toBe(0)
     server = net.createServer((socket) => {
@@ -254,7 +254,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
 
 describe.skipIf(!isWindows)("Windows driver cleanup (win32 only)", () => {
   it("cleanup with a completion still queued closes the port only after draining it", async () => {
-    const { makeWindowsDriver } = await import("../../src/native/windows/driver.js")
+    const { makeWindowsDriver } = await import("../../packages/core/src/native/windows/driver.js")
     const driver = makeWindowsDriver()
     expect(driver.startup()).toBe(0)
     const listener = driver.open("ipv4")

@@ -5,13 +5,13 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Option, Schedule } from "effect"
 import * as net from "node:net"
-import { ConnectEx, Iocp, Socket, SocketAddress } from "../../src/index.js"
-import { silentListener } from "../../src/native/windows/testing.js"
+import { ConnectEx, Iocp, Socket, SocketAddress } from "../../packages/effect-connectex/src/index.js"
+import { silentListener } from "../../test/support/native/windows/testing.js"
 
 const isWindows = process.platform === "win32"
 
 const windowsLayer = ConnectEx.layerDriver(
-  Effect.promise(() => import("../../src/native/windows/driver.js").then((m) => m.makeWindowsDriver()))
+  Effect.promise(() => import("../../packages/core/src/native/windows/driver.js").then((m) => m.makeWindowsDriver()))
 )
 
 const text = (s: string) => new TextEncoder().encode(s)
@@ -155,7 +155,7 @@ describe.skipIf(!isWindows)("the Effect stack over the Windows driver (win32 onl
             yield* Effect.fork(Socket.receive(socket, 100))
             yield* Effect.repeat(Iocp.stats, { until: (s) => s.pending >= 1, schedule: Schedule.spaced("1 millis") })
             expect((yield* Iocp.stats).liveAllocations).toBe(2)
-            return (yield* Iocp.Iocp).driver
+            return Iocp.portOf(yield* Iocp.Iocp).driver
           }).pipe(Effect.scoped, Effect.provide(context))
         })
       )

@@ -1,0 +1,13 @@
+/**
+ * The Effect-free core of effect-connectex: plain TypeScript that the Effect 3 and Effect 4 front-ends share.
+ * Drivers are loaded through their own entry points (`@effect-connectex/core/posix`, `/windows`,
+ * `/simulated`), so importing the core loads no native library.
+ */
+export * from "./address.js"
+export * from "./completion.js"
+export { describe } from "./describe.js"
+export * from "./errors/codes.js"
+export * from "./errors/errno.js"
+export * from "./errors/ntstatus.js"
+export * from "./native/Driver.js"
+export * as SocketState from "./socket.js"

@@ -1,0 +1,117 @@
+/**
+ * The interface one operating system implements: plain TypeScript, no Effect inside.
+ *
+ * Results are WSA numbers (0 = success), never thrown exceptions: every argument has been validated by
+ * the layers above, so a driver only reports what the kernel said. Long operations (connect, send,
+ * receive, disconnect) are started with a `done` callback that the driver calls exactly once, possibly
+ * synchronously from inside the start call; `cancel()` asks the kernel to stop, and the operation still
+ * completes, once, with `WSA_OPERATION_ABORTED` (995) unless it had already finished.
+ *
+ * @since 0.1.0
+ */
+import type { Family, SocketAddress } from "../address.js"
+
+/** `WSA_OPERATION_ABORTED`: the status of a cancelled operation. */
+export const OPERATION_ABORTED = 995
+
+/** A driver's socket: opaque to the layers above, which only hand it back. */
+export interface NativeSocket {
+  readonly family: Family
+}
+
+/** The single completion of an operation: `status` 0 or a WSA code, `bytes` transferred. */
+export interface Completion {
+  readonly status: number
+  readonly bytes: number
+  /** receive only: the bytes received (a copy the caller owns) */
+  readonly data?: Uint8Array
+}
+
+/** A started operation. */
+export interface Operation {
+  /** Idempotent; the completion still follows (995, or the real result if it won the race). */
+  readonly cancel: () => void
+}
+
+export type Done = (completion: Completion) => void
+
+/** The result of a synchronous call: a value, or the WSA code it failed with. */
+export type Result<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly code: number }
+
+export const ok = <A>(value: A): Result<A> => ({ ok: true, value })
+export const fail = <A = never>(code: number): Result<A> => ({ ok: false, code })
+
+/** Options users can set, with the value type each takes. */
+export interface SocketOptions {
+  readonly TCP_FASTOPEN: boolean
+  readonly TCP_NODELAY: boolean
+  readonly SO_KEEPALIVE: boolean
+  readonly SO_REUSEADDR: boolean
+  readonly SO_SNDBUF: number
+  readonly SO_RCVBUF: number
+  /** seconds; 0 = hard close (RST) */
+  readonly SO_LINGER: number | false
+}
+
+export type SocketOption = keyof SocketOptions
+
+export type DriverName = "posix" | "windows" | "simulated"
+
+export interface Driver {
+  readonly name: DriverName
+  /** Once per layer build (WSAStartup on Windows); 0 or a WSA code. */
+  readonly startup: () => number
+  /** Once at layer release, after every socket was closed (WSACleanup on Windows). */
+  readonly cleanup: () => void
+
+  readonly open: (family: Family) => Result<NativeSocket>
+  /**
+   * Binds; `deferPort` (set when the port is 0 and a connect follows) lets the kernel choose the port at
+   * connect time (IP_BIND_ADDRESS_NO_PORT on Linux), so that ports do not run out under load.
+   */
+  readonly bind: (socket: NativeSocket, address: SocketAddress, deferPort: boolean) => number
+  /**
+   * Connects and then sends all of `data`: bytes = bytes sent. With the TCP_FASTOPEN option set the data may
+   * ride with the SYN.
+   * The driver copies `data` into memory the operation owns before returning.
+   */
+  readonly connect: (
+    socket: NativeSocket,
+    address: SocketAddress,
+    data: Uint8Array | undefined,
+    done: Done
+  ) => Operation
+  /**
+   * After a failed or cancelled connect: puts the socket back in the bound, unconnected state so that it may
+   * connect again (Linux: connect(AF_UNSPEC)). 0 or a WSA code.
+   */
+  readonly resetConnect: (socket: NativeSocket) => number
+  /** Sends all of `data` (copied first); bytes = data.length on success. */
+  readonly send: (socket: NativeSocket, data: Uint8Array, done: Done) => Operation
+  /** Receives up to `maxBytes`; an empty `data` means the peer closed. */
+  readonly receive: (socket: NativeSocket, maxBytes: number, done: Done) => Operation
+  /**
+   * Ends the sending direction (a FIN once the sent data is out): the peer sees the end of the stream while
+   * this side may still receive. 0 or a WSA code.
+   */
+  readonly shutdownSend: (socket: NativeSocket) => number
+  /** Dissolves the connection; with `reuse` the socket may connect again (DisconnectEx TF_REUSE_SOCKET). */
+  readonly disconnect: (socket: NativeSocket, reuse: boolean, done: Done) => Operation
+  /**
+   * Releases the socket. Pending operations on it complete with 995 first (the driver calls their `done`
+   * before returning or soon after); the native handle is closed once no completion can touch it.
+   */
+  readonly close: (socket: NativeSocket) => void
+
+  readonly localAddress: (socket: NativeSocket) => Result<SocketAddress>
+  readonly peerAddress: (socket: NativeSocket) => Result<SocketAddress>
+  /**
+   * Seconds connected as the kernel counts it (Windows SO_CONNECT_TIME; undefined = not connected).
+   * Drivers without such a counter leave it out, and the library counts with Effect's Clock.
+   */
+  readonly connectTime?: (socket: NativeSocket) => Result<number | undefined>
+  readonly setOption: <K extends SocketOption>(socket: NativeSocket, option: K, value: SocketOptions[K]) => number
+
+  /** Live native resources (sockets, buffers, poll handles, OVERLAPPEDs): for leak tests. */
+  readonly liveAllocations: () => number
+}

@@ -1,0 +1,359 @@
+/**
+ * The POSIX (Linux) driver: non-blocking libc sockets whose readiness comes from a libuv poll handle
+ * (no thread), turned into the exactly-once completions the Driver contract promises.
+ *
+ * A connect first checks readiness synchronously (`poll(fd, POLLOUT, 0)`): on loopback the handshake has
+ * almost always finished inside connect(), so no wait is needed at all.
+ */
+import { wsa } from "../../errors/codes.js"
+import { type Family, isUnspecified, type SocketAddress } from "../../address.js"
+import {
+  type Completion,
+  type Done,
+  type Driver,
+  fail,
+  type NativeSocket,
+  ok,
+  OPERATION_ABORTED,
+  type Operation,
+  type Result,
+  type SocketOption,
+  type SocketOptions
+} from "../Driver.js"
+import { errno, wsaFromErrno } from "./errno.js"
+import {
+  IP_BIND_ADDRESS_NO_PORT,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPPROTO_TCP,
+  libc,
+  MSG_NOSIGNAL,
+  type PollHandle,
+  POLLOUT,
+  restart,
+  SO_ERROR,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  SO_RCVBUF,
+  SO_REUSEADDR,
+  SO_SNDBUF,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SHUT_WR,
+  SOL_SOCKET,
+  TCP_FASTOPEN_CONNECT,
+  TCP_NODELAY,
+  watch
+} from "./libc.js"
+import { decode, encode, familyCode, SOCKADDR_MAX, unspecified } from "./sockaddr.js"
+
+const EINPROGRESS = errno.EINPROGRESS
+const EAGAIN = errno.EAGAIN
+const EWOULDBLOCK = errno.EWOULDBLOCK
+const IPV6_V6ONLY = 26
+const WSAECONNRESET = wsa.WSAECONNRESET
+
+const wouldBlock = (e: number) => e === EAGAIN || e === EWOULDBLOCK
+
+type Wake = () => void
+
+class PosixSocket implements NativeSocket {
+  handle: PollHandle | undefined = undefined
+  readonly readers = new Set<Wake>()
+  readonly writers = new Set<Wake>()
+  readonly operations = new Set<PosixOperation>()
+  fastOpen = false
+  closed = false
+  /** an error the kernel reported early, owed to the next receive or send */
+  deferredError = 0
+  constructor(readonly fd: number, readonly family: Family) {}
+}
+
+/** One started operation: completes once, forgets its readiness wait when cancelled. */
+class PosixOperation implements Operation {
+  private completed = false
+  stopWaiting: (() => void) | undefined = undefined
+  constructor(private readonly socket: PosixSocket, private readonly done: Done, private readonly counter: Counter) {
+    socket.operations.add(this)
+    counter.live++
+  }
+  complete(status: number, bytes: number, data?: Uint8Array): void {
+    if (this.completed) return
+    this.completed = true
+    this.stopWaiting?.()
+    this.stopWaiting = undefined
+    this.socket.operations.delete(this)
+    this.counter.live--
+    const completion: Completion = data === undefined ? { status, bytes } : { status, bytes, data }
+    this.done(completion)
+  }
+  readonly cancel = (): void => this.complete(OPERATION_ABORTED, 0)
+}
+
+interface Counter {
+  live: number
+}
+
+const intValue = (n: number): Buffer => {
+  const buffer = Buffer.alloc(4)
+  buffer.writeInt32LE(n, 0)
+  return buffer
+}
+
+const setInt = (fd: number, level: number, name: number, value: number): number =>
+  libc.setsockopt(fd, level, name, intValue(value), 4) === 0 ? 0 : wsaFromErrno(libc.errno())
+
+export const makePosixDriver = (): Driver => {
+  const counter: Counter = { live: 0 }
+  const pollfd = Buffer.alloc(8)
+  const errorValue = Buffer.alloc(4)
+  const errorLength = Buffer.alloc(4)
+
+  /** Readiness right now, without waiting: POLLOUT, POLLERR or POLLHUP all mean "look at SO_ERROR". */
+  const writableNow = (fd: number): boolean => {
+    pollfd.writeInt32LE(fd, 0)
+    pollfd.writeInt16LE(POLLOUT, 4)
+    pollfd.writeInt16LE(0, 6)
+    return libc.poll(pollfd, 1, 0) > 0
+  }
+
+  const pendingError = (fd: number): number => {
+    errorLength.writeUInt32LE(4, 0)
+    if (libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, errorValue, errorLength) !== 0) return wsaFromErrno(libc.errno())
+    const e = errorValue.readInt32LE(0)
+    return e === 0 ? 0 : wsaFromErrno(e)
+  }
+
+  /** Completes `operation` with the socket's deferred error, if it has one (once). */
+  const takeDeferredError = (socket: PosixSocket, operation: PosixOperation, data?: Uint8Array): boolean => {
+    if (socket.deferredError === 0) return false
+    const status = socket.deferredError
+    socket.deferredError = 0
+    operation.complete(status, 0, data)
+    return true
+  }
+
+  // One libuv poll handle per socket (libuv allows one per fd), armed for the union of what waiters need.
+  const rearm = (socket: PosixSocket): void => {
+    const events = { readable: socket.readers.size > 0, writable: socket.writers.size > 0 }
+    if (!events.readable && !events.writable) {
+      socket.handle?.stop()
+    } else if (socket.handle === undefined) {
+      socket.handle = watch(socket.fd, events, (status, ready) => onReady(socket, status, ready))
+      counter.live++
+    } else {
+      restart(socket.handle, events, (status, ready) => onReady(socket, status, ready))
+    }
+  }
+
+  // An error status (a refused connect arrives as UV_EBADF with no bits) wakes everyone: the call each
+  // waiter retries, or SO_ERROR, reports what really happened.
+  const onReady = (socket: PosixSocket, status: number, ready: { readonly readable: boolean; readonly writable: boolean }) => {
+    const woken: Array<Wake> = []
+    if (status < 0 || ready.readable) woken.push(...socket.readers), socket.readers.clear()
+    if (status < 0 || ready.writable) woken.push(...socket.writers), socket.writers.clear()
+    rearm(socket)
+    for (const wake of woken) wake()
+  }
+
+  const waitFor = (socket: PosixSocket, operation: PosixOperation, kind: "read" | "write", wake: Wake): void => {
+    const waiters = kind === "read" ? socket.readers : socket.writers
+    const once: Wake = () => {
+      operation.stopWaiting = undefined
+      wake()
+    }
+    waiters.add(once)
+    operation.stopWaiting = () => {
+      waiters.delete(once)
+      rearm(socket)
+    }
+    rearm(socket)
+  }
+
+  /** Sends `payload` from `offset` until all of it is out, waiting for writability as needed. */
+  const sendAll = (socket: PosixSocket, operation: PosixOperation, payload: Buffer, offset: number): void => {
+    if (takeDeferredError(socket, operation)) return
+    let sent = offset
+    while (sent < payload.length) {
+      const n = libc.send(socket.fd, payload.subarray(sent), payload.length - sent, MSG_NOSIGNAL)
+      if (n >= 0) {
+        sent += n
+        continue
+      }
+      const e = libc.errno()
+      if (wouldBlock(e)) return waitFor(socket, operation, "write", () => sendAll(socket, operation, payload, sent))
+      return operation.complete(wsaFromErrno(e), sent)
+    }
+    operation.complete(0, sent)
+  }
+
+  const connect: Driver["connect"] = (native, address, data, done) => {
+    const socket = native as PosixSocket
+    const operation = new PosixOperation(socket, done, counter)
+    // The operation's own copy: the caller's buffer may change or be detached while we wait.
+    const payload = data === undefined || data.length === 0 ? undefined : Buffer.from(data)
+    const tfo = socket.fastOpen && payload !== undefined
+    if (tfo) setInt(socket.fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1)
+    const sockaddr = encode(address)
+    const r = libc.connect(socket.fd, sockaddr, sockaddr.length)
+    const e = r < 0 ? libc.errno() : 0
+    let early = 0
+    if (r === 0 && tfo && payload !== undefined) {
+      // With a Fast Open cookie, connect() returned at once and this send rides in the SYN.
+      const n = libc.send(socket.fd, payload, payload.length, MSG_NOSIGNAL)
+      if (n > 0) early = n
+    } else if (r < 0 && e !== EINPROGRESS) {
+      operation.complete(wsaFromErrno(e), 0)
+      return operation
+    }
+    const established = () => {
+      const status = pendingError(socket.fd)
+      // A refusal arrives as ECONNREFUSED; a reset means the connection was made and the peer reset it at
+      // once. Windows' ConnectEx succeeds then and the reset comes with the next receive or send: keep it
+      // for that call (reading SO_ERROR cleared it from the kernel).
+      if (status === WSAECONNRESET) socket.deferredError = status
+      else if (status !== 0) return operation.complete(status, 0)
+      if (payload === undefined) return operation.complete(0, 0)
+      sendAll(socket, operation, payload, early)
+    }
+    if (writableNow(socket.fd)) established()
+    else waitFor(socket, operation, "write", established)
+    return operation
+  }
+
+  const receive: Driver["receive"] = (native, maxBytes, done) => {
+    const socket = native as PosixSocket
+    const operation = new PosixOperation(socket, done, counter)
+    const buffer = Buffer.allocUnsafe(maxBytes)
+    const attempt = (): void => {
+      if (takeDeferredError(socket, operation, new Uint8Array(0))) return
+      const n = libc.recv(socket.fd, buffer, maxBytes, 0)
+      if (n >= 0) {
+        // Copy out small reads so a large receive buffer is not kept alive by a few bytes.
+        const data = n * 2 < maxBytes ? Uint8Array.prototype.slice.call(buffer, 0, n) : buffer.subarray(0, n)
+        return operation.complete(0, n, data)
+      }
+      const e = libc.errno()
+      if (wouldBlock(e)) return waitFor(socket, operation, "read", attempt)
+      operation.complete(wsaFromErrno(e), 0, new Uint8Array(0))
+    }
+    attempt()
+    return operation
+  }
+
+  const send: Driver["send"] = (native, data, done) => {
+    const socket = native as PosixSocket
+    const operation = new PosixOperation(socket, done, counter)
+    sendAll(socket, operation, Buffer.from(data), 0)
+    return operation
+  }
+
+  const resetConnect = (native: NativeSocket): number => {
+    const socket = native as PosixSocket
+    socket.deferredError = 0
+    const sockaddr = unspecified()
+    return libc.connect(socket.fd, sockaddr, sockaddr.length) === 0 ? 0 : wsaFromErrno(libc.errno())
+  }
+
+  const disconnect: Driver["disconnect"] = (native, _reuse, done) => {
+    const socket = native as PosixSocket
+    const operation = new PosixOperation(socket, done, counter)
+    // connect(AF_UNSPEC) dissolves the association; the same socket may then connect again.
+    operation.complete(resetConnect(socket), 0)
+    return operation
+  }
+
+  const close = (native: NativeSocket): void => {
+    const socket = native as PosixSocket
+    if (socket.closed) return
+    socket.closed = true
+    for (const operation of [...socket.operations]) operation.cancel()
+    // The poll handle goes first: libuv tracks watchers by fd number, and numbers are reused.
+    if (socket.handle !== undefined) {
+      socket.handle.close()
+      socket.handle = undefined
+      counter.live--
+    }
+    libc.close(socket.fd)
+    counter.live--
+  }
+
+  const address = (call: typeof libc.getsockname) => (native: NativeSocket): Result<SocketAddress> => {
+    const socket = native as PosixSocket
+    const buffer = Buffer.alloc(SOCKADDR_MAX)
+    const length = Buffer.alloc(4)
+    length.writeUInt32LE(SOCKADDR_MAX, 0)
+    if (call(socket.fd, buffer, length) !== 0) return fail(wsaFromErrno(libc.errno()))
+    const decoded = decode(buffer)
+    return decoded === undefined ? fail(wsa.WSAEAFNOSUPPORT) : ok(decoded)
+  }
+
+  const setOption = <K extends SocketOption>(native: NativeSocket, option: K, value: SocketOptions[K]): number => {
+    const socket = native as PosixSocket
+    const flag = value === true ? 1 : 0
+    switch (option) {
+      case "TCP_FASTOPEN": {
+        // Applied at connect time (TCP_FASTOPEN_CONNECT), and only when there is data to send: with no data
+        // the kernel would hold the SYN back until the first write.
+        const probe = setInt(socket.fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 0)
+        if (probe !== 0) return probe
+        socket.fastOpen = value === true
+        return 0
+      }
+      case "TCP_NODELAY":
+        return setInt(socket.fd, IPPROTO_TCP, TCP_NODELAY, flag)
+      case "SO_KEEPALIVE":
+        return setInt(socket.fd, SOL_SOCKET, SO_KEEPALIVE, flag)
+      case "SO_REUSEADDR":
+        return setInt(socket.fd, SOL_SOCKET, SO_REUSEADDR, flag)
+      case "SO_SNDBUF":
+        return setInt(socket.fd, SOL_SOCKET, SO_SNDBUF, value as number)
+      case "SO_RCVBUF":
+        return setInt(socket.fd, SOL_SOCKET, SO_RCVBUF, value as number)
+      case "SO_LINGER": {
+        const linger = Buffer.alloc(8)
+        linger.writeInt32LE(value === false ? 0 : 1, 0)
+        linger.writeInt32LE(value === false ? 0 : (value as number), 4)
+        return libc.setsockopt(socket.fd, SOL_SOCKET, SO_LINGER, linger, 8) === 0 ? 0 : wsaFromErrno(libc.errno())
+      }
+    }
+    return wsa.WSAENOPROTOOPT
+  }
+
+  return {
+    name: "posix",
+    startup: () => 0,
+    cleanup: () => {},
+    open: (family) => {
+      const fd = libc.socket(familyCode(family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP)
+      if (fd < 0) return fail(wsaFromErrno(libc.errno()))
+      counter.live++
+      // Windows' default: an IPv6 socket is IPv6 only, so binding [::]:port leaves IPv4's port alone.
+      if (family === "ipv6") setInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)
+      return ok(new PosixSocket(fd, family))
+    },
+    bind: (native, address, deferPort) => {
+      const socket = native as PosixSocket
+      // The wildcard with port 0 and a deferred port leaves the kernel nothing to record: connect chooses
+      // address and port, exactly as after IP_BIND_ADDRESS_NO_PORT + bind. Two syscalls saved per dial.
+      if (deferPort && isUnspecified(address)) return 0
+      // Best effort: the port is then chosen at connect, per destination, so ports last longer under load.
+      if (deferPort) setInt(socket.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+      const sockaddr = encode(address)
+      return libc.bind(socket.fd, sockaddr, sockaddr.length) === 0 ? 0 : wsaFromErrno(libc.errno())
+    },
+    connect,
+    resetConnect,
+    send,
+    receive,
+    shutdownSend: (native) =>
+      libc.shutdown((native as PosixSocket).fd, SHUT_WR) === 0 ? 0 : wsaFromErrno(libc.errno()),
+    disconnect,
+    close,
+    localAddress: address(libc.getsockname),
+    peerAddress: address(libc.getpeername),
+    setOption,
+    liveAllocations: () => counter.live
+  }
+}

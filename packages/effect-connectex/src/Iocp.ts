@@ -1,0 +1,101 @@
+/**
+ * The completion port: the one place where an operation is started, waited for and cancelled.
+ *
+ * It owns the table of pending operations and turns each driver completion into the `Exit` of exactly
+ * one waiting fiber. Interrupting that fiber cancels the kernel operation and waits for its completion
+ * before the interruption finishes, so no memory the kernel may still write is released early. Closing
+ * the layer aborts everything pending (WSA_OPERATION_ABORTED), waits for the aborts, closes the sockets
+ * still open and releases the driver.
+ *
+ * @since 0.1.0
+ */
+import type * as Core from "@effect-connectex/core"
+import { Context, Effect, Layer, type Scope } from "effect"
+import * as WsaError from "./errors/WsaError.js"
+import { makePort, type Port, PortTypeId } from "./internal/port.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stats {
+  /** operations waiting for their completion now */
+  readonly pending: number
+  readonly submitted: number
+  readonly completed: number
+  /** completions that arrived for an operation already completed: always 0 unless a driver is broken */
+  readonly duplicates: number
+  /** sockets open through this port */
+  readonly sockets: number
+  /** the driver's live native resources (sockets, buffers, poll handles, OVERLAPPEDs) */
+  readonly liveAllocations: number
+}
+
+/**
+ * What users see of the port: its counters. The machinery stays inside the library.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** @internal */
+  readonly [PortTypeId]: Port
+  readonly stats: Effect.Effect<Stats>
+}
+
+/**
+ * The completion port service.
+ *
+ * @example
+ * const port = yield* Iocp.Iocp
+ * const { pending } = yield* port.stats
+ * @since 0.1.0
+ * @category tags
+ */
+export class Iocp extends Context.Tag("effect-connectex/Iocp")<Iocp, Service>() {}
+
+/**
+ * Builds the port over a driver: `startup` now, and at scope close abort, wait, close, `cleanup`.
+ *
+ * @example
+ * const port = yield* Iocp.make(driver) // scoped: released with the scope
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (driver: Core.Driver): Effect.Effect<Service, WsaError.WsaError, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.suspend(() => {
+        const status = driver.startup()
+        return status === 0
+          ? Effect.succeed(makePort(driver))
+          : Effect.fail(WsaError.fromCode(status, { operation: "startup", detail: `the ${driver.name} driver did not start` }))
+      }),
+      (port) => port.shutdown
+    ),
+    (port): Service => ({ [PortTypeId]: port, stats: Effect.sync(port.stats) })
+  )
+
+/**
+ * The port as a layer over a driver (built once per layer; released with it).
+ *
+ * @example
+ * const portLayer = Iocp.layer(Effect.succeed(driver))
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (driver: Effect.Effect<Core.Driver, WsaError.WsaError>): Layer.Layer<Iocp, WsaError.WsaError> =>
+  Layer.scoped(Iocp, Effect.flatMap(driver, make))
+
+/**
+ * The port's counters: pending operations, completions, open sockets, live native allocations.
+ *
+ * @example
+ * const { pending, liveAllocations } = yield* Iocp.stats
+ * @since 0.1.0
+ * @category accessors
+ */
+export const stats: Effect.Effect<Stats, never, Iocp> = Effect.flatMap(Iocp, (port) => port.stats)
+
+/** @internal the machinery behind a service */
+export const portOf = (service: Service): Port => service[PortTypeId]

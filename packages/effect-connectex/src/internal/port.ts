@@ -1,0 +1,87 @@
+/**
+ * The completion port's machinery: the core's completion table turned into Effects, the sockets opened
+ * through the port, and the driver. Users see only `Iocp.Service` (its stats); the modules of this package
+ * reach the machinery through `portOf`.
+ */
+import * as Core from "@effect-connectex/core"
+import { Effect } from "effect"
+import * as Metrics from "../Metrics.js"
+
+export const PortTypeId: unique symbol = Symbol.for("effect-connectex/Iocp/Port")
+
+export interface Stats {
+  readonly pending: number
+  readonly submitted: number
+  readonly completed: number
+  readonly duplicates: number
+  readonly sockets: number
+  readonly liveAllocations: number
+}
+
+export interface Port {
+  readonly driver: Core.Driver
+  /**
+   * Starts an operation and waits for its single completion. Interruption cancels it and waits for the
+   * completion before the fiber stops. A driver whose `start` throws is a defect (the entry is completed
+   * and removed first, so layer release never waits for it).
+   */
+  readonly submit: (start: (done: Core.Done) => Core.Operation) => Effect.Effect<Core.Completion>
+  /** Registers a socket opened by the driver, so that closing the port closes it. */
+  readonly track: (socket: Core.NativeSocket) => void
+  /** Closes a socket (its pending operations complete with 995 first). Idempotent. */
+  readonly close: (socket: Core.NativeSocket) => void
+  /** False once the layer is released: later use is WSANOTINITIALISED. */
+  readonly isOpen: () => boolean
+  readonly stats: () => Stats
+  /** Aborts what is pending, waits for it, closes every socket, cleans the driver up. */
+  readonly shutdown: Effect.Effect<void>
+}
+
+const noTags: ReadonlyArray<never> = []
+
+const notInitialised: Core.Completion = { status: Core.wsa.WSANOTINITIALISED, bytes: 0 }
+
+export const makePort = (driver: Core.Driver): Port => {
+  let open = true
+  const sockets = new Set<Core.NativeSocket>()
+  // Updated in place (no Effect per operation): this is the hot path of every connect, send and receive.
+  const table = Core.makeCompletionTable({ onPendingChange: (delta) => Metrics.pendingOperations.unsafeModify(delta, noTags) })
+
+  const submit = (start: (done: Core.Done) => Core.Operation): Effect.Effect<Core.Completion> =>
+    Effect.async<Core.Completion>((resume) => {
+      if (!open) return resume(Effect.succeed(notInitialised))
+      const submitted = table.submit(start, (completion) => resume(Effect.succeed(completion)))
+      if (Core.isThrown(submitted)) return resume(Effect.die(submitted.thrown))
+      return Effect.async<void>((resumeCancelled) => {
+        submitted.cancel()
+        submitted.whenCompleted(() => resumeCancelled(Effect.void))
+      })
+    })
+
+  const close = (socket: Core.NativeSocket): void => {
+    if (sockets.delete(socket)) driver.close(socket)
+  }
+
+  const shutdown = Effect.async<void>((resume) => {
+    open = false
+    table.abortAll(() => resume(Effect.void))
+  }).pipe(
+    Effect.andThen(() => {
+      for (const socket of [...sockets]) close(socket)
+      driver.cleanup()
+    })
+  )
+
+  return {
+    driver,
+    submit,
+    track: (socket) => void sockets.add(socket),
+    close,
+    isOpen: () => open,
+    stats: () => {
+      const { duplicates, completed, pending, submitted } = table.counts()
+      return { pending, submitted, completed, duplicates, sockets: sockets.size, liveAllocations: driver.liveAllocations() }
+    },
+    shutdown
+  }
+}
