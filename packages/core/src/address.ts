@@ -29,13 +29,10 @@ export interface Ipv6Address {
 
 export type SocketAddress = Ipv4Address | Ipv6Address
 
-/** The fields of an address before a front-end gives it its value type. */
-export type AddressFields = SocketAddress
-
 export const isPort = (port: unknown): port is number =>
   typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535
 
-export const isUint32 = (n: unknown): n is number =>
+const isUint32 = (n: unknown): n is number =>
   typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff
 
 /**
@@ -58,19 +55,15 @@ const canonical = <A extends SocketAddress>(fields: A): A => {
   return address
 }
 
-/** Whether the value was made by this module (so it is valid and canonical). */
-export const isCanonical = (address: unknown): address is SocketAddress =>
-  typeof address === "object" && address !== null && trusted.has(address as SocketAddress)
-
 /** Why a literal is not an address, or undefined when it is one. */
-export const checkIpv4 = (host: unknown, port: unknown): string | undefined =>
+const checkIpv4 = (host: unknown, port: unknown): string | undefined =>
   typeof host !== "string" || !isIPv4(host)
     ? `not an IPv4 address: ${describe(host)}`
     : !isPort(port)
     ? `port must be an integer from 0 to 65535, got ${describe(port)}`
     : undefined
 
-export const checkIpv6 = (host: unknown, port: unknown, flowInfo: unknown, scopeId: unknown): string | undefined =>
+const checkIpv6 = (host: unknown, port: unknown, flowInfo: unknown, scopeId: unknown): string | undefined =>
   typeof host !== "string" || !isIPv6(host) || host.includes("%")
     ? `not an IPv6 address: ${describe(host)}`
     : !isPort(port)

@@ -58,7 +58,6 @@ export const TCP_FASTOPEN_CONNECT = 30
 export const IP_BIND_ADDRESS_NO_PORT = 24
 export const MSG_NOSIGNAL = 0x4000
 export const SHUT_WR = 1
-export const POLLIN = 0x1
 export const POLLOUT = 0x4
 
 export type PollHandle = node.PollHandle

@@ -43,7 +43,7 @@ export interface PortStats {
 }
 
 /** Entries one GetQueuedCompletionStatusEx call may return. */
-export const BATCH = 64
+const BATCH = 64
 
 /**
  * The poller's buffer: BATCH entries followed by the ULONG count of entries removed. The threadpool thread

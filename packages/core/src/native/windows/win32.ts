@@ -249,7 +249,6 @@ function guid(data1: number, data2: number, data3: number, data4: ReadonlyArray<
  *   56  sockaddr_in / sockaddr_in6 (28, padded to 32)
  *   88  data (send copy / receive space)
  */
-export const OVERLAPPED_SIZE = 32
 export const BLOCK_BYTES = 32
 export const BLOCK_FLAGS = 36
 export const BLOCK_WSABUF = 40
