@@ -11,13 +11,56 @@ import { refusedPort } from "./support/peers.js"
 
 const bin = Path.join(root, "packages", "cli", "dist", "connectex.js")
 
-const connectex = (...args: Array<string>) => runNode([bin, ...args])
+// A CLI start takes 11-17 s under Wine on a loaded 2-core machine: each test gets room for that, and the child
+// is killed (execFile's timeout) before its test gives up, so no process outlives the test.
+const testTimeout = process.platform === "win32" ? 150_000 : 30_000
+const connectex = (...args: Array<string>) => runNode([bin, ...args], testTimeout - 10_000)
+
+/** A loopback server that reads and discards; closed when `use` is done. */
+const withSink = async <A>(use: (port: number) => Promise<A>): Promise<A> => {
+  const server = Net.createServer((socket) => {
+    socket.on("error", () => socket.destroy())
+    socket.resume()
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const address = server.address()
+  try {
+    return await use(typeof address === "object" && address !== null ? address.port : 0)
+  } finally {
+    server.close()
+  }
+}
 
 const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
 
-beforeAll(buildDist, 240_000)
+beforeAll(buildDist, 300_000)
 
-describe("connectex CLI", () => {
+describe("connectex CLI", { timeout: testTimeout }, () => {
+  it("--version prints the package's version without loading the CLI", async () => {
+    const result = await connectex("--version")
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/)
+  })
+
+  it("probe --bind connects from the given local address", async () => {
+    const result = await withSink((port) => connectex("probe", `127.0.0.1:${port}`, "--bind", "127.0.0.1:0", "--data", "x"))
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/attempt 1: connected, 1 byte sent/)
+    expect(result.stdout).toMatch(/bound to 127.0.0.1:0/)
+  })
+
+  it("probe --bind with an address of the other family is refused as bad input", async () => {
+    const result = await withSink((port) => connectex("probe", `127.0.0.1:${port}`, "--bind", "[::1]:0"))
+    expect(result.code).toBe(2)
+    expect(stripAnsi(result.stdout + result.stderr)).toMatch(/--bind \[::1\]:0 is ipv6 but the target .* is ipv4/)
+  })
+
+  it("probe --fast-open connects and sends the data", async () => {
+    const result = await withSink((port) => connectex("probe", `127.0.0.1:${port}`, "--fast-open", "--data", "ping"))
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/attempt 1: connected, 4 bytes sent/)
+  })
+
   it("with no arguments runs the demo: a success with its echo, then a typed WSAECONNREFUSED, exit 0", async () => {
     const result = await connectex()
     expect(result.stderr).toBe("")
@@ -39,20 +82,9 @@ describe("connectex CLI", () => {
   })
 
   it("probe of a listening port with data connects and exits 0", async () => {
-    const server = Net.createServer((socket) => {
-      socket.on("error", () => socket.destroy())
-      socket.resume()
-    })
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    try {
-      const result = await connectex("probe", `127.0.0.1:${port}`, "--data", "ping")
-      expect(result.code).toBe(0)
-      expect(result.stdout).toMatch(/attempt 1: connected, 4 bytes sent/)
-    } finally {
-      server.close()
-    }
+    const result = await withSink((port) => connectex("probe", `127.0.0.1:${port}`, "--data", "ping"))
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/attempt 1: connected, 4 bytes sent/)
   })
 
   it("a malformed address is a readable error, no stack trace, non-zero exit", async () => {
