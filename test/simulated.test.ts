@@ -1,9 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect, Fiber, Option, TestClock } from "effect"
 import { wsa } from "../packages/core/src/errors/codes.js"
 import type { Completion, Driver, NativeSocket } from "../packages/core/src/native/Driver.js"
 import { OPERATION_ABORTED } from "../packages/core/src/native/Driver.js"
+import * as ConnectEx from "../packages/effect-connectex/src/ConnectEx.js"
 import * as Simulated from "../packages/effect-connectex/src/Simulated.js"
+import * as Socket from "../packages/effect-connectex/src/Socket.js"
 import * as SocketAddress from "../packages/effect-connectex/src/SocketAddress.js"
 
 const REFUSED = wsa.WSAECONNREFUSED
@@ -307,6 +309,100 @@ describe("Simulated", () => {
         driver.close(socket)
         expect(driver.liveAllocations()).toBe(0)
       }))
+  })
+
+  describe("disconnect is graceful (DisconnectEx semantics)", () => {
+    it.scoped("without reuse: the peer has every byte then a FIN; send WSAESHUTDOWN, connect WSAEISCONN, receive drains", () =>
+      Effect.gen(function*() {
+        const { driver, log } = yield* Simulated.makeDriverEffect(net)
+        const socket = openBound(driver)
+        connect(driver, socket, server, "one")
+        const sent = recorder()
+        driver.send(socket, text("two"), sent.done)
+        const waiting = recorder()
+        driver.receive(socket, 2, waiting.done)
+        expect(decode(waiting.completions[0]?.data)).toBe("on")
+        const d = recorder()
+        driver.disconnect(socket, false, d.done)
+        expect(d.completions).toEqual([{ status: 0, bytes: 0 }])
+        // the peer got everything, then a normal end: never a reset
+        expect(decode(log.sent(server))).toBe("onetwo")
+        expect(log.connections(server).map((a) => a.ended)).toEqual(["disconnected"])
+
+        const late = recorder()
+        driver.send(socket, text("three"), late.done)
+        expect(late.completions).toEqual([{ status: wsa.WSAESHUTDOWN, bytes: 0 }])
+        expect(connect(driver, socket, server).completions).toEqual([{ status: wsa.WSAEISCONN, bytes: 0 }])
+        const peer = driver.peerAddress(socket)
+        expect(peer.ok && SocketAddress.format(peer.value)).toBe("127.0.0.1:80")
+
+        // the echo peer echoed what it got before the FIN, then closed its side: receive drains, then empty
+        const drained: Array<string> = []
+        for (let i = 0; i < 4; i++) {
+          const r = recorder()
+          driver.receive(socket, 100, r.done)
+          expect(r.completions).toHaveLength(1)
+          expect(r.completions[0]?.status).toBe(0)
+          drained.push(decode(r.completions[0]?.data))
+        }
+        expect(drained).toEqual(["etwo", "", "", ""])
+        expect(log.sent(server)).toHaveLength(6)
+        driver.close(socket)
+        expect(driver.liveAllocations()).toBe(0)
+      }))
+
+    it.scoped("without reuse: a receive pending at the disconnect still gets what the peer sends and its end", () =>
+      Effect.gen(function*() {
+        const { driver } = yield* Simulated.makeDriverEffect(net)
+        const socket = openBound(driver)
+        connect(driver, socket, slow)
+        yield* TestClock.adjust("250 millis")
+        const greeting = recorder()
+        driver.receive(socket, 100, greeting.done)
+        expect(decode(greeting.completions[0]?.data)).toBe("hello")
+        const pending = recorder()
+        driver.receive(socket, 100, pending.done)
+        driver.disconnect(socket, false, recorder().done)
+        // not aborted: the peer (no echo) keeps its side open until its closeAfter
+        expect(pending.completions).toEqual([])
+        yield* TestClock.adjust("1 second")
+        expect(pending.completions).toEqual([{ status: 0, bytes: 0, data: new Uint8Array(0) }])
+        driver.close(socket)
+        expect(driver.liveAllocations()).toBe(0)
+      }))
+
+    it.scoped("through Socket: the state machine and the driver agree", () =>
+      Effect.gen(function*() {
+        const socket = yield* Socket.open({ family: "ipv4" })
+        yield* Socket.bind(socket, SocketAddress.wildcard("ipv4"))
+        yield* ConnectEx.connect(socket, server, { data: text("ping") })
+        yield* Socket.disconnect(socket, { reuse: false })
+        expect((yield* Effect.flip(Socket.send(socket, text("x"))))._tag).toBe("WSAESHUTDOWN")
+        expect((yield* Effect.flip(ConnectEx.connect(socket, server)))._tag).toBe("WSAEISCONN")
+        expect(SocketAddress.format(yield* Socket.peerAddress(socket))).toBe("127.0.0.1:80")
+        expect(decode(yield* Socket.receive(socket, 100))).toBe("ping")
+        expect(yield* Socket.receive(socket, 100)).toEqual(new Uint8Array(0))
+        expect(yield* Socket.connectTime(socket)).toEqual(Option.none())
+        expect(decode(yield* Simulated.sent(server))).toBe("ping")
+        const [attempt] = yield* Simulated.attempts(server)
+        expect(attempt?.ended).toBe("disconnected")
+      }).pipe(Effect.provide(ConnectEx.layerSimulated(net))))
+
+    it.scoped("with reuse: the socket connects again; a receive pending at the disconnect ends with 995", () =>
+      Effect.gen(function*() {
+        const socket = yield* Socket.open({ family: "ipv4" })
+        yield* Socket.bind(socket, SocketAddress.wildcard("ipv4"))
+        yield* ConnectEx.connect(socket, server, { data: text("one") })
+        expect(decode(yield* Socket.receive(socket, 100))).toBe("one")
+        const receiving = yield* Effect.fork(Socket.receive(socket, 100))
+        yield* Effect.yieldNow()
+        yield* Socket.disconnect(socket, { reuse: true })
+        expect((yield* Effect.flip(Fiber.join(receiving)))._tag).toBe("WSA_OPERATION_ABORTED")
+        yield* ConnectEx.connect(socket, server, { data: text("two") })
+        expect(decode(yield* Socket.receive(socket, 100))).toBe("two")
+        const connections = (yield* Simulated.attempts(server)).filter((a) => a.status === 0)
+        expect(connections.map((a) => [decode(a.sent), a.ended])).toEqual([["one", "disconnected"], ["two", undefined]])
+      }).pipe(Effect.provide(ConnectEx.layerSimulated(net))))
   })
 
   describe("ports", () => {

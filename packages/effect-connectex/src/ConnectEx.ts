@@ -9,7 +9,7 @@ import { Effect, Layer, Schedule } from "effect"
 import * as WsaError from "./errors/WsaError.js"
 import * as internal from "./internal/dial.js"
 import * as Iocp from "./Iocp.js"
-import * as Simulated from "./Simulated.js"
+import type * as Simulated from "./Simulated.js"
 
 /**
  * @since 0.1.0
@@ -181,11 +181,16 @@ export const layerSimulated = (
   network: Simulated.Network
 ): Layer.Layer<ConnectEx | Iocp.Iocp | Simulated.NetworkLog> =>
   Layer.unwrapScoped(
-    Effect.map(Simulated.makeDriverEffect(network), ({ driver, log }) =>
-      Layer.merge(
-        layerDriver(Effect.succeed(driver)) as Layer.Layer<ConnectEx | Iocp.Iocp>,
-        Layer.succeed(Simulated.NetworkLog, log)
-      ))
+    // Loaded when the layer is built: programs that only use `layer` never load the simulated network.
+    Effect.promise(() => import("./Simulated.js")).pipe(
+      Effect.flatMap((Simulated) =>
+        Effect.map(Simulated.makeDriverEffect(network), ({ driver, log }) =>
+          Layer.merge(
+            layerDriver(Effect.succeed(driver)) as Layer.Layer<ConnectEx | Iocp.Iocp>,
+            Layer.succeed(Simulated.NetworkLog, log)
+          ))
+      )
+    )
   )
 
 /**
