@@ -16,6 +16,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts", "packages/*/test/**/*.test.ts"],
+    // packages/effect4 has its own effect 4 and vitest 5 and runs under Node 22: npm run test:effect4.
+    exclude: ["**/node_modules/**", "packages/effect4/**"],
     // Sockets and poll handles are process-wide resources: each file in a process of its own, files in
     // sequence, so that descriptor counts taken by the leak tests see only their own file's sockets.
     pool: "forks",

@@ -1,0 +1,96 @@
+/**
+ * The completion port: the one place where an operation is started, waited for and cancelled.
+ *
+ * It owns the table of pending operations and turns each driver completion into the `Exit` of exactly
+ * one waiting fiber. Interrupting that fiber cancels the kernel operation and waits for its completion
+ * before the interruption finishes. Closing the layer aborts everything pending (WSA_OPERATION_ABORTED),
+ * waits for the aborts, closes the sockets still open and releases the driver.
+ *
+ * @since 0.1.0
+ */
+import type * as Core from "@effect-connectex/core"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as WsaError from "./errors/WsaError.js"
+import { makePort, type Port, PortTypeId } from "./internal/port.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stats {
+  /** operations waiting for their completion now */
+  readonly pending: number
+  readonly submitted: number
+  readonly completed: number
+  /** completions that arrived for an operation already completed: always 0 unless a driver is broken */
+  readonly duplicates: number
+  /** sockets open through this port */
+  readonly sockets: number
+  /** the driver's live native resources (sockets, buffers, poll handles) */
+  readonly liveAllocations: number
+}
+
+/**
+ * What users see of the port: its counters.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** @internal */
+  readonly [PortTypeId]: Port
+  readonly stats: Effect.Effect<Stats>
+}
+
+/**
+ * The completion port service.
+ *
+ * @example
+ * const { pending } = yield* Iocp.stats
+ * @since 0.1.0
+ * @category services
+ */
+export class Iocp extends Context.Service<Iocp, Service>()("@effect-connectex/effect4/Iocp") {}
+
+/**
+ * Builds the port over a driver: `startup` now, and at scope close abort, wait, close, `cleanup`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (driver: Core.Driver): Effect.Effect<Service, WsaError.WsaError, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.suspend(() => {
+        const status = driver.startup()
+        return status === 0
+          ? Effect.succeed(makePort(driver))
+          : Effect.fail(WsaError.fromCode(status, { operation: "startup", detail: `the ${driver.name} driver did not start` }))
+      }),
+      (port) => port.shutdown
+    ),
+    (port): Service => ({ [PortTypeId]: port, stats: Effect.sync(port.stats) })
+  )
+
+/**
+ * The port as a layer over a driver (built once per layer; released with it).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (driver: Effect.Effect<Core.Driver, WsaError.WsaError>): Layer.Layer<Iocp, WsaError.WsaError> =>
+  Layer.effect(Iocp, Effect.flatMap(driver, make))
+
+/**
+ * The port's counters: pending operations, completions, open sockets, live native allocations.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const stats: Effect.Effect<Stats, never, Iocp> = Iocp.use((port) => port.stats)
+
+/** @internal the machinery behind a service */
+export const portOf = (service: Service): Port => service[PortTypeId]

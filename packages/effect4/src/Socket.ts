@@ -1,0 +1,293 @@
+/**
+ * The socket as a scoped resource: open, bind, options, addresses, connect time, send / receive and
+ * disconnect-for-reuse. Connecting is `ConnectEx.connect`.
+ *
+ * @since 0.1.0
+ */
+import * as Core from "@effect-connectex/core"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as O from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as WsaError from "./errors/WsaError.js"
+import * as internal from "./internal/socket.js"
+import { Iocp, portOf } from "./Iocp.js"
+import * as Metrics from "./Metrics.js"
+import * as SocketAddress from "./SocketAddress.js"
+
+type SocketOption = Core.SocketOption
+type SocketOptions = Core.SocketOptions
+const describe = Core.describe
+
+/**
+ * An open TCP socket. Opaque: use the functions of this module and `ConnectEx`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Socket {
+  readonly [internal.TypeId]: internal.TypeId
+  readonly family: SocketAddress.Family
+}
+
+/**
+ * The options `setOption` takes, with the value type of each.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Options = SocketOptions
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Option = SocketOption
+
+/**
+ * The largest `maxBytes` a single `receive` accepts (64 MiB).
+ *
+ * @example
+ * const chunk = yield* Socket.receive(socket, Socket.MAX_RECEIVE)
+ * @since 0.1.0
+ */
+export const MAX_RECEIVE = 64 * 1024 * 1024
+
+/**
+ * Whether a value is a socket opened by `open`.
+ *
+ * @example
+ * if (Socket.isSocket(value)) yield* Socket.send(value, bytes)
+ * @since 0.1.0
+ * @category guards
+ */
+export const isSocket = (u: unknown): u is Socket => internal.isSocket(u)
+
+/**
+ * Opens a TCP socket of the family, associated with the completion port; closed when the scope closes
+ * (even mid-operation: pending operations complete with WSA_OPERATION_ABORTED first).
+ *
+ * @example
+ * const socket = yield* Socket.open({ family: "ipv4" })
+ * @since 0.1.0
+ * @category constructors
+ */
+export const open = (options: { readonly family: SocketAddress.Family }): Effect.Effect<Socket, WsaError.WsaError, Scope.Scope | Iocp> =>
+  Iocp.use((service) => {
+    const port = portOf(service)
+    return Effect.acquireRelease(
+      Effect.suspend(() => {
+        const family = (options as { family?: unknown } | null | undefined)?.family
+        if (family !== "ipv4" && family !== "ipv6") {
+          return Effect.fail(internal.wsaError("WSAEAFNOSUPPORT", "socket", undefined, `family must be "ipv4" or "ipv6", got ${describe(family)}`))
+        }
+        if (!port.isOpen()) return Effect.fail(internal.wsaError("WSANOTINITIALISED", "socket"))
+        const result = port.driver.open(family)
+        if (!result.ok) return Effect.fail(internal.fromStatus(result.code, "socket"))
+        port.track(result.value)
+        Metrics.unsafe.openSockets(1)
+        return Effect.succeed(new internal.SocketImpl(family, result.value, port))
+      }),
+      (socket) =>
+        Effect.sync(() => {
+          internal.close(socket)
+          Metrics.unsafe.openSockets(-1)
+        })
+    )
+  })
+
+/**
+ * Binds the socket to a local address (port 0: the system chooses). Binding is required before
+ * `ConnectEx.connect`; a second bind is WSAEINVAL on every backend.
+ *
+ * @example
+ * yield* Socket.bind(socket, SocketAddress.ipv4("0.0.0.0", 0))
+ * @since 0.1.0
+ * @category binding
+ */
+export const bind = (socket: Socket, address: SocketAddress.SocketAddress): Effect.Effect<void, WsaError.WsaError> =>
+  Effect.suspend(() => {
+    const s = internal.usableSync(socket, "bind")
+    if (!internal.isSocket(s)) return Effect.fail(s)
+    const local = SocketAddress.validateSync(address, "bind")
+    if (WsaError.isWsaError(local)) return Effect.fail(local)
+    const refusal = Core.SocketState.checkBind(s, local)
+    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "bind", local))
+    const status = s.port.driver.bind(s.native, local, local.port === 0)
+    if (status !== 0) return Effect.fail(internal.fromStatus(status, "bind", local))
+    Core.SocketState.bound(s)
+    return Effect.void
+  })
+
+const addressOf = (operation: "localAddress" | "peerAddress") =>
+(socket: Socket): Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> =>
+  Effect.flatMap(internal.usable(socket, operation), (s) => {
+    const refusal = operation === "localAddress" ? Core.SocketState.checkLocalAddress(s) : Core.SocketState.checkReceive(s)
+    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, operation))
+    const result = operation === "localAddress" ? s.port.driver.localAddress(s.native) : s.port.driver.peerAddress(s.native)
+    return result.ok ? Effect.succeed(result.value) : Effect.fail(internal.fromStatus(result.code, operation))
+  })
+
+/**
+ * The local address. After a port-0 bind on Linux the port may read 0 until connect chooses it.
+ *
+ * @example
+ * const local = yield* Socket.localAddress(socket) // after connect: the chosen port
+ * @since 0.1.0
+ * @category addresses
+ */
+export const localAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> = addressOf("localAddress")
+
+/**
+ * The peer's address; WSAENOTCONN unless connected.
+ *
+ * @example
+ * const peer = yield* Socket.peerAddress(socket)
+ * @since 0.1.0
+ * @category addresses
+ */
+export const peerAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> = addressOf("peerAddress")
+
+/**
+ * How long the socket has been connected: `None` before connect and after disconnect. Windows reads the
+ * kernel's SO_CONNECT_TIME (whole seconds); other drivers count with Effect's `Clock`, so `TestClock` moves it.
+ *
+ * @example
+ * const connectedFor = yield* Socket.connectTime(socket) // Option<Duration>
+ * @since 0.1.0
+ * @category addresses
+ */
+export const connectTime = (socket: Socket): Effect.Effect<O.Option<Duration.Duration>, WsaError.WsaError> =>
+  Effect.flatMap(internal.usable(socket, "connectTime"), (s) => {
+    if (!Core.SocketState.isConnected(s)) return Effect.succeed(O.none())
+    const kernel = s.port.driver.connectTime?.(s.native)
+    if (kernel !== undefined) {
+      if (!kernel.ok) return Effect.fail(internal.fromStatus(kernel.code, "connectTime"))
+      return Effect.succeed(kernel.value === undefined ? O.none() : O.some(Duration.seconds(kernel.value)))
+    }
+    return Effect.map(Clock.currentTimeMillis, (now) => O.some(Duration.millis(Math.max(0, now - (s.connectedAt ?? now)))))
+  })
+
+const optionKinds: { readonly [K in SocketOption]: (value: unknown) => boolean } = {
+  TCP_FASTOPEN: (v) => typeof v === "boolean",
+  TCP_NODELAY: (v) => typeof v === "boolean",
+  SO_KEEPALIVE: (v) => typeof v === "boolean",
+  SO_REUSEADDR: (v) => typeof v === "boolean",
+  SO_SNDBUF: (v) => typeof v === "number" && Number.isInteger(v) && v > 0 && v <= 0x7fffffff,
+  SO_RCVBUF: (v) => typeof v === "number" && Number.isInteger(v) && v > 0 && v <= 0x7fffffff,
+  SO_LINGER: (v) => v === false || (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffff)
+}
+
+/**
+ * Sets a socket option. `TCP_FASTOPEN` before connect lets the connect's data ride with the SYN.
+ *
+ * @example
+ * yield* Socket.setOption(socket, "TCP_FASTOPEN", true)
+ * @since 0.1.0
+ * @category options
+ */
+export const setOption = <K extends SocketOption>(socket: Socket, option: K, value: SocketOptions[K]): Effect.Effect<void, WsaError.WsaError> =>
+  Effect.flatMap(internal.usable(socket, "setsockopt"), (s) => {
+    const valid = typeof option === "string" && Object.hasOwn(optionKinds, option) ? optionKinds[option] : undefined
+    if (valid === undefined) return Effect.fail(internal.wsaError("WSAENOPROTOOPT", "setsockopt", undefined, `unknown option ${describe(option)}`))
+    if (!valid(value)) return Effect.fail(internal.wsaError("WSAEINVAL", "setsockopt", undefined, `invalid value for ${option}: ${describe(value)}`))
+    const status = s.port.driver.setOption(s.native, option, value)
+    return status === 0 ? Effect.void : Effect.fail(internal.fromStatus(status, "setsockopt"))
+  })
+
+/** The socket, if the state machine lets `operation` proceed on it. */
+const checked = (
+  socket: Socket,
+  operation: "send" | "receive" | "disconnect",
+  check: (s: internal.SocketImpl) => Core.SocketState.Refusal | undefined
+) =>
+  Effect.flatMap(internal.usable(socket, operation), (s) => {
+    const refusal = check(s)
+    return refusal === undefined ? Effect.succeed(s) : Effect.fail(internal.refused(refusal, operation))
+  })
+
+/**
+ * Sends all of `bytes` (as WSASend does) and returns the length. Sends on one socket are queued in order.
+ *
+ * @example
+ * const sent = yield* Socket.send(socket, new TextEncoder().encode("hello"))
+ * @since 0.1.0
+ * @category i/o
+ */
+export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> =>
+  Effect.flatMap(checked(socket, "send", Core.SocketState.checkSend), (s) => {
+    if (!(bytes instanceof Uint8Array)) return Effect.fail(internal.wsaError("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array"))
+    if (bytes.byteLength === 0) return Effect.succeed(0)
+    return s.sendLock.withPermits(1)(
+      Effect.map(internal.submit(s, "send", (done) => s.port.driver.send(s.native, bytes, done)), (c) => c.bytes)
+    ).pipe(internal.traced("Socket.send", bytes.byteLength))
+  })
+
+/**
+ * Receives up to `maxBytes` (1 to 64 MiB). An empty result means the peer closed its side.
+ *
+ * @example
+ * const reply = yield* Socket.receive(socket, 4096)
+ * @since 0.1.0
+ * @category i/o
+ */
+export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.WsaError> =>
+  Effect.flatMap(checked(socket, "receive", Core.SocketState.checkReceive), (s) => {
+    if (typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_RECEIVE) {
+      return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `maxBytes must be an integer from 1 to ${MAX_RECEIVE}, got ${describe(maxBytes)}`))
+    }
+    return s.receiveLock.withPermits(1)(
+      Effect.map(internal.submit(s, "receive", (done) => s.port.driver.receive(s.native, maxBytes, done)), (c) => c.data ?? new Uint8Array(0))
+    ).pipe(internal.traced("Socket.receive", maxBytes))
+  })
+
+/**
+ * Ends the sending direction: once the data already sent is out, the peer sees the end of the stream (a FIN),
+ * while this side can still receive its answer. Later sends fail with WSAESHUTDOWN. Idempotent.
+ *
+ * @example
+ * yield* Socket.send(socket, request)
+ * yield* Socket.shutdown(socket, "send") // the peer reads to the end, answers, closes
+ * const answer = yield* Socket.receive(socket, 65536)
+ * @since 0.1.0
+ * @category i/o
+ */
+export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void, WsaError.WsaError> =>
+  Effect.flatMap(internal.usable(socket, "send"), (s) => {
+    if (direction !== "send") {
+      return Effect.fail(internal.wsaError("WSAEINVAL", "send", undefined, `only the "send" direction can be shut down, got ${describe(direction)}`))
+    }
+    const refusal = Core.SocketState.checkShutdown(s)
+    if (refusal === "done") return Effect.void
+    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "send"))
+    // Queued behind sends in progress, so that the FIN follows all the data.
+    return s.sendLock.withPermits(1)(Effect.suspend(() => {
+      if (Core.SocketState.checkShutdown(s) === "done") return Effect.void
+      const status = s.port.driver.shutdownSend(s.native)
+      if (status !== 0) return Effect.fail(internal.fromStatus(status, "send"))
+      Core.SocketState.shutDown(s)
+      return Effect.void
+    }))
+  })
+
+/**
+ * Ends the connection. With `reuse: true` (DisconnectEx with TF_REUSE_SOCKET) the socket stays bound and
+ * may `ConnectEx.connect` again; without it the socket can only be closed.
+ *
+ * @example
+ * yield* Socket.disconnect(socket, { reuse: true })
+ * @since 0.1.0
+ * @category i/o
+ */
+export const disconnect = (socket: Socket, options: { readonly reuse: boolean }): Effect.Effect<void, WsaError.WsaError> =>
+  Effect.flatMap(checked(socket, "disconnect", Core.SocketState.checkDisconnect), (s) => {
+    const reuse = (options as { reuse?: unknown } | undefined)?.reuse === true
+    return Effect.asVoid(
+      internal.submit(s, "disconnect", (done) =>
+        s.port.driver.disconnect(s.native, reuse, (completion) => {
+          Core.SocketState.settleDisconnect(s, completion.status, reuse)
+          done(completion)
+        }))
+    )
+  })

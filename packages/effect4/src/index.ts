@@ -1,0 +1,20 @@
+/**
+ * @effect-connectex/effect4: typed, composable, completion-based TCP connections for Effect 4.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as ConnectEx from "./ConnectEx.js"
+/** @since 0.1.0 */
+export * as Iocp from "./Iocp.js"
+/** @since 0.1.0 */
+export * as Metrics from "./Metrics.js"
+/** @since 0.1.0 */
+export * as PlatformSocket from "./PlatformSocket.js"
+/** @since 0.1.0 */
+export * as Socket from "./Socket.js"
+/** @since 0.1.0 */
+export * as SocketAddress from "./SocketAddress.js"
+/** @since 0.1.0 */
+export * as WsaError from "./errors/index.js"
