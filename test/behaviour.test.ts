@@ -171,7 +171,8 @@ describe.each(backends)("shared behaviour: $name", (backend) => {
       if (wine === undefined) yield* ConnectEx.connect(socket, target)
     }))
 
-  for (const reuse of [false, true]) {
+  // Wine cannot reuse a socket after DisconnectEx (real Windows can): there only reuse: false runs.
+  for (const reuse of wine === undefined ? [false, true] : [false]) {
     realOnly(`disconnect({ reuse: ${reuse} }) is graceful: the peer receives every byte sent before it, then a normal end`, () =>
       Effect.gen(function*() {
         for (const family of ["ipv4", "ipv6"] as const) {
