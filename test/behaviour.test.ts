@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, type Layer, Option, type Scope, TestClock } from "effect"
 import { ConnectEx, Iocp, Simulated, Socket, SocketAddress, type WsaError } from "../packages/effect-connectex/src/index.js"
-import { echoServer, pendingTarget, refusedPort, wine } from "./support/peers.js"
+import { echoServer, pendingTarget, recordingServer, refusedPort, wine } from "./support/peers.js"
 
 interface Backend {
   readonly name: string
@@ -13,6 +13,8 @@ interface Backend {
   readonly echo: (family: SocketAddress.Family) => Effect.Effect<SocketAddress.SocketAddress, Error, Scope.Scope>
   readonly refused: (family: SocketAddress.Family) => Effect.Effect<SocketAddress.SocketAddress, Error, Scope.Scope>
   readonly pending: (family: SocketAddress.Family) => Effect.Effect<SocketAddress.SocketAddress, Error, Scope.Scope>
+  /** whether the backend's disconnect is graceful yet (cases that need a peer that records what it saw) */
+  readonly real: boolean
 }
 
 // Simulated peers live in the documentation ranges: no packet leaves the process.
@@ -37,14 +39,16 @@ const backends: ReadonlyArray<Backend> = [
     layer: ConnectEx.layer,
     echo: (family) => Effect.map(echoServer(family), (peer) => peer.address),
     refused: (family) => refusedPort(family),
-    pending: (family) => pendingTarget(family)
+    pending: (family) => pendingTarget(family),
+    real: true
   },
   {
     name: "simulated network",
     layer: ConnectEx.layerSimulated(network),
     echo: (family) => Effect.succeed(simulatedPeers[family].echo),
     refused: (family) => Effect.succeed(simulatedPeers[family].refused),
-    pending: (family) => Effect.succeed(simulatedPeers[family].pending)
+    pending: (family) => Effect.succeed(simulatedPeers[family].pending),
+    real: false
   }
 ]
 
@@ -63,6 +67,9 @@ const untilPending = (n: number) =>
 describe.each(backends)("shared behaviour: $name", (backend) => {
   const test = (name: string, body: () => Effect.Effect<void, unknown, ConnectEx.ConnectEx | Iocp.Iocp | Scope.Scope>) =>
     it.scoped(name, () => body().pipe(Effect.provide(backend.layer)))
+  // simulated: implemented on branch simsplit (the simulated network's graceful disconnect and a recording peer)
+  const realOnly = (name: string, body: () => Effect.Effect<void, unknown, ConnectEx.ConnectEx | Iocp.Iocp | Scope.Scope>) =>
+    it.scoped.runIf(backend.real)(name, () => body().pipe(Effect.provide(backend.layer)))
 
   test("connect sends the data once connected; bytesSent says how much; the peer echoes it", () =>
     Effect.gen(function*() {
@@ -162,6 +169,127 @@ describe.each(backends)("shared behaviour: $name", (backend) => {
       yield* Socket.disconnect(socket, { reuse: wine === undefined })
       expect(yield* Socket.connectTime(socket)).toEqual(Option.none())
       if (wine === undefined) yield* ConnectEx.connect(socket, target)
+    }))
+
+  // Wine cannot reuse a socket after DisconnectEx (real Windows can): there only reuse: false runs.
+  for (const reuse of wine === undefined ? [false, true] : [false]) {
+    realOnly(`disconnect({ reuse: ${reuse} }) is graceful: the peer receives every byte sent before it, then a normal end`, () =>
+      Effect.gen(function*() {
+        for (const family of ["ipv4", "ipv6"] as const) {
+          const peer = yield* recordingServer(family)
+          const socket = yield* bound(family)
+          const first = text("connect data;")
+          yield* ConnectEx.connect(socket, peer.address, { data: first })
+          // Enough that some of it is still queued in the kernel when the disconnect starts.
+          const bulk = new Uint8Array(4 * 1024 * 1024).map((_, i) => i % 251)
+          const sending = yield* Effect.fork(Socket.send(socket, bulk))
+          // Let the send start: the disconnect then queues behind it.
+          for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+          yield* Socket.disconnect(socket, { reuse })
+          expect(yield* Fiber.join(sending)).toBe(bulk.length)
+          yield* peer.closed(0)
+          const received = peer.connections[0]!.received()
+          expect(received.length).toBe(first.length + bulk.length)
+          expect(Buffer.compare(received, Buffer.concat([first, bulk]))).toBe(0)
+          expect(peer.connections[0]!.ending()).toBe("end")
+        }
+      }))
+  }
+
+  test("after disconnect without reuse: send WSAESHUTDOWN, connect WSAEISCONN", () =>
+    Effect.gen(function*() {
+      const target = yield* backend.echo("ipv4")
+      const socket = yield* bound()
+      yield* ConnectEx.connect(socket, target, { data: text("echo me") })
+      yield* Socket.disconnect(socket, { reuse: false })
+      expect((yield* Effect.flip(Socket.send(socket, text("more"))))._tag).toBe("WSAESHUTDOWN")
+      expect((yield* Effect.flip(ConnectEx.connect(socket, target)))._tag).toBe("WSAEISCONN")
+    }))
+
+  realOnly("after disconnect without reuse: receive drains to the peer's end, peerAddress still answers", () =>
+    Effect.gen(function*() {
+      const target = yield* backend.echo("ipv4")
+      const socket = yield* bound()
+      yield* ConnectEx.connect(socket, target, { data: text("echo me") })
+      yield* Socket.disconnect(socket, { reuse: false })
+      expect(SocketAddress.equals(yield* Socket.peerAddress(socket), target)).toBe(true)
+      let echoed = ""
+      while (true) {
+        const chunk = yield* Socket.receive(socket, 100)
+        if (chunk.length === 0) break
+        echoed += new TextDecoder().decode(chunk)
+      }
+      expect(echoed).toBe("echo me")
+      expect(SocketAddress.equals(yield* Socket.peerAddress(socket), target)).toBe(true)
+    }))
+
+  realOnly("after disconnect without reuse the peer's answer to our end still arrives", () =>
+    Effect.gen(function*() {
+      const peer = yield* recordingServer("ipv4", { farewell: "goodbye" })
+      const socket = yield* bound()
+      yield* ConnectEx.connect(socket, peer.address, { data: text("hello") })
+      yield* Socket.disconnect(socket, { reuse: false })
+      const chunks: Array<Uint8Array> = []
+      while (true) {
+        const chunk = yield* Socket.receive(socket, 100)
+        if (chunk.length === 0) break
+        chunks.push(chunk)
+      }
+      expect(Buffer.concat(chunks).toString()).toBe("goodbye")
+      expect(SocketAddress.equals(yield* Socket.peerAddress(socket), peer.address)).toBe(true)
+      yield* peer.closed(0)
+      expect(peer.connections[0]!.ending()).toBe("end")
+    }))
+
+  // Wine cannot reuse a socket after DisconnectEx (real Windows can).
+  realOnly("after disconnect with reuse the same socket connects again; each peer saw a normal end", () =>
+    Effect.gen(function*() {
+      if (wine !== undefined) return
+      const peer = yield* recordingServer("ipv4")
+      const socket = yield* bound()
+      for (const round of [1, 2, 3]) {
+        yield* ConnectEx.connect(socket, peer.address, { data: text(`round ${round}`) })
+        yield* Socket.send(socket, text(" and more"))
+        yield* Socket.disconnect(socket, { reuse: true })
+        expect((yield* Effect.flip(Socket.send(socket, text("x"))))._tag).toBe("WSAENOTCONN")
+      }
+      yield* Effect.forEach([0, 1, 2], peer.closed)
+      expect(peer.connections.map((c) => [c.received().toString(), c.ending()])).toEqual(
+        [1, 2, 3].map((round) => [`round ${round} and more`, "end"])
+      )
+    }))
+
+  realOnly("Linux: disconnect with reuse waits at most 2 s for a peer that never closes, then aborts; the socket connects again", () =>
+    Effect.gen(function*() {
+      if ((yield* ConnectEx.driverName) !== "posix") return
+      const holding = yield* recordingServer("ipv4", { onEnd: "hold" })
+      const socket = yield* bound()
+      yield* ConnectEx.connect(socket, holding.address, { data: text("all of it") })
+      const started = Date.now()
+      yield* Socket.disconnect(socket, { reuse: true })
+      const waited = Date.now() - started
+      expect(waited).toBeGreaterThanOrEqual(1900)
+      expect(waited).toBeLessThan(5000)
+      // Everything arrived and then the FIN; the abort at the bound comes after it (a node peer that is no
+      // longer reading or writing does not even notice the RST).
+      expect(holding.connections[0]!.received().toString()).toBe("all of it")
+      expect(holding.connections[0]!.ending()).toMatch(/^end/)
+      const target = yield* backend.echo("ipv4")
+      yield* ConnectEx.connect(socket, target, { data: text("again") })
+      expect(new TextDecoder().decode(yield* Socket.receive(socket, 100))).toBe("again")
+    }))
+
+  realOnly("Linux: interrupting a disconnect that waits for the peer's FIN completes at once and spends the socket", () =>
+    Effect.gen(function*() {
+      if ((yield* ConnectEx.driverName) !== "posix") return
+      const holding = yield* recordingServer("ipv4", { onEnd: "hold" })
+      const socket = yield* bound()
+      yield* ConnectEx.connect(socket, holding.address)
+      const fiber = yield* Effect.fork(Socket.disconnect(socket, { reuse: true }))
+      yield* untilPending(1)
+      yield* Fiber.interrupt(fiber)
+      expect((yield* Iocp.stats).pending).toBe(0)
+      expect((yield* Effect.flip(ConnectEx.connect(socket, holding.address)))._tag).toBe("WSAEINVAL")
     }))
 
   test("closing the socket's scope aborts a pending connect with WSA_OPERATION_ABORTED", () =>

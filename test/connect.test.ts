@@ -40,6 +40,25 @@ layer(ConnectEx.layer, { excludeTestServices: true })("ConnectEx.connect on the 
       expect(received).toBe(data.length)
     }))
 
+  // Under Wine a ConnectEx carrying more than the socket's send buffer never completed: the driver sends such
+  // data with a WSASend after a data-less ConnectEx, by the socket's real SO_SNDBUF, not a fixed 64 KiB.
+  it.scoped("60 KiB of connect data with SO_SNDBUF at 8 KiB is all sent and the peer got it", () =>
+    Effect.gen(function*() {
+      const peer = yield* echoServer()
+      const socket = yield* bound()
+      yield* Socket.setOption(socket, "SO_SNDBUF", 8 * 1024)
+      const data = new Uint8Array(60 * 1024).map((_, i) => i % 249)
+      const { bytesSent } = yield* ConnectEx.connect(socket, peer.address, { data }).pipe(Effect.timeout("20 seconds"))
+      expect(bytesSent).toBe(data.length)
+      let received = 0
+      while (received < data.length) {
+        const chunk = yield* Socket.receive(socket, 65536)
+        expect(chunk.length).toBeGreaterThan(0)
+        received += chunk.length
+      }
+      expect(Buffer.compare(Buffer.concat(peer.received()), Buffer.from(data))).toBe(0)
+    }))
+
   it.scoped("data from a view at an odd offset is sent as the view, not its whole buffer", () =>
     Effect.gen(function*() {
       const peer = yield* echoServer()

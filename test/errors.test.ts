@@ -63,7 +63,8 @@ describe("errno -> WSA (Linux), keyed by symbolic name", () => {
     ["ENOTCONN", "WSAENOTCONN"], ["ENOTSOCK", "WSAENOTSOCK"], ["EBADF", "WSAENOTSOCK"], ["EFAULT", "WSAEFAULT"],
     ["EINVAL", "WSAEINVAL"], ["ENOBUFS", "WSAENOBUFS"], ["ENOMEM", "WSAENOBUFS"], ["ENETDOWN", "WSAENETDOWN"],
     ["EACCES", "WSAEACCES"], ["EPERM", "WSAEACCES"], ["ECONNRESET", "WSAECONNRESET"], ["ECONNABORTED", "WSAECONNABORTED"],
-    ["ECANCELED", "WSA_OPERATION_ABORTED"], ["EMFILE", "WSAEMFILE"], ["EPIPE", "WSAECONNRESET"]
+    ["ECANCELED", "WSA_OPERATION_ABORTED"], ["EMFILE", "WSAEMFILE"], ["EPIPE", "WSAECONNRESET"],
+    ["EINPROGRESS", "WSAEWOULDBLOCK"], ["EAGAIN", "WSAEWOULDBLOCK"]
   ]
   it.each(rows)("%s -> %s", (errno, wsa) => {
     expect(WsaError.errnoToWsa[errno]).toBe(wsa)
@@ -76,15 +77,75 @@ describe("errno -> WSA (Linux), keyed by symbolic name", () => {
 })
 
 describe("NTSTATUS -> Win32 -> WSA (Windows completions)", () => {
-  const rows: ReadonlyArray<readonly [number, number | undefined, WsaError.WsaName]> = [
-    [0xc0000236, 1225, "WSAECONNREFUSED"], [0xc000023c, 1231, "WSAENETUNREACH"], [0xc000023d, 1232, "WSAEHOSTUNREACH"],
-    [0xc000023f, 1234, "WSAECONNRESET"], [0xc0000241, 1236, "WSAECONNABORTED"], [0xc00000b5, 121, "WSAETIMEDOUT"],
-    [0xc0000120, 995, "WSA_OPERATION_ABORTED"], [0xc000020d, 64, "WSAECONNRESET"], [0xc0000209, undefined, "WSAENOBUFS"]
+  // Windows' mapping as ws2_32 applies it (Wine's NtStatusToWSAError, ReactOS' msafd), one row per status.
+  const rows: ReadonlyArray<readonly [string, number, number | undefined, WsaError.WsaName]> = [
+    ["STATUS_BUFFER_OVERFLOW", 0x80000005, 234, "WSAEMSGSIZE"],
+    ["STATUS_NOT_IMPLEMENTED", 0xc0000002, undefined, "WSAEOPNOTSUPP"],
+    ["STATUS_ACCESS_VIOLATION", 0xc0000005, undefined, "WSAEFAULT"],
+    ["STATUS_PAGEFILE_QUOTA", 0xc0000007, undefined, "WSAENOBUFS"],
+    ["STATUS_INVALID_HANDLE", 0xc0000008, 6, "WSAENOTSOCK"],
+    ["STATUS_INVALID_PARAMETER", 0xc000000d, 87, "WSAEINVAL"],
+    ["STATUS_NO_SUCH_DEVICE", 0xc000000e, undefined, "WSAENETDOWN"],
+    ["STATUS_NO_SUCH_FILE", 0xc000000f, undefined, "WSAENETDOWN"],
+    ["STATUS_NO_MEMORY", 0xc0000017, 8, "WSAENOBUFS"],
+    ["STATUS_CONFLICTING_ADDRESSES", 0xc0000018, undefined, "WSAENOBUFS"],
+    ["STATUS_ACCESS_DENIED", 0xc0000022, 5, "WSAEACCES"],
+    ["STATUS_BUFFER_TOO_SMALL", 0xc0000023, undefined, "WSAEFAULT"],
+    ["STATUS_OBJECT_TYPE_MISMATCH", 0xc0000024, undefined, "WSAENOTSOCK"],
+    ["STATUS_OBJECT_NAME_NOT_FOUND", 0xc0000034, undefined, "WSAENETDOWN"],
+    ["STATUS_OBJECT_PATH_NOT_FOUND", 0xc000003a, undefined, "WSAENETDOWN"],
+    ["STATUS_SHARING_VIOLATION", 0xc0000043, undefined, "WSAEADDRINUSE"],
+    ["STATUS_QUOTA_EXCEEDED", 0xc0000044, undefined, "WSAENOBUFS"],
+    ["STATUS_TOO_MANY_PAGING_FILES", 0xc0000097, undefined, "WSAENOBUFS"],
+    ["STATUS_INSUFFICIENT_RESOURCES", 0xc000009a, 1450, "WSAENOBUFS"],
+    ["STATUS_WORKING_SET_QUOTA", 0xc00000a1, undefined, "WSAENOBUFS"],
+    ["STATUS_DEVICE_NOT_READY", 0xc00000a3, undefined, "WSAEWOULDBLOCK"],
+    ["STATUS_PIPE_DISCONNECTED", 0xc00000b0, 233, "WSAESHUTDOWN"],
+    ["STATUS_IO_TIMEOUT", 0xc00000b5, 121, "WSAETIMEDOUT"],
+    ["STATUS_NOT_SUPPORTED", 0xc00000bb, undefined, "WSAEOPNOTSUPP"],
+    ["STATUS_REMOTE_NOT_LISTENING", 0xc00000bc, undefined, "WSAECONNREFUSED"],
+    ["STATUS_BAD_NETWORK_PATH", 0xc00000be, undefined, "WSAENETUNREACH"],
+    ["STATUS_NETWORK_BUSY", 0xc00000bf, undefined, "WSAENETDOWN"],
+    ["STATUS_INVALID_NETWORK_RESPONSE", 0xc00000c3, undefined, "WSAENETDOWN"],
+    ["STATUS_UNEXPECTED_NETWORK_ERROR", 0xc00000c4, undefined, "WSAENETDOWN"],
+    ["STATUS_REQUEST_NOT_ACCEPTED", 0xc00000d0, undefined, "WSAEWOULDBLOCK"],
+    ["STATUS_CANCELLED", 0xc0000120, 995, "WSA_OPERATION_ABORTED"],
+    ["STATUS_COMMITMENT_LIMIT", 0xc000012d, undefined, "WSAENOBUFS"],
+    ["STATUS_LOCAL_DISCONNECT", 0xc000013b, undefined, "WSAECONNABORTED"],
+    ["STATUS_REMOTE_DISCONNECT", 0xc000013c, undefined, "WSAECONNRESET"],
+    ["STATUS_REMOTE_RESOURCES", 0xc000013d, undefined, "WSAENOBUFS"],
+    ["STATUS_LINK_FAILED", 0xc000013e, undefined, "WSAECONNRESET"],
+    ["STATUS_LINK_TIMEOUT", 0xc000013f, undefined, "WSAETIMEDOUT"],
+    ["STATUS_INVALID_CONNECTION", 0xc0000140, undefined, "WSAENOTCONN"],
+    ["STATUS_INVALID_ADDRESS", 0xc0000141, undefined, "WSAEADDRNOTAVAIL"],
+    ["STATUS_INVALID_BUFFER_SIZE", 0xc0000206, undefined, "WSAEMSGSIZE"],
+    ["STATUS_INVALID_ADDRESS_COMPONENT", 0xc0000207, undefined, "WSAEADDRNOTAVAIL"],
+    ["STATUS_TOO_MANY_ADDRESSES", 0xc0000209, undefined, "WSAENOBUFS"],
+    ["STATUS_ADDRESS_ALREADY_EXISTS", 0xc000020a, undefined, "WSAEADDRINUSE"],
+    ["STATUS_CONNECTION_DISCONNECTED", 0xc000020c, undefined, "WSAECONNRESET"],
+    ["STATUS_CONNECTION_RESET", 0xc000020d, 64, "WSAECONNRESET"],
+    ["STATUS_TRANSACTION_ABORTED", 0xc000020f, undefined, "WSAECONNABORTED"],
+    ["STATUS_CONNECTION_REFUSED", 0xc0000236, 1225, "WSAECONNREFUSED"],
+    ["STATUS_GRACEFUL_DISCONNECT", 0xc0000237, 1226, "WSAEDISCON"],
+    ["STATUS_CONNECTION_ACTIVE", 0xc000023b, 1230, "WSAEISCONN"],
+    ["STATUS_NETWORK_UNREACHABLE", 0xc000023c, 1231, "WSAENETUNREACH"],
+    ["STATUS_HOST_UNREACHABLE", 0xc000023d, 1232, "WSAEHOSTUNREACH"],
+    ["STATUS_PROTOCOL_UNREACHABLE", 0xc000023e, 1233, "WSAENETUNREACH"],
+    ["STATUS_PORT_UNREACHABLE", 0xc000023f, 1234, "WSAECONNRESET"],
+    ["STATUS_REQUEST_ABORTED", 0xc0000240, 1235, "WSAEINTR"],
+    ["STATUS_CONNECTION_ABORTED", 0xc0000241, 1236, "WSAECONNABORTED"],
+    ["STATUS_DATATYPE_MISALIGNMENT_ERROR", 0xc00002c5, undefined, "WSAEFAULT"],
+    ["STATUS_HOST_DOWN", 0xc0000350, 1256, "WSAEHOSTDOWN"]
   ]
-  it.each(rows)("NTSTATUS %d / Win32 %s -> %s", (nt, win32, wsa) => {
+  it.each(rows)("%s (%d) / Win32 %s -> %s", (name, nt, win32, wsa) => {
     expect(WsaError.wsaFromNtStatus(nt)).toBe(wsa)
     expect(WsaError.wsaFromNtStatus(nt | 0)).toBe(wsa)
+    expect(WsaError.ntStatusTable.find((row) => row.ntStatus === nt)?.name).toBe(name)
     if (win32 !== undefined) expect(WsaError.wsaFromWin32(win32)).toBe(wsa)
+  })
+  it("the table has exactly these rows, each status once", () => {
+    expect(WsaError.ntStatusTable.length).toBe(rows.length)
+    expect(new Set(WsaError.ntStatusTable.map((row) => row.ntStatus)).size).toBe(rows.length)
   })
   it("any other failing status is WSAEINVAL", () => {
     expect(WsaError.wsaFromNtStatus(0xc0000001)).toBe("WSAEINVAL")

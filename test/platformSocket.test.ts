@@ -14,7 +14,7 @@ import * as PlatformSocket from "../packages/effect-connectex/src/PlatformSocket
 import * as Simulated from "../packages/effect-connectex/src/Simulated.js"
 import * as Socket from "../packages/effect-connectex/src/Socket.js"
 import * as SocketAddress from "../packages/effect-connectex/src/SocketAddress.js"
-import { echoServer, loopback, refusedPort } from "./support/peers.js"
+import { echoServer, loopback, recordingServer, refusedPort } from "./support/peers.js"
 
 type Env = ConnectEx.ConnectEx | Iocp.Iocp | Scope.Scope
 
@@ -145,9 +145,27 @@ describe.each(backends)("PlatformSocket: $name", (backend) => {
       yield* write(new Platform.CloseEvent(1000))
       expect(Exit.isSuccess(yield* Fiber.await(fiber))).toBe(true)
       expect((yield* Iocp.stats).pending).toBe(0)
-      // the close event disconnected the socket (gracefully, without reuse: sending is over)
-      expect((yield* Effect.flip(Socket.send(connected, new Uint8Array([1]))))._tag).toBe("WSAESHUTDOWN")
+      // the close event disconnected the socket (as DisconnectEx without reuse: sending is over)
+      expect((yield* Effect.flip(Socket.send(connected, new Uint8Array(1))))._tag).toBe("WSAESHUTDOWN")
       expect(Option.isNone(yield* Socket.connectTime(connected))).toBe(true)
+    }))
+
+  test("a CloseEvent ends the connection gracefully: the peer receives every byte written, then a normal end", () =>
+    Effect.gen(function*() {
+      // simulated: implemented on branch simsplit (a recording peer on the simulated network)
+      if ((yield* ConnectEx.driverName) === "simulated") return
+      const peer = yield* recordingServer("ipv4")
+      const socket = yield* PlatformSocket.make(peer.address)
+      const fiber = yield* Effect.fork(socket.run(() => {}))
+      const write = yield* socket.writer
+      const bulk = new Uint8Array(1024 * 1024).map((_, i) => i % 253)
+      yield* write("first;")
+      yield* write(bulk)
+      yield* write(new Platform.CloseEvent(1000))
+      expect(Exit.isSuccess(yield* Fiber.await(fiber))).toBe(true)
+      yield* peer.closed(0)
+      expect(Buffer.compare(peer.connections[0]!.received(), Buffer.concat([Buffer.from("first;"), bulk]))).toBe(0)
+      expect(peer.connections[0]!.ending()).toBe("end")
     }))
 
   test("close codes are errors by default: CloseEvent(4000, \"done\") fails the run with SocketCloseError", () =>

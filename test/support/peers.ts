@@ -54,6 +54,70 @@ export const echoServer = (family: SocketAddress.Family = "ipv4"): Effect.Effect
     return { address: loopback(family, port), received: () => chunks.map((mine) => Buffer.concat(mine)) }
   })
 
+/** What a recording peer saw on one connection: the bytes, and how the stream ended. */
+export interface Recorded {
+  readonly received: () => Buffer
+  /**
+   * How the stream ended, in order: "end" for a normal end of stream (FIN), "error: CODE" for a reset or
+   * other error ("end, error: ECONNRESET" if a reset followed the FIN); undefined while open
+   */
+  readonly ending: () => string | undefined
+  /** resolves once the connection is fully closed */
+  readonly closed: Promise<void>
+}
+
+/**
+ * A node:net server that records, per connection, every byte and whether the stream ended normally ('end')
+ * or with an error (ECONNRESET). `onEnd` decides what the peer does when our FIN arrives: by default it
+ * sends `farewell` (if any) and closes its side; "hold" keeps its side open (a peer that never closes).
+ */
+export const recordingServer = (
+  family: SocketAddress.Family = "ipv4",
+  options: { readonly farewell?: string; readonly onEnd?: "close" | "hold" } = {}
+): Effect.Effect<
+  {
+    readonly address: SocketAddress.SocketAddress
+    readonly connections: Array<Recorded>
+    /** the `index`th connection once it has closed */
+    readonly closed: (index: number) => Effect.Effect<Recorded>
+  },
+  Error,
+  Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const connections = new Set<net.Socket>()
+    const recorded: Array<Recorded> = []
+    const server = net.createServer({ allowHalfOpen: true }, (connection) => {
+      connections.add(connection)
+      const chunks: Array<Buffer> = []
+      const endings: Array<string> = []
+      recorded.push({
+        received: () => Buffer.concat(chunks),
+        ending: () => (endings.length === 0 ? undefined : endings.join(", ")),
+        closed: new Promise((resolve) => connection.on("close", () => resolve()))
+      })
+      connection.on("data", (chunk) => chunks.push(chunk))
+      connection.on("end", () => {
+        endings.push("end")
+        if (options.onEnd === "hold") return
+        if (options.farewell !== undefined) connection.write(options.farewell)
+        connection.end()
+      })
+      connection.on("error", (error: NodeJS.ErrnoException) => {
+        endings.push(`error: ${error.code ?? error.message}`)
+      })
+      connection.on("close", () => connections.delete(connection))
+    })
+    const port = yield* Effect.acquireRelease(listening(server, family), () => closeServer(server, connections))
+    const closed = (index: number): Effect.Effect<Recorded> =>
+      Effect.promise(async () => {
+        while (recorded[index] === undefined) await new Promise((resolve) => setTimeout(resolve, 2))
+        await recorded[index].closed
+        return recorded[index]
+      })
+    return { address: loopback(family, port), connections: recorded, closed }
+  })
+
 /** A server that accepts and resets every connection at once (SO_LINGER 0 close). */
 export const resettingServer = (family: SocketAddress.Family = "ipv4") =>
   Effect.gen(function*() {

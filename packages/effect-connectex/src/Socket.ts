@@ -268,8 +268,14 @@ export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void,
   })
 
 /**
- * Ends the connection. With `reuse: true` (DisconnectEx with TF_REUSE_SOCKET) the socket stays bound and
- * may `ConnectEx.connect` again; without it the socket can only be closed.
+ * Ends the connection gracefully, as DisconnectEx does: once every byte already sent is out, the peer sees a
+ * normal end of stream (a FIN), never a reset. Sends in progress finish first.
+ *
+ * Without `reuse` the socket is then as after DisconnectEx: `send` is WSAESHUTDOWN, `connect` WSAEISCONN,
+ * while `receive` still returns what the peer sends until its end, and `peerAddress` still answers.
+ * With `reuse: true` (TF_REUSE_SOCKET) the socket stays bound and may `ConnectEx.connect` again. On Linux
+ * that waits for the peer's own FIN (reading and discarding what it still sends) for at most 2 seconds,
+ * then aborts the connection so the socket is free either way.
  *
  * @example
  * yield* Socket.disconnect(socket, { reuse: true })
@@ -279,11 +285,16 @@ export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void,
 export const disconnect = (socket: Socket, options: { readonly reuse: boolean }): Effect.Effect<void, WsaError.WsaError> =>
   Effect.flatMap(checked(socket, "disconnect", Core.SocketState.checkDisconnect), (s) => {
     const reuse = (options as { reuse?: unknown } | undefined)?.reuse === true
-    return Effect.asVoid(
-      internal.submit(s, "disconnect", (done) =>
-        s.port.driver.disconnect(s.native, reuse, (completion) => {
-          Core.SocketState.settleDisconnect(s, completion.status, reuse)
-          done(completion)
-        }))
-    )
+    // Queued behind sends in progress, so that the FIN follows all the data (as shutdown does).
+    return s.sendLock.withPermits(1)(Effect.suspend(() => {
+      const refusal = Core.SocketState.checkDisconnect(s)
+      if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "disconnect"))
+      return Effect.asVoid(
+        internal.submit(s, "disconnect", (done) =>
+          s.port.driver.disconnect(s.native, reuse, (completion) => {
+            Core.SocketState.settleDisconnect(s, completion.status, reuse)
+            done(completion)
+          }))
+      )
+    }))
   })

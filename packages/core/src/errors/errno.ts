@@ -45,7 +45,9 @@ export const errnoToWsa: Readonly<Record<string, WsaName>> = {
   EINTR: "WSAEINTR",
   EAGAIN: "WSAEWOULDBLOCK",
   EWOULDBLOCK: "WSAEWOULDBLOCK",
-  EINPROGRESS: "WSAEINPROGRESS",
+  // A non-blocking connect in progress: Windows answers WSAEWOULDBLOCK there (WSAEINPROGRESS is Winsock 1's
+  // "a blocking call is running").
+  EINPROGRESS: "WSAEWOULDBLOCK",
   EHOSTDOWN: "WSAEHOSTDOWN",
   ENETRESET: "WSAENETRESET",
   ESHUTDOWN: "WSAESHUTDOWN",

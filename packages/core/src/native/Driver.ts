@@ -95,7 +95,12 @@ export interface Driver {
    * this side may still receive. 0 or a WSA code.
    */
   readonly shutdownSend: (socket: NativeSocket) => number
-  /** Dissolves the connection; with `reuse` the socket may connect again (DisconnectEx TF_REUSE_SOCKET). */
+  /**
+   * Ends the connection gracefully (DisconnectEx): a FIN after every byte already sent, never a reset.
+   * Without `reuse` the socket still receives until the peer's end and still answers `peerAddress`; with
+   * `reuse` (TF_REUSE_SOCKET) it may connect again once this completes (Linux waits for the peer's FIN,
+   * bounded, first).
+   */
   readonly disconnect: (socket: NativeSocket, reuse: boolean, done: Done) => Operation
   /**
    * Releases the socket. Pending operations on it complete with 995 first (the driver calls their `done`

@@ -65,6 +65,11 @@ class PosixSocket implements NativeSocket {
   readonly operations = new Set<PosixOperation>()
   fastOpen = false
   closed = false
+  /**
+   * The peer of a connection ended by disconnect without reuse: Windows still answers getpeername then,
+   * Linux says ENOTCONN once both sides have closed.
+   */
+  lastPeer: SocketAddress | undefined = undefined
   /** an error the kernel reported early, owed to the next receive or send */
   deferredError = 0
   constructor(readonly fd: number, readonly family: Family) {}
@@ -74,6 +79,8 @@ class PosixSocket implements NativeSocket {
 class PosixOperation implements Operation {
   private completed = false
   stopWaiting: (() => void) | undefined = undefined
+  /** a bound on the operation (the disconnect's wait for the peer's FIN), cleared when it completes */
+  timer: ReturnType<typeof setTimeout> | undefined = undefined
   constructor(private readonly socket: PosixSocket, private readonly done: Done, private readonly counter: Counter) {
     socket.operations.add(this)
     counter.live++
@@ -83,6 +90,8 @@ class PosixOperation implements Operation {
     this.completed = true
     this.stopWaiting?.()
     this.stopWaiting = undefined
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
     this.socket.operations.delete(this)
     this.counter.live--
     const completion: Completion = data === undefined ? { status, bytes } : { status, bytes, data }
@@ -104,7 +113,19 @@ const intValue = (n: number): Buffer => {
 const setInt = (fd: number, level: number, name: number, value: number): number =>
   libc.setsockopt(fd, level, name, intValue(value), 4) === 0 ? 0 : wsaFromErrno(libc.errno())
 
-export const makePosixDriver = (): Driver => {
+/**
+ * How long `disconnect({ reuse: true })` waits for the peer's FIN (2 s) before it aborts the connection
+ * (an RST) to free the socket anyway.
+ */
+export const DISCONNECT_FIN_WAIT_MS = 2000
+
+export interface PosixDriverOptions {
+  /** the bound on the wait for the peer's FIN in a reusing disconnect; default `DISCONNECT_FIN_WAIT_MS` */
+  readonly finWaitMs?: number
+}
+
+export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
+  const finWaitMs = options.finWaitMs ?? DISCONNECT_FIN_WAIT_MS
   const counter: Counter = { live: 0 }
   const pollfd = Buffer.alloc(8)
   const errorValue = Buffer.alloc(4)
@@ -252,15 +273,49 @@ export const makePosixDriver = (): Driver => {
   const resetConnect = (native: NativeSocket): number => {
     const socket = native as PosixSocket
     socket.deferredError = 0
+    socket.lastPeer = undefined
     const sockaddr = unspecified()
     return libc.connect(socket.fd, sockaddr, sockaddr.length) === 0 ? 0 : wsaFromErrno(libc.errno())
   }
 
-  const disconnect: Driver["disconnect"] = (native, _reuse, done) => {
+  /**
+   * DisconnectEx's equivalent, graceful as Windows' is: shutdown(SHUT_WR) queues the FIN behind every byte
+   * already sent (the front-end lets sends in progress finish first), so the peer reads all of it and then
+   * a normal end of stream. Without reuse that is all: the socket keeps receiving until the peer's end.
+   * With reuse the association must be dissolved before the socket can connect again, and connect(AF_UNSPEC)
+   * on a live connection is an abort (RST): so first read and discard until the peer's FIN (recv 0), through
+   * the poll handle, for at most `finWaitMs`; a peer that never closes is then aborted. Cancelling
+   * completes with 995 at once (the socket is then spent).
+   */
+  const disconnect: Driver["disconnect"] = (native, reuse, done) => {
     const socket = native as PosixSocket
     const operation = new PosixOperation(socket, done, counter)
-    // connect(AF_UNSPEC) dissolves the association; the same socket may then connect again.
-    operation.complete(resetConnect(socket), 0)
+    if (libc.shutdown(socket.fd, SHUT_WR) !== 0) {
+      operation.complete(wsaFromErrno(libc.errno()), 0)
+      return operation
+    }
+    if (!reuse) {
+      const peer = peerAddress(socket)
+      if (peer.ok) socket.lastPeer = peer.value
+      operation.complete(0, 0)
+      return operation
+    }
+    const scratch = Buffer.allocUnsafe(16 * 1024)
+    const dissolve = () => operation.complete(resetConnect(socket), 0)
+    const drain = (): void => {
+      while (true) {
+        const n = libc.recv(socket.fd, scratch, scratch.length, 0)
+        if (n > 0) continue
+        if (n === 0) return dissolve()
+        const e = libc.errno()
+        if (wouldBlock(e)) return waitFor(socket, operation, "read", drain)
+        // The peer reset or the connection broke: the association is gone either way; free the socket.
+        return dissolve()
+      }
+    }
+    drain()
+    // Still waiting: bound the wait, then abort (connect(AF_UNSPEC) sends the RST) so the socket is free.
+    if (socket.operations.has(operation)) operation.timer = setTimeout(dissolve, finWaitMs)
     return operation
   }
 
@@ -287,6 +342,14 @@ export const makePosixDriver = (): Driver => {
     if (call(socket.fd, buffer, length) !== 0) return fail(wsaFromErrno(libc.errno()))
     const decoded = decode(buffer)
     return decoded === undefined ? fail(wsa.WSAEAFNOSUPPORT) : ok(decoded)
+  }
+
+  const localAddress = address(libc.getsockname)
+  const connectedPeer = address(libc.getpeername)
+  const peerAddress = (native: NativeSocket): Result<SocketAddress> => {
+    const socket = native as PosixSocket
+    const result = connectedPeer(socket)
+    return !result.ok && socket.lastPeer !== undefined ? ok(socket.lastPeer) : result
   }
 
   const setOption = <K extends SocketOption>(native: NativeSocket, option: K, value: SocketOptions[K]): number => {
@@ -351,8 +414,8 @@ export const makePosixDriver = (): Driver => {
       libc.shutdown((native as PosixSocket).fd, SHUT_WR) === 0 ? 0 : wsaFromErrno(libc.errno()),
     disconnect,
     close,
-    localAddress: address(libc.getsockname),
-    peerAddress: address(libc.getpeername),
+    localAddress,
+    peerAddress,
     setOption,
     liveAllocations: () => counter.live
   }

@@ -77,7 +77,10 @@ const WSANOTINITIALISED = 10093
 
 export type OperationKind = "connect" | "send" | "receive" | "disconnect"
 
-/** The most connect data ConnectEx itself carries; larger data follows with WSASend (see connectThenSend). */
+/**
+ * The most connect data ConnectEx itself carries: the socket's send buffer (SO_SNDBUF, read at connect), at
+ * most this; larger data follows with WSASend (see connectThenSend).
+ */
 const CONNECT_DATA_MAX = 64 * 1024
 
 /** A started overlapped operation, with the address of its OVERLAPPED (for tests and tracing). */
@@ -125,6 +128,8 @@ class WindowsSocket implements NativeSocket {
   disconnected = false
   /** status of the last ConnectEx completion (0 = connected) */
   lastConnect = 0
+  /** the peer, read when a DisconnectEx starts: peerAddress answers with it afterwards if getpeername cannot */
+  lastPeer: SocketAddress | undefined = undefined
   constructor(
     readonly family: Family,
     readonly handle: number
@@ -303,6 +308,12 @@ export const makeWindowsDriver = (): WindowsDriver => {
     return ok(optionValue.readUInt32LE(0))
   }
 
+  /** What one ConnectEx may carry on this socket: Wine 8 never completes one whose data exceeds SO_SNDBUF. */
+  const connectDataMax = (s: WindowsSocket): number => {
+    const sendBuffer = getUint32(s, SOL_SOCKET, SO_SNDBUF)
+    return sendBuffer.ok ? Math.min(sendBuffer.value, CONNECT_DATA_MAX) : CONNECT_DATA_MAX
+  }
+
   const address = (
     socket: NativeSocket,
     call: (handle: number, name: Buffer, length: Buffer) => number
@@ -383,9 +394,9 @@ export const makeWindowsDriver = (): WindowsDriver => {
     },
 
     connect: (socket, destination, data, done) => {
-      if (data !== undefined && data.length > CONNECT_DATA_MAX) return connectThenSend(socket, destination, data, done)
       const s = socketOf(socket)
       if (s === undefined) return failedAtOnce("connect", WSAENOTSOCK, done)
+      if (data !== undefined && data.length > connectDataMax(s)) return connectThenSend(socket, destination, data, done)
       const fn = extension(connectEx, s, WSAID_CONNECTEX, win32.connectExAt)
       if (!fn.ok) return failedAtOnce("connect", fn.code, done)
       if (isLoopback(destination)) noSynRetransmissions(s)
@@ -417,6 +428,7 @@ export const makeWindowsDriver = (): WindowsDriver => {
           const update = ws2.setsockopt(s.handle, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, null, 0)
           if (update === SOCKET_ERROR) return { status: lastError(), bytes: 0 }
           s.disconnected = false
+          s.lastPeer = undefined
           return { status: 0, bytes: entry.bytes }
         }
       )
@@ -497,7 +509,11 @@ export const makeWindowsDriver = (): WindowsDriver => {
         s,
         0,
         done,
-        (s, block) => ({ started: fn.value(s.handle, block, reuse ? TF_REUSE_SOCKET : 0, 0) !== 0 }),
+        (s, block) => {
+          const peer = address(s, ws2.getpeername)
+          s.lastPeer = peer.ok ? peer.value : undefined
+          return { started: fn.value(s.handle, block, reuse ? TF_REUSE_SOCKET : 0, 0) !== 0 }
+        },
         (s, entry, view) => {
           const status = statusOf(s, entry, view)
           if (status === 0) s.disconnected = true
@@ -519,7 +535,12 @@ export const makeWindowsDriver = (): WindowsDriver => {
     },
 
     localAddress: (socket) => address(socket, ws2.getsockname),
-    peerAddress: (socket) => address(socket, ws2.getpeername),
+    // After DisconnectEx without reuse the front-end still asks (the socket drains what the peer sends).
+    peerAddress: (socket) => {
+      const peer = address(socket, ws2.getpeername)
+      const s = socketOf(socket)
+      return !peer.ok && s?.disconnected === true && s.lastPeer !== undefined ? ok(s.lastPeer) : peer
+    },
 
     connectTime: (socket) => {
       const raw = rawConnectTime(socket)
