@@ -428,6 +428,8 @@ export class WSAEDISCON extends WsaErrorClass("WSAEDISCON") {}
 /**
  * A code outside the table: the number is kept so that nothing is lost.
  *
+ * @example
+ * if (error._tag === "Unknown") yield* Effect.logWarning("WSA error " + error.code)
  * @since 0.1.0
  * @category errors
  */
@@ -576,6 +578,8 @@ export const fromCode = (code: number, context: Context): WsaError => {
 /**
  * The error of a WSA name.
  *
+ * @example
+ * WsaError.fromName("WSAETIMEDOUT", { operation: "connect" }).code // 10060
  * @since 0.1.0
  * @category constructors
  */
@@ -584,6 +588,8 @@ export const fromName = (name: WsaName, context: Context): WsaError => new class
 /**
  * Every `_tag` a `WsaError` can have.
  *
+ * @example
+ * WsaError.tags.includes("WSAEISCONN") // true
  * @since 0.1.0
  */
 export const tags: ReadonlyArray<WsaName | "Unknown"> = [...(Object.keys(wsaCodes) as Array<WsaName>), "Unknown"]
@@ -593,6 +599,8 @@ const tagSet = new Set<string>(tags)
 /**
  * Whether a value is one of the library's WSA errors (of this front-end or the Effect 3 one: the check is by tag and code).
  *
+ * @example
+ * program.pipe(Effect.catchIf(WsaError.isWsaError, (error) => Effect.logWarning(error.message)))
  * @since 0.1.0
  * @category guards
  */
@@ -612,6 +620,8 @@ export type Retryable = WSAECONNREFUSED | WSAENETUNREACH | WSAETIMEDOUT
 /**
  * Whether retrying the connect may help: exactly WSAECONNREFUSED, WSAENETUNREACH and WSAETIMEDOUT.
  *
+ * @example
+ * program.pipe(Effect.retry({ while: WsaError.isRetryable, times: 3 }))
  * @since 0.1.0
  * @category predicates
  */
