@@ -52,7 +52,7 @@ export interface DialManyOptions<R = never> extends ConnectEx.DialOptions<R> {
  */
 export interface FailedAttempt {
   readonly address: SocketAddress.SocketAddress
-  readonly error: WsaError.ConnectError
+  readonly error: WsaError.DialFailure
 }
 
 const describeAttempts = (attempts: ReadonlyArray<FailedAttempt>): string =>
@@ -172,7 +172,7 @@ const race = <R>(
   Effect.gen(function*() {
     if (addresses.length === 0) return yield* Effect.fail(new DialError({ host, port, attempts: unusable }))
     const delay = Option.getOrElse(Duration.decodeUnknown(options?.attemptDelay ?? DEFAULT_ATTEMPT_DELAY), () => DEFAULT_ATTEMPT_DELAY)
-    const attemptOptions: ConnectEx.DialOptions<R> = { bind: options?.bind, data: options?.data, retry: options?.retry }
+    const attemptOptions: ConnectEx.DialOptions<R> & { readonly timeout?: undefined } = { bind: options?.bind, data: options?.data, retry: options?.retry }
     const parent = yield* Effect.scope
     const winner = yield* Deferred.make<Winner, DialError>()
     const failedSignal = yield* Queue.unbounded<void>()
@@ -196,7 +196,7 @@ const race = <R>(
                 // interrupted (the fiber's own interruption ends it anyway) or a defect: report the defect
                 return Cause.isInterruptedOnly(exit.cause) ? Effect.void : Effect.asVoid(Deferred.failCause(winner, exit.cause as Cause.Cause<never>))
               }
-              failures[index] = { address, error: error.value as WsaError.ConnectError }
+              failures[index] = { address, error: error.value }
               failed++
               if (failed === addresses.length) {
                 const attempts = [...failures.filter((f): f is FailedAttempt => f !== undefined), ...unusable]
