@@ -40,6 +40,17 @@ describe("WsaError classes", () => {
     expect(error.message).toContain("12345")
   })
 
+  it("a detail is a sentence of its own: capitalised (identifiers keep their case) and ended with a full stop", () => {
+    const shut = new WsaError.WSAESHUTDOWN({ operation: "send", detail: "the sending direction was shut down" })
+    expect(shut.message).toBe(
+      "send failed with WSAESHUTDOWN: The socket has been shut down in this direction. The sending direction was shut down. Open a new connection."
+    )
+    const identifier = new WsaError.WSAEINVAL({ operation: "receive", detail: "maxBytes must be an integer." })
+    expect(identifier.message).toContain(" maxBytes must be an integer. ")
+    const method = new WsaError.WSAEINVAL({ operation: "connect", detail: "call Socket.bind first" })
+    expect(method.message).toContain(" Call Socket.bind first. ")
+  })
+
   it("the message names the address", () => {
     const error = new WsaError.WSAECONNREFUSED({ operation: "connect", address: { family: "ipv6", host: "::1", port: 80, flowInfo: 0, scopeId: 0 } })
     expect(error.message).toContain("[::1]:80")

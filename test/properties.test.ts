@@ -397,6 +397,94 @@ describe("hostile values (String() or JSON.stringify throws on them)", () => {
 })
 
 // ---------------------------------------------------------------------------------------------------------
+// dialName / dialList with hostile arguments: WSAEINVAL in the error channel, never a defect
+
+describe("ConnectEx.dialName / dialList with hostile arguments", () => {
+  const hostileHost = fc.oneof(
+    anyValue.filter((v) => typeof v !== "string"),
+    fc.string().map((s) => `${s}\u0000evil.test`),
+    fc.string().map((s) => `\u0000${s}`),
+    fc.constant(""),
+    fc.integer({ min: 256, max: 2_000_000 }).map((n) => "a".repeat(n))
+  )
+  it("a host that is not a string, has a NUL byte, is empty or huge: WSAEINVAL", async () => {
+    await fc.assert(
+      fc.asyncProperty(hostileHost, async (host) => {
+        const outcome = await run(() => ConnectEx.dialName(host as string, 80))
+        expectTyped(outcome, typeof host === "string" && host.length > 100 ? `<${host.length} characters>` : host)
+        expect(tagOf(outcome)).toBe("WSAEINVAL")
+      }),
+      runs(150)
+    )
+  })
+  it("a bad port: WSAEINVAL", async () => {
+    await fc.assert(
+      fc.asyncProperty(anyValue.filter((v) => !(typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 65535)), async (port) => {
+        const outcome = await run(() => ConnectEx.dialName("127.0.0.1", port as number))
+        expectTyped(outcome, port)
+        expect(tagOf(outcome)).toBe("WSAEINVAL")
+      }),
+      runs(150)
+    )
+  })
+  for (const [name, make] of hostile) {
+    it(`dialName(<${name}>, 80) and dialName("localhost", <${name}>) are WSAEINVAL`, async () => {
+      for (const outcome of [await run(() => ConnectEx.dialName(make() as string, 80)), await run(() => ConnectEx.dialName("localhost", make() as number))]) {
+        expectTyped(outcome, name)
+        expect(tagOf(outcome)).toBe("WSAEINVAL")
+      }
+    })
+  }
+  it("a list that is not an array: WSAEINVAL", async () => {
+    await fc.assert(
+      fc.asyncProperty(anyValue.filter((v) => !Array.isArray(v)), async (list) => {
+        const outcome = await run(() => ConnectEx.dialList(list as ReadonlyArray<SocketAddress.SocketAddress>))
+        expectTyped(outcome, list)
+        expect(tagOf(outcome)).toBe("WSAEINVAL")
+      }),
+      runs(150)
+    )
+  })
+  it("a list with something that is not an address: WSAEINVAL (WSAEAFNOSUPPORT for an unknown family)", async () => {
+    await fc.assert(
+      fc.asyncProperty(anyValue.filter((v) => WsaError.isWsaError(SocketAddress.validateSync(v, "connect"))), async (element) => {
+        const outcome = await run(() => ConnectEx.dialList([echo4, element as SocketAddress.SocketAddress]))
+        expectTyped(outcome, element)
+        expect(["WSAEINVAL", "WSAEAFNOSUPPORT"]).toContain(tagOf(outcome))
+      }),
+      runs(150)
+    )
+  })
+  it("bad options (attemptDelay, timeout, not an object): WSAEINVAL", async () => {
+    for (const options of [{ attemptDelay: "banana" }, { timeout: "banana" }, 42, "x"]) {
+      for (const outcome of [
+        await run(() => ConnectEx.dialName("127.0.0.1", echo4.port, options as never)),
+        await run(() => ConnectEx.dialList([echo4], options as never))
+      ]) {
+        expectTyped(outcome, options)
+        expect(tagOf(outcome)).toBe("WSAEINVAL")
+      }
+    }
+  })
+  it("every message is a sentence", async () => {
+    const builds: ReadonlyArray<() => Effect.Effect<unknown, unknown, Env>> = [
+      () => ConnectEx.dialName("a\u0000b", 80),
+      () => ConnectEx.dialName("x", -1),
+      () => ConnectEx.dialList(7 as never)
+    ]
+    for (const build of builds) {
+      const outcome = await run(build)
+      if (!Exit.isExit(outcome) || Exit.isSuccess(outcome)) throw new Error("expected a failure")
+      const error = Cause.failureOption(outcome.cause)
+      const message = Option.isSome(error) ? (error.value as Error).message : ""
+      expect(message).toMatch(/^[a-zA-Z]+ failed with WSAEINVAL: [A-Z][^]*\.$/)
+      expect(message).toMatch(/\. The (host|port|addresses) [^]*\. /)
+    }
+  })
+  it("settles", () => expectSettled())
+})
+
+// ---------------------------------------------------------------------------------------------------------
 // Sockets: open, bind, connect, dial with wrong arguments
 
 describe("sockets with arbitrary arguments", () => {

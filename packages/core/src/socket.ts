@@ -32,12 +32,12 @@ export interface SocketState {
 }
 
 /** Why a call may not proceed: the WSA name to report and a detail in plain words. */
-export interface Refusal {
-  readonly refused: WsaName
+export interface Refusal<N extends WsaName = WsaName> {
+  readonly refused: N
   readonly detail?: string
 }
 
-const refuse = (refused: WsaName, detail?: string): Refusal => (detail === undefined ? { refused } : { refused, detail })
+const refuse = <N extends WsaName>(refused: N, detail?: string): Refusal<N> => (detail === undefined ? { refused } : { refused, detail })
 
 export const makeSocketState = (family: Family, native: NativeSocket): SocketState => ({
   family,
@@ -50,10 +50,10 @@ export const makeSocketState = (family: Family, native: NativeSocket): SocketSta
 })
 
 /** The first check of every call: a closed socket is WSAENOTSOCK. */
-export const checkOpen = (socket: SocketState): Refusal | undefined =>
+export const checkOpen = (socket: SocketState): Refusal<"WSAENOTSOCK"> | undefined =>
   socket.state === "closed" ? refuse("WSAENOTSOCK", "the socket was closed") : undefined
 
-export const checkBind = (socket: SocketState, address: SocketAddress): Refusal | undefined => {
+export const checkBind = (socket: SocketState, address: SocketAddress): Refusal<"WSAEAFNOSUPPORT" | "WSAEINVAL"> | undefined => {
   if (address.family !== socket.family) {
     return refuse("WSAEAFNOSUPPORT", `an ${address.family} address on an ${socket.family} socket`)
   }
@@ -65,7 +65,10 @@ export const bound = (socket: SocketState): void => {
   socket.bound = true
 }
 
-export const checkConnect = (socket: SocketState, target: SocketAddress): Refusal | undefined => {
+export const checkConnect = (
+  socket: SocketState,
+  target: SocketAddress
+): Refusal<"WSAEAFNOSUPPORT" | "WSAEALREADY" | "WSAEISCONN" | "WSAEINVAL" | "WSAENOTSOCK" | "WSAEADDRNOTAVAIL"> | undefined => {
   if (target.family !== socket.family) {
     return refuse("WSAEAFNOSUPPORT", `an ${target.family} destination on an ${socket.family} socket`)
   }
@@ -120,7 +123,7 @@ export const settleConnect = (
 }
 
 /** send: connected and not shut down. After a disconnect the sending direction is shut down (WSAESHUTDOWN). */
-export const checkSend = (socket: SocketState): Refusal | undefined => {
+export const checkSend = (socket: SocketState): Refusal<"WSAESHUTDOWN" | NotConnected> | undefined => {
   if (socket.state === "disconnected" || (socket.state === "connected" && socket.sendShut)) {
     return refuse("WSAESHUTDOWN", "the sending direction was shut down")
   }
@@ -128,11 +131,11 @@ export const checkSend = (socket: SocketState): Refusal | undefined => {
 }
 
 /** receive and peerAddress: connected, or disconnected without reuse (what the peer still sends drains). */
-export const checkReceive = (socket: SocketState): Refusal | undefined =>
+export const checkReceive = (socket: SocketState): Refusal<NotConnected> | undefined =>
   socket.state === "connected" || socket.state === "disconnected" ? undefined : notConnected(socket)
 
 /** shutdown("send"): connected; idempotent once shut down or disconnected. */
-export const checkShutdown = (socket: SocketState): Refusal | "done" | undefined =>
+export const checkShutdown = (socket: SocketState): Refusal<NotConnected> | "done" | undefined =>
   socket.state === "disconnected" || (socket.state === "connected" && socket.sendShut)
     ? "done"
     : socket.state === "connected"
@@ -143,7 +146,7 @@ export const shutDown = (socket: SocketState): void => {
   socket.sendShut = true
 }
 
-export const checkDisconnect = (socket: SocketState): Refusal | undefined =>
+export const checkDisconnect = (socket: SocketState): Refusal<NotConnected> | undefined =>
   socket.state === "connected" ? undefined : notConnected(socket)
 
 /** The completion of a disconnect: with reuse the socket may connect again; without it, it drains. */
@@ -162,7 +165,7 @@ export const settleDisconnect = (socket: SocketState, status: number, reuse: boo
   }
 }
 
-export const checkLocalAddress = (socket: SocketState): Refusal | undefined =>
+export const checkLocalAddress = (socket: SocketState): Refusal<"WSAEINVAL"> | undefined =>
   socket.bound ? undefined : refuse("WSAEINVAL", "the socket is not bound")
 
 /** Whether `connectTime` has something to count. */
@@ -179,5 +182,8 @@ export const close = (socket: SocketState): boolean => {
 /** Whether a failed connect left the socket able to connect again (dial keeps it, or replaces it). */
 export const canConnectAgain = (socket: SocketState): boolean => socket.state === "open"
 
-const notConnected = (socket: SocketState): Refusal =>
+/** What a call that needs a connection answers without one. */
+export type NotConnected = "WSAENOTCONN" | "WSAENOTSOCK"
+
+const notConnected = (socket: SocketState): Refusal<NotConnected> =>
   socket.state === "closed" ? refuse("WSAENOTSOCK", "the socket was closed") : refuse("WSAENOTCONN")

@@ -63,8 +63,8 @@ export type Dialed = internal.Dialed
  * Fails with one tagged error per WSA code: unbound WSAEINVAL, connected WSAEISCONN, pending WSAEALREADY,
  * 0.0.0.0 WSAEADDRNOTAVAIL, closed WSAENOTSOCK, and what the network says (WSAECONNREFUSED, ...).
  * After WSAECONNREFUSED, WSAENETUNREACH or WSAETIMEDOUT the same socket may connect again; after any other
- * failure, a cancellation included, it is unusable. Interrupting it cancels the kernel operation and waits
- * for it.
+ * failure it is unusable. Interrupting it cancels the kernel operation and waits for it; a cancelled connect
+ * spends the socket (Windows cannot reuse it; Go and .NET close it), so connect a new one.
  *
  * @example
  * const { bytesSent } = yield* ConnectEx.connect(socket, SocketAddress.ipv4("127.0.0.1", 8080), { data })
@@ -128,14 +128,14 @@ export const retryPolicy = (times = 5): Schedule.Schedule<unknown, WsaError.Retr
  * @category layers
  */
 export const layerDriver = (driver: Effect.Effect<Core.Driver, WsaError.WsaError>): Layer.Layer<ConnectEx | Iocp.Iocp, WsaError.WsaError> =>
-  Layer.effect(ConnectEx, Effect.map(Iocp.Iocp, (port) => ({ driver: Iocp.portOf(port).driver.name }))).pipe(
+  Layer.effect(ConnectEx, Effect.map(Iocp.Iocp, (port) => ({ driver: Iocp.portOf(port).driver.name, iocp: port }))).pipe(
     Layer.provideMerge(Iocp.layer(driver))
   )
 
 const unavailable = (detail: string) => (cause: unknown) =>
   WsaError.fromName("WSASYSNOTREADY", { operation: "layer", detail: `${detail}: ${String(cause)}` })
 
-const platformDriver: Effect.Effect<Core.Driver, WsaError.WsaError> = Effect.suspend(() => {
+const platformDriver: Effect.Effect<Core.Driver, WsaError.WsaError> = Effect.suspend((): Effect.Effect<Core.Driver, WsaError.WsaError> => {
   switch (process.platform) {
     case "linux":
       return Effect.tryPromise({

@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { Cause, Data, Deferred, Duration, Effect, ExecutionStrategy, Exit, Fiber, Queue, Scope } from "effect"
+import { describe } from "@effect-connectex/core"
+import { Cause, Data, Deferred, Duration, Effect, ExecutionStrategy, Exit, Fiber, Option, Queue, Scope } from "effect"
 import { isIP } from "node:net"
 import type * as ConnectEx from "./internal/dial.js"
 import { dial } from "./internal/dial.js"
@@ -51,7 +52,7 @@ export interface DialManyOptions<R = never> extends ConnectEx.DialOptions<R> {
  */
 export interface FailedAttempt {
   readonly address: SocketAddress.SocketAddress
-  readonly error: WsaError.ConnectError
+  readonly error: WsaError.DialFailure
 }
 
 const describeAttempts = (attempts: ReadonlyArray<FailedAttempt>): string =>
@@ -170,8 +171,8 @@ const race = <R>(
 ): Effect.Effect<DialedAddress, DialError, ConnectEx.ConnectEx | Scope.Scope | R> =>
   Effect.gen(function*() {
     if (addresses.length === 0) return yield* Effect.fail(new DialError({ host, port, attempts: unusable }))
-    const delay = Duration.decode(options?.attemptDelay ?? DEFAULT_ATTEMPT_DELAY)
-    const attemptOptions: ConnectEx.DialOptions<R> = { bind: options?.bind, data: options?.data, retry: options?.retry }
+    const delay = Option.getOrElse(Duration.decodeUnknown(options?.attemptDelay ?? DEFAULT_ATTEMPT_DELAY), () => DEFAULT_ATTEMPT_DELAY)
+    const attemptOptions: ConnectEx.DialOptions<R> & { readonly timeout?: undefined } = { bind: options?.bind, data: options?.data, retry: options?.retry }
     const parent = yield* Effect.scope
     const winner = yield* Deferred.make<Winner, DialError>()
     const failedSignal = yield* Queue.unbounded<void>()
@@ -195,7 +196,7 @@ const race = <R>(
                 // interrupted (the fiber's own interruption ends it anyway) or a defect: report the defect
                 return Cause.isInterruptedOnly(exit.cause) ? Effect.void : Effect.asVoid(Deferred.failCause(winner, exit.cause as Cause.Cause<never>))
               }
-              failures[index] = { address, error: error.value as WsaError.ConnectError }
+              failures[index] = { address, error: error.value }
               failed++
               if (failed === addresses.length) {
                 const attempts = [...failures.filter((f): f is FailedAttempt => f !== undefined), ...unusable]
@@ -230,6 +231,12 @@ const race = <R>(
     return { socket: won.dialed.socket, bytesSent: won.dialed.bytesSent, address: won.address }
   })
 
+/** The timeout, if it is one: a bad one is reported by the race's own option check. */
+const validTimeout = (options: unknown): Duration.DurationInput | undefined => {
+  const timeout = typeof options === "object" && options !== null ? (options as { timeout?: unknown }).timeout : undefined
+  return timeout !== undefined && Option.isSome(Duration.decodeUnknown(timeout)) ? (timeout as Duration.DurationInput) : undefined
+}
+
 const withTimeout = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   timeout: Duration.DurationInput | undefined
@@ -237,6 +244,34 @@ const withTimeout = <A, E, R>(
 
 const isPort = (port: unknown): port is number =>
   typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535
+
+/** The longest host `dialName` takes: a DNS name has at most 253 characters (255 with a final dot). */
+const MAX_HOST_LENGTH = 255
+
+const invalid = (operation: WsaError.Operation, detail: string) => Effect.fail(new WsaError.WSAEINVAL({ operation, detail }))
+
+/** Why `host` cannot be a host name or an IP literal, or undefined when it may be one. */
+const invalidHost = (host: unknown): string | undefined => {
+  if (typeof host !== "string") return `The host must be a string, got ${describe(host)}.`
+  if (host.length === 0) return "The host is empty."
+  if (host.length > MAX_HOST_LENGTH) return `The host is ${host.length} characters long; a host name has at most 253.`
+  // NUL would cut the name short in the C resolver; no other control character or space is valid in a name.
+  if (/[\u0000-\u0020\u007f]/.test(host)) return `The host ${describe(host)} contains a NUL byte, a control character or a space.`
+  return undefined
+}
+
+/** The attempt options as given, or why they cannot be used. */
+const invalidOptions = (options: unknown): string | undefined => {
+  if (options === undefined) return undefined
+  if (typeof options !== "object" || options === null) return `The options must be an object, got ${describe(options)}.`
+  const timeout = (options as { timeout?: unknown }).timeout
+  if (timeout !== undefined && Option.isNone(Duration.decodeUnknown(timeout))) return `The timeout must be a duration, got ${describe(timeout)}.`
+  const attemptDelay = (options as { attemptDelay?: unknown }).attemptDelay
+  if (attemptDelay !== undefined && Option.isNone(Duration.decodeUnknown(attemptDelay))) {
+    return `The attemptDelay must be a duration, got ${describe(attemptDelay)}.`
+  }
+  return undefined
+}
 
 /**
  * Races connects to `addresses` (RFC 8305): IPv6 first and the families interleaved, one new attempt every
@@ -260,10 +295,27 @@ const isPort = (port: unknown): port is number =>
 export const dialList = <R = never>(
   addresses: ReadonlyArray<SocketAddress.SocketAddress>,
   options?: DialManyOptions<R>
-): Effect.Effect<DialedAddress, DialError | Cause.TimeoutException, ConnectEx.ConnectEx | Scope.Scope | R> =>
-  Effect.suspend(() => {
-    const ordered = interleave(addresses)
-    return withTimeout(race(undefined, ordered[0]?.port ?? 0, ordered, [], options), options?.timeout)
+): Effect.Effect<
+  DialedAddress,
+  DialError | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutException,
+  ConnectEx.ConnectEx | Scope.Scope | R
+> =>
+  Effect.suspend((): Effect.Effect<
+    DialedAddress,
+    DialError | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutException,
+    ConnectEx.ConnectEx | Scope.Scope | R
+  > => {
+    if (!Array.isArray(addresses)) return invalid("connect", `The addresses must be an array, got ${describe(addresses)}.`)
+    const badOptions = invalidOptions(options)
+    if (badOptions !== undefined) return invalid("connect", badOptions)
+    const valid: Array<SocketAddress.SocketAddress> = []
+    for (const address of addresses as ReadonlyArray<unknown>) {
+      const checked = SocketAddress.validateSync(address, "connect")
+      if (WsaError.isWsaError(checked)) return Effect.fail(checked)
+      valid.push(checked)
+    }
+    const ordered = interleave(valid)
+    return withTimeout(race(undefined, ordered[0]?.port ?? 0, ordered, [], options), validTimeout(options))
   }).pipe(Effect.withSpan("ConnectEx.dialList", { captureStackTrace: false }))
 
 /**
@@ -285,13 +337,15 @@ export const dialName = <R = never>(
   options?: DialManyOptions<R>
 ): Effect.Effect<
   DialedAddress,
-  DialError | Resolver.ResolveError | Cause.TimeoutException,
+  DialError | Resolver.ResolveError | WsaError.WSAEINVAL | Cause.TimeoutException,
   ConnectEx.ConnectEx | Scope.Scope | R
 > => {
   const run = Effect.gen(function*() {
-    if (!isPort(port)) {
-      return yield* Effect.die(new TypeError(`ConnectEx.dialName: port must be an integer from 0 to 65535, got ${String(port)}`))
-    }
+    const badHost = invalidHost(host)
+    if (badHost !== undefined) return yield* invalid("resolve", badHost)
+    if (!isPort(port)) return yield* invalid("resolve", `The port must be an integer from 0 to 65535, got ${describe(port)}.`)
+    const badOptions = invalidOptions(options)
+    if (badOptions !== undefined) return yield* invalid("resolve", badOptions)
     const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
     const literals = isIP(bare.replace(/%.*$/, "")) !== 0 ? [bare] : yield* Resolver.resolve(host)
     const unusable: Array<FailedAttempt> = []
@@ -303,7 +357,10 @@ export const dialName = <R = never>(
     }
     return yield* race(host, port, interleave(usable), unusable, options)
   })
-  return withTimeout(run, options?.timeout).pipe(
-    Effect.withSpan("ConnectEx.dialName", { attributes: { "net.peer.name": String(host), "net.peer.port": port }, captureStackTrace: false })
+  return Effect.suspend(() => withTimeout(run, validTimeout(options))).pipe(
+    Effect.withSpan("ConnectEx.dialName", {
+      attributes: { "net.peer.name": typeof host === "string" ? host.slice(0, MAX_HOST_LENGTH) : describe(host), "net.peer.port": describe(port) },
+      captureStackTrace: false
+    })
   )
 }

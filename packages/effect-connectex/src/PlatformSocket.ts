@@ -178,7 +178,7 @@ export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Eff
 export const make = <R = never>(
   address: SocketAddress.SocketAddress,
   options?: ConnectEx.DialOptions<R> & Options
-): Effect.Effect<PlatformSocket, WsaError.ConnectError | Cause.TimeoutException, ConnectEx.ConnectEx | Scope.Scope | R> =>
+): Effect.Effect<PlatformSocket, WsaError.DialFailure | Cause.TimeoutException, ConnectEx.ConnectEx | Scope.Scope | R> =>
   Effect.flatMap(ConnectEx.dial(address, options), ({ socket }) => fromSocket(socket, options))
 
 /**
@@ -199,7 +199,7 @@ export const make = <R = never>(
 export const layer = <R = never>(
   address: SocketAddress.SocketAddress,
   options?: ConnectEx.DialOptions<R> & Options
-): Layer.Layer<Platform.Socket, WsaError.ConnectError | Cause.TimeoutException, ConnectEx.ConnectEx | R> =>
+): Layer.Layer<Platform.Socket, WsaError.DialFailure | Cause.TimeoutException, ConnectEx.ConnectEx | R> =>
   Layer.scoped(Platform.Socket, make(address, options))
 
 /**

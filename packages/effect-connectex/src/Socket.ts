@@ -60,6 +60,17 @@ export const MAX_RECEIVE = 64 * 1024 * 1024
  */
 export const isSocket = (u: unknown): u is Socket => internal.isSocket(u)
 
+// Each function maps a kernel status onto its own error union (WsaError.narrowing: Unknown is the catch-all).
+const openError = internal.statusOnto(WsaError.openTags)
+const bindError = internal.statusOnto(WsaError.bindTags)
+const setOptionError = internal.statusOnto(WsaError.setOptionTags)
+const addressError = internal.statusOnto(WsaError.addressTags)
+const connectTimeError = internal.statusOnto(WsaError.connectTimeTags)
+const sendError = internal.statusOnto(WsaError.sendTags)
+const receiveError = internal.statusOnto(WsaError.receiveTags)
+const shutdownError = internal.statusOnto(WsaError.shutdownTags)
+const disconnectError = internal.statusOnto(WsaError.disconnectTags)
+
 /**
  * Opens a TCP socket of the family, associated with the completion port; closed when the scope closes
  * (even mid-operation: pending operations complete with WSA_OPERATION_ABORTED first).
@@ -69,18 +80,18 @@ export const isSocket = (u: unknown): u is Socket => internal.isSocket(u)
  * @since 0.1.0
  * @category constructors
  */
-export const open = (options: { readonly family: SocketAddress.Family }): Effect.Effect<Socket, WsaError.WsaError, Scope.Scope | Iocp> =>
+export const open = (options: { readonly family: SocketAddress.Family }): Effect.Effect<Socket, WsaError.OpenError, Scope.Scope | Iocp> =>
   Effect.flatMap(Iocp, (service) => {
     const port = portOf(service)
     return Effect.acquireRelease(
-      Effect.suspend(() => {
+      Effect.suspend((): Effect.Effect<internal.SocketImpl, WsaError.OpenError> => {
         const family = (options as { family?: unknown } | null | undefined)?.family
         if (family !== "ipv4" && family !== "ipv6") {
           return Effect.fail(internal.wsaError("WSAEAFNOSUPPORT", "socket", undefined, `family must be "ipv4" or "ipv6", got ${describe(family)}`))
         }
         if (!port.isOpen()) return Effect.fail(internal.wsaError("WSANOTINITIALISED", "socket"))
         const result = port.driver.open(family)
-        if (!result.ok) return Effect.fail(internal.fromStatus(result.code, "socket"))
+        if (!result.ok) return Effect.fail(openError(result.code, "socket"))
         port.track(result.value)
         Metrics.openSockets.unsafeModify(1, [])
         return Effect.succeed(new internal.SocketImpl(family, result.value, port))
@@ -102,8 +113,8 @@ export const open = (options: { readonly family: SocketAddress.Family }): Effect
  * @since 0.1.0
  * @category binding
  */
-export const bind = (socket: Socket, address: SocketAddress.SocketAddress): Effect.Effect<void, WsaError.WsaError> =>
-  Effect.suspend(() => {
+export const bind = (socket: Socket, address: SocketAddress.SocketAddress): Effect.Effect<void, WsaError.BindError> =>
+  Effect.suspend((): Effect.Effect<void, WsaError.BindError> => {
     const s = internal.usableSync(socket, "bind")
     if (!internal.isSocket(s)) return Effect.fail(s)
     const local = SocketAddress.validateSync(address, "bind")
@@ -111,18 +122,18 @@ export const bind = (socket: Socket, address: SocketAddress.SocketAddress): Effe
     const refusal = Core.SocketState.checkBind(s, local)
     if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "bind", local))
     const status = s.port.driver.bind(s.native, local, local.port === 0)
-    if (status !== 0) return Effect.fail(internal.fromStatus(status, "bind", local))
+    if (status !== 0) return Effect.fail(bindError(status, "bind", local))
     Core.SocketState.bound(s)
     return Effect.void
   })
 
 const addressOf = (operation: "localAddress" | "peerAddress") =>
-(socket: Socket): Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> =>
-  Effect.flatMap(internal.usable(socket, operation), (s) => {
+(socket: Socket): Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> =>
+  Effect.flatMap(internal.usable(socket, operation), (s): Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> => {
     const refusal = operation === "localAddress" ? Core.SocketState.checkLocalAddress(s) : Core.SocketState.checkReceive(s)
     if (refusal !== undefined) return Effect.fail(internal.refused(refusal, operation))
     const result = operation === "localAddress" ? s.port.driver.localAddress(s.native) : s.port.driver.peerAddress(s.native)
-    return result.ok ? Effect.succeed(result.value) : Effect.fail(internal.fromStatus(result.code, operation))
+    return result.ok ? Effect.succeed(result.value) : Effect.fail(addressError(result.code, operation))
   })
 
 /**
@@ -133,7 +144,7 @@ const addressOf = (operation: "localAddress" | "peerAddress") =>
  * @since 0.1.0
  * @category addresses
  */
-export const localAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> = addressOf("localAddress")
+export const localAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> = addressOf("localAddress")
 
 /**
  * The peer's address; WSAENOTCONN unless connected.
@@ -143,7 +154,7 @@ export const localAddress: (socket: Socket) => Effect.Effect<SocketAddress.Socke
  * @since 0.1.0
  * @category addresses
  */
-export const peerAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> = addressOf("peerAddress")
+export const peerAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> = addressOf("peerAddress")
 
 /**
  * How long the socket has been connected: `None` before connect and after disconnect. Windows reads the
@@ -154,12 +165,12 @@ export const peerAddress: (socket: Socket) => Effect.Effect<SocketAddress.Socket
  * @since 0.1.0
  * @category addresses
  */
-export const connectTime = (socket: Socket): Effect.Effect<Option.Option<Duration.Duration>, WsaError.WsaError> =>
-  Effect.flatMap(internal.usable(socket, "connectTime"), (s) => {
+export const connectTime = (socket: Socket): Effect.Effect<Option.Option<Duration.Duration>, WsaError.ConnectTimeError> =>
+  Effect.flatMap(internal.usable(socket, "connectTime"), (s): Effect.Effect<Option.Option<Duration.Duration>, WsaError.ConnectTimeError> => {
     if (!Core.SocketState.isConnected(s)) return Effect.succeed(Option.none())
     const kernel = s.port.driver.connectTime?.(s.native)
     if (kernel !== undefined) {
-      if (!kernel.ok) return Effect.fail(internal.fromStatus(kernel.code, "connectTime"))
+      if (!kernel.ok) return Effect.fail(connectTimeError(kernel.code, "connectTime"))
       return Effect.succeed(kernel.value === undefined ? Option.none() : Option.some(Duration.seconds(kernel.value)))
     }
     return Effect.map(Clock.currentTimeMillis, (now) => Option.some(Duration.millis(Math.max(0, now - (s.connectedAt ?? now)))))
@@ -183,21 +194,21 @@ const optionKinds: { readonly [K in SocketOption]: (value: unknown) => boolean }
  * @since 0.1.0
  * @category options
  */
-export const setOption = <K extends SocketOption>(socket: Socket, option: K, value: SocketOptions[K]): Effect.Effect<void, WsaError.WsaError> =>
-  Effect.flatMap(internal.usable(socket, "setsockopt"), (s) => {
+export const setOption = <K extends SocketOption>(socket: Socket, option: K, value: SocketOptions[K]): Effect.Effect<void, WsaError.SetOptionError> =>
+  Effect.flatMap(internal.usable(socket, "setsockopt"), (s): Effect.Effect<void, WsaError.SetOptionError> => {
     const valid = typeof option === "string" && Object.hasOwn(optionKinds, option) ? optionKinds[option] : undefined
     if (valid === undefined) return Effect.fail(internal.wsaError("WSAENOPROTOOPT", "setsockopt", undefined, `unknown option ${describe(option)}`))
     if (!valid(value)) return Effect.fail(internal.wsaError("WSAEINVAL", "setsockopt", undefined, `invalid value for ${option}: ${describe(value)}`))
     const status = s.port.driver.setOption(s.native, option, value)
-    return status === 0 ? Effect.void : Effect.fail(internal.fromStatus(status, "setsockopt"))
+    return status === 0 ? Effect.void : Effect.fail(setOptionError(status, "setsockopt"))
   })
 
 /** The socket, if the state machine lets `operation` proceed on it. */
-const checked = (
+const checked = <N extends WsaError.WsaName>(
   socket: Socket,
   operation: "send" | "receive" | "disconnect",
-  check: (s: internal.SocketImpl) => Core.SocketState.Refusal | undefined
-) =>
+  check: (s: internal.SocketImpl) => Core.SocketState.Refusal<N> | undefined
+): Effect.Effect<internal.SocketImpl, internal.NotUsable | WsaError.ErrorOf<N>> =>
   Effect.flatMap(internal.usable(socket, operation), (s) => {
     const refusal = check(s)
     return refusal === undefined ? Effect.succeed(s) : Effect.fail(internal.refused(refusal, operation))
@@ -211,12 +222,12 @@ const checked = (
  * @since 0.1.0
  * @category i/o
  */
-export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> =>
-  Effect.flatMap(checked(socket, "send", Core.SocketState.checkSend), (s) => {
+export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.SendError> =>
+  Effect.flatMap(checked(socket, "send", Core.SocketState.checkSend), (s): Effect.Effect<number, WsaError.SendError> => {
     if (!(bytes instanceof Uint8Array)) return Effect.fail(internal.wsaError("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array"))
     if (bytes.byteLength === 0) return Effect.succeed(0)
     return s.sendLock.withPermits(1)(
-      Effect.map(internal.submit(s, "send", (done) => s.port.driver.send(s.native, bytes, done)), (c) => c.bytes)
+      Effect.map(internal.submit(s, "send", (done) => s.port.driver.send(s.native, bytes, done), sendError), (c) => c.bytes)
     ).pipe(internal.traced("Socket.send", bytes.byteLength))
   })
 
@@ -228,13 +239,13 @@ export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, W
  * @since 0.1.0
  * @category i/o
  */
-export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.WsaError> =>
-  Effect.flatMap(checked(socket, "receive", Core.SocketState.checkReceive), (s) => {
+export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.ReceiveError> =>
+  Effect.flatMap(checked(socket, "receive", Core.SocketState.checkReceive), (s): Effect.Effect<Uint8Array, WsaError.ReceiveError> => {
     if (typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_RECEIVE) {
       return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `maxBytes must be an integer from 1 to ${MAX_RECEIVE}, got ${describe(maxBytes)}`))
     }
     return s.receiveLock.withPermits(1)(
-      Effect.map(internal.submit(s, "receive", (done) => s.port.driver.receive(s.native, maxBytes, done)), (c) => c.data ?? new Uint8Array(0))
+      Effect.map(internal.submit(s, "receive", (done) => s.port.driver.receive(s.native, maxBytes, done), receiveError), (c) => c.data ?? new Uint8Array(0))
     ).pipe(internal.traced("Socket.receive", maxBytes))
   })
 
@@ -249,8 +260,8 @@ export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Ar
  * @since 0.1.0
  * @category i/o
  */
-export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void, WsaError.WsaError> =>
-  Effect.flatMap(internal.usable(socket, "send"), (s) => {
+export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void, WsaError.ShutdownError> =>
+  Effect.flatMap(internal.usable(socket, "send"), (s): Effect.Effect<void, WsaError.ShutdownError> => {
     if (direction !== "send") {
       return Effect.fail(internal.wsaError("WSAEINVAL", "send", undefined, `only the "send" direction can be shut down, got ${describe(direction)}`))
     }
@@ -258,10 +269,10 @@ export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void,
     if (refusal === "done") return Effect.void
     if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "send"))
     // Queued behind sends in progress, so that the FIN follows all the data.
-    return s.sendLock.withPermits(1)(Effect.suspend(() => {
+    return s.sendLock.withPermits(1)(Effect.suspend((): Effect.Effect<void, WsaError.ShutdownError> => {
       if (Core.SocketState.checkShutdown(s) === "done") return Effect.void
       const status = s.port.driver.shutdownSend(s.native)
-      if (status !== 0) return Effect.fail(internal.fromStatus(status, "send"))
+      if (status !== 0) return Effect.fail(shutdownError(status, "send"))
       Core.SocketState.shutDown(s)
       return Effect.void
     }))
@@ -282,11 +293,11 @@ export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void,
  * @since 0.1.0
  * @category i/o
  */
-export const disconnect = (socket: Socket, options: { readonly reuse: boolean }): Effect.Effect<void, WsaError.WsaError> =>
+export const disconnect = (socket: Socket, options: { readonly reuse: boolean }): Effect.Effect<void, WsaError.DisconnectError> =>
   Effect.flatMap(checked(socket, "disconnect", Core.SocketState.checkDisconnect), (s) => {
     const reuse = (options as { reuse?: unknown } | undefined)?.reuse === true
     // Queued behind sends in progress, so that the FIN follows all the data (as shutdown does).
-    return s.sendLock.withPermits(1)(Effect.suspend(() => {
+    return s.sendLock.withPermits(1)(Effect.suspend((): Effect.Effect<void, WsaError.DisconnectError> => {
       const refusal = Core.SocketState.checkDisconnect(s)
       if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "disconnect"))
       return Effect.asVoid(
@@ -294,7 +305,7 @@ export const disconnect = (socket: Socket, options: { readonly reuse: boolean })
           s.port.driver.disconnect(s.native, reuse, (completion) => {
             Core.SocketState.settleDisconnect(s, completion.status, reuse)
             done(completion)
-          }))
+          }), disconnectError)
       )
     }))
   })

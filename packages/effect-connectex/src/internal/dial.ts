@@ -20,6 +20,8 @@ const describe = Core.describe
 export interface Service {
   /** which backend the layer picked: "posix", "windows" or "simulated" */
   readonly driver: Core.DriverName
+  /** the completion port the layer built with it (dial opens its sockets there) */
+  readonly iocp: Iocp.Service
 }
 
 /**
@@ -60,7 +62,7 @@ const checkConnect = (
   socket: Socket.Socket,
   address: SocketAddress.SocketAddress,
   options: ConnectOptions | undefined
-): Checked | WsaError.WsaError => {
+): Checked | WsaError.ConnectError => {
   const s = internal.usableSync(socket, "connect")
   if (!internal.isSocket(s)) return s
   const target = SocketAddress.validateSync(address, "connect")
@@ -74,8 +76,10 @@ const checkConnect = (
   return { s, target, data }
 }
 
+const connectError = internal.statusOnto(WsaError.connectTags)
+
 /** A failed connect: counted by tag, and the span says why. */
-const failed = (error: WsaError.WsaError) => {
+const failed = <E extends WsaError.WsaError>(error: E) => {
   Metrics.connectFailures.unsafeUpdate(1, [MetricLabel.make("error", error._tag)])
   return Effect.zipRight(Effect.annotateCurrentSpan("connectex.outcome", error._tag), Effect.fail(error))
 }
@@ -115,7 +119,7 @@ export const connect = (
               s,
               completion.status,
               clock.unsafeCurrentTimeMillis(),
-              () => internal.fromStatus(completion.status, "connect")._tag,
+              () => WsaError.fromCode(completion.status, { operation: "connect" })._tag,
               () => s.port.driver.resetConnect(s.native)
             )
             Metrics.connectLatency.unsafeUpdate(Number(clock.unsafeCurrentTimeNanos() - started) / 1e6, [])
@@ -123,7 +127,7 @@ export const connect = (
           })
         return Effect.flatMap(s.port.submit(start), (completion) =>
           completion.status !== 0
-            ? failed(internal.fromStatus(completion.status, "connect", target))
+            ? failed(connectError(completion.status, "connect", target))
             : Effect.as(
               Effect.annotateCurrentSpan({ "connectex.outcome": "connected", "connectex.bytes_sent": completion.bytes }),
               { bytesSent: completion.bytes }
@@ -135,7 +139,7 @@ export const connect = (
       attributes: { "net.peer.address": describeAddress(address) },
       captureStackTrace: false
     })
-  ) as Effect.Effect<Connected, WsaError.ConnectError, ConnectEx>
+  )
 
 const describeAddress = Core.describeAddress
 
@@ -196,7 +200,7 @@ const dialAttempts = <R>(address: SocketAddress.SocketAddress, options: DialOpti
     const local = options?.bind === undefined
       ? SocketAddress.wildcard(target.family)
       : yield* SocketAddress.validate(options.bind, "bind")
-    const port = yield* Iocp.Iocp
+    const { iocp: port } = yield* ConnectEx
     const parent = yield* Effect.scope
     const schedule = yield* Schedule.driver(options?.retry ?? (Schedule.stop as Schedule.Schedule<unknown, WsaError.Retryable, R>))
     const open = openBound(target.family, local, parent).pipe(Effect.provideService(Iocp.Iocp, port))
@@ -231,25 +235,26 @@ const dialAttempts = <R>(address: SocketAddress.SocketAddress, options: DialOpti
 export function dial<R = never>(
   address: SocketAddress.SocketAddress,
   options: DialOptions<R> & { readonly timeout: Duration.DurationInput }
-): Effect.Effect<Dialed, WsaError.ConnectError | Cause.TimeoutException, ConnectEx | Scope.Scope | R>
+): Effect.Effect<Dialed, WsaError.DialFailure | Cause.TimeoutException, ConnectEx | Scope.Scope | R>
 export function dial<R = never>(
   address: SocketAddress.SocketAddress,
   options?: DialOptions<R> & { readonly timeout?: undefined }
-): Effect.Effect<Dialed, WsaError.ConnectError, ConnectEx | Scope.Scope | R>
+): Effect.Effect<Dialed, WsaError.DialFailure, ConnectEx | Scope.Scope | R>
 export function dial<R = never>(
   address: SocketAddress.SocketAddress,
   options?: DialOptions<R>
-): Effect.Effect<Dialed, WsaError.ConnectError | Cause.TimeoutException, ConnectEx | Scope.Scope | R>
+): Effect.Effect<Dialed, WsaError.DialFailure | Cause.TimeoutException, ConnectEx | Scope.Scope | R>
 export function dial<R = never>(
   address: SocketAddress.SocketAddress,
   options?: DialOptions<R>
-): Effect.Effect<Dialed, WsaError.ConnectError | Cause.TimeoutException, ConnectEx | Scope.Scope | R> {
+): Effect.Effect<Dialed, WsaError.DialFailure | Cause.TimeoutException, ConnectEx | Scope.Scope | R> {
   const attempts = dialAttempts(address, options)
   // An invalid timeout is reported by checkDialOptions inside `attempts`, so it must not reach Effect.timeout.
   const timeout = options?.timeout === undefined ? undefined : Duration.decodeUnknown(options.timeout)
-  const bounded = timeout === undefined || Option.isNone(timeout) ? attempts : Effect.timeout(attempts, timeout.value)
+  const bounded: Effect.Effect<Dialed, WsaError.DialFailure | Cause.TimeoutException, ConnectEx | Scope.Scope | R> =
+    timeout === undefined || Option.isNone(timeout) ? attempts : Effect.timeout(attempts, timeout.value)
   return Effect.withSpan(bounded, "ConnectEx.dial", {
     attributes: { "net.peer.address": describeAddress(address) },
     captureStackTrace: false
-  }) as Effect.Effect<Dialed, WsaError.ConnectError | Cause.TimeoutException, ConnectEx | Scope.Scope | R>
+  })
 }

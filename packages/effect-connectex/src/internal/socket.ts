@@ -32,41 +32,50 @@ export const isSocket = (u: unknown): u is SocketImpl => u instanceof SocketImpl
 
 export type Operation = WsaError.Operation
 
-export const wsaError = (name: WsaError.WsaName, operation: Operation, address?: Core.SocketAddress, detail?: string) =>
+export const wsaError = <N extends WsaError.WsaName>(name: N, operation: Operation, address?: Core.SocketAddress, detail?: string) =>
   WsaError.fromName(name, { operation, address, detail })
 
-export const fromStatus = (status: number, operation: Operation, address?: Core.SocketAddress) =>
-  WsaError.fromCode(status, { operation, address })
+/** A kernel status as one of a function's errors: see `WsaError.narrowing` (Unknown is the catch-all). */
+export type ToError<E> = (status: number, operation: Operation, address?: Core.SocketAddress) => E
+
+export const statusOnto = <N extends WsaError.WsaName>(tags: ReadonlyArray<N>): ToError<WsaError.ErrorOf<N> | WsaError.Unknown> => {
+  const narrow = WsaError.narrowing(tags)
+  return (status, operation, address) => narrow(status, { operation, address })
+}
 
 /** The state machine's refusal as the error a user sees. */
-export const refused = (refusal: Core.SocketState.Refusal, operation: Operation, address?: Core.SocketAddress) =>
+export const refused = <N extends WsaError.WsaName>(refusal: Core.SocketState.Refusal<N>, operation: Operation, address?: Core.SocketAddress) =>
   WsaError.fromName(refusal.refused, { operation, address, detail: refusal.detail })
 
+/** What the checks every call makes first can fail with. */
+export type NotUsable = WsaError.WSAENOTSOCK | WsaError.WSANOTINITIALISED
+
 /** The checks every call makes first: a socket of ours, a live port, not closed. */
-export const usableSync = (u: unknown, operation: Operation): SocketImpl | WsaError.WsaError => {
+export const usableSync = (u: unknown, operation: Operation): SocketImpl | NotUsable => {
   if (!isSocket(u)) return wsaError("WSAENOTSOCK", operation, undefined, "the value is not a socket opened by Socket.open")
   if (!u.port.isOpen()) return wsaError("WSANOTINITIALISED", operation)
   const refusal = Core.SocketState.checkOpen(u)
   return refusal === undefined ? u : refused(refusal, operation)
 }
 
-export const usable = (u: unknown, operation: Operation): Effect.Effect<SocketImpl, WsaError.WsaError> =>
+export const usable = (u: unknown, operation: Operation): Effect.Effect<SocketImpl, NotUsable> =>
   Effect.suspend(() => {
     const result = usableSync(u, operation)
     return isSocket(result) ? Effect.succeed(result) : Effect.fail(result)
   })
 
-/** A long operation through the completion port, failing with the WSA error of a non-zero status. */
-export const submit = (
+/** A long operation through the completion port, failing with the function's error for a non-zero status. */
+export const submit = <E>(
   socket: SocketImpl,
   operation: Operation,
   start: (done: Core.Done) => Core.Operation,
+  toError: ToError<E>,
   address?: Core.SocketAddress
-): Effect.Effect<Core.Completion, WsaError.WsaError> =>
+): Effect.Effect<Core.Completion, E> =>
   Effect.flatMap(socket.port.submit(start), (completion) =>
     completion.status === 0
       ? Effect.succeed(completion)
-      : Effect.fail(fromStatus(completion.status, operation, address)))
+      : Effect.fail(toError(completion.status, operation, address)))
 
 /** Closes the socket: pending operations complete with WSA_OPERATION_ABORTED, then the handle goes. */
 export const close = (socket: SocketImpl): void => {
@@ -75,7 +84,7 @@ export const close = (socket: SocketImpl): void => {
 
 /** A span for an i/o call with its size and outcome (bytes moved, or the WSA tag). */
 export const traced = (name: string, requested: number) =>
-<A extends number | Uint8Array, E extends WsaError.WsaError, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+<A extends number | Uint8Array, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   effect.pipe(
     Effect.tap((result) =>
       Effect.annotateCurrentSpan({
