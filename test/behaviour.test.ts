@@ -6,6 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, type Layer, Option, type Scope, TestClock } from "effect"
 import { ConnectEx, Iocp, Simulated, Socket, SocketAddress, type WsaError } from "../packages/effect-connectex/src/index.js"
 import { echoServer, pendingTarget, recordingServer, refusedPort, wine } from "./support/peers.js"
+import { bound, text, untilPending } from "./support/fixtures.js"
 
 interface Backend {
   readonly name: string
@@ -79,17 +80,8 @@ const backends: ReadonlyArray<Backend> = [
   }
 ]
 
-const bound = (family: SocketAddress.Family = "ipv4") =>
-  Effect.tap(Socket.open({ family }), (socket) => Socket.bind(socket, SocketAddress.wildcard(family)))
 
-const text = (s: string) => new TextEncoder().encode(s)
 
-/** Lets forked fibers run until the port has `n` operations pending (no clock involved). */
-const untilPending = (n: number) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 10_000 && (yield* Iocp.stats).pending < n; i++) yield* Effect.yieldNow()
-    expect((yield* Iocp.stats).pending).toBe(n)
-  })
 
 describe.each(backends)("shared behaviour: $name", (backend) => {
   const test = (name: string, body: () => Effect.Effect<void, unknown, ConnectEx.ConnectEx | Iocp.Iocp | Scope.Scope>) =>

@@ -2,11 +2,9 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Schedule } from "effect"
 import { ConnectEx, Iocp, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
 import { echoServer, openDescriptors, pendingTarget, refusedPort, resettingServer, wine } from "./support/peers.js"
+import { bound, text } from "./support/fixtures.js"
 
-const bound = (family: SocketAddress.Family = "ipv4") =>
-  Effect.tap(Socket.open({ family }), (socket) => Socket.bind(socket, SocketAddress.wildcard(family)))
 
-const text = (s: string) => new TextEncoder().encode(s)
 
 /** Waits until the port has `n` pending operations (the connect has really gone to the kernel). */
 const pendingOps = (n: number) =>

@@ -3,8 +3,8 @@ import { Effect, Fiber, Ref, Schedule, TestClock } from "effect"
 import * as net from "node:net"
 import { ConnectEx, Iocp, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
 import { echoServer, openDescriptors, pendingTarget, refusedPort } from "./support/peers.js"
+import { text } from "./support/fixtures.js"
 
-const text = (s: string) => new TextEncoder().encode(s)
 
 /** Real time for the kernel's answer to arrive while the TestClock stands still. */
 const realPause = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))

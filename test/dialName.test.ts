@@ -14,8 +14,8 @@ import * as Simulated from "../packages/effect-connectex/src/Simulated.js"
 import * as Socket from "../packages/effect-connectex/src/Socket.js"
 import * as SocketAddress from "../packages/effect-connectex/src/SocketAddress.js"
 import { echoServer, pendingTarget, refusedPort } from "./support/peers.js"
+import { text } from "./support/fixtures.js"
 
-const text = (s: string) => new TextEncoder().encode(s)
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
 
 const network = Simulated.network({

@@ -18,11 +18,10 @@ import {
   unreachableRoute,
   unreachableRule
 } from "./support/netns.js"
+import { bound, text } from "./support/fixtures.js"
 
-const text = (s: string) => new TextEncoder().encode(s)
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
 
-const bound = Effect.tap(Socket.open({ family: "ipv4" }), (socket) => Socket.bind(socket, SocketAddress.ipv4("0.0.0.0", 0)))
 
 /** The connect's error and how long (real time) it took to arrive. */
 const failedConnect = (socket: Socket.Socket, target: SocketAddress.SocketAddress) =>
@@ -51,7 +50,7 @@ describe.skipIf(!canUseNetns)(title, () => {
     Effect.gen(function*() {
       const lab = yield* netLab
       const echo = yield* peer("echo", 7000)
-      const socket = yield* bound
+      const socket = yield* bound()
       const target = SocketAddress.ipv4(lab.beyondPeerNoRoute, 80)
       const { error } = yield* failedConnect(socket, target)
       expect(error._tag).toBe("WSAENETUNREACH")
@@ -67,7 +66,7 @@ describe.skipIf(!canUseNetns)(title, () => {
       const lab = yield* netLab
       const echo = yield* peer("echo", 7000)
       yield* unreachableRule(lab.noRouteHerePrefix)
-      const socket = yield* bound
+      const socket = yield* bound()
       const { error } = yield* failedConnect(socket, SocketAddress.ipv4(lab.noRouteHere, 80))
       expect(error._tag).toBe("WSAENETUNREACH")
       yield* connectsAndEchoes(socket, echo.port, lab.peer)
@@ -76,7 +75,7 @@ describe.skipIf(!canUseNetns)(title, () => {
   it.scopedLive("host unreachable: a neighbour on the link never answers ARP -> WSAEHOSTUNREACH once resolution gives up", () =>
     Effect.gen(function*() {
       const lab = yield* netLab
-      const socket = yield* bound
+      const socket = yield* bound()
       const { error, millis } = yield* failedConnect(socket, SocketAddress.ipv4(lab.silentNeighbour, 80))
       expect(error._tag).toBe("WSAEHOSTUNREACH")
       expect(error.code).toBe(10065)
@@ -88,7 +87,7 @@ describe.skipIf(!canUseNetns)(title, () => {
   it.scopedLive("host unreachable, from a router in the namespace (ICMP host unreachable) -> WSAEHOSTUNREACH", () =>
     Effect.gen(function*() {
       const lab = yield* netLab
-      const socket = yield* bound
+      const socket = yield* bound()
       const { error } = yield* failedConnect(socket, SocketAddress.ipv4(lab.beyondPeerUnreachable, 80))
       expect(error._tag).toBe("WSAEHOSTUNREACH")
     }).pipe(Effect.provide(ConnectEx.layer)))
@@ -97,7 +96,7 @@ describe.skipIf(!canUseNetns)(title, () => {
     Effect.gen(function*() {
       const lab = yield* netLab
       yield* unreachableRoute(lab.unreachableHerePrefix)
-      const socket = yield* bound
+      const socket = yield* bound()
       const { error } = yield* failedConnect(socket, SocketAddress.ipv4(lab.unreachableHere, 80))
       expect(error._tag).toBe("WSAEHOSTUNREACH")
     }).pipe(Effect.provide(ConnectEx.layer)))
@@ -109,7 +108,7 @@ describe.skipIf(!canUseNetns)(title, () => {
       const target = SocketAddress.ipv4(lab.peer, echo.port)
       // Control: the port listens and answers while nothing is dropped.
       yield* Effect.scoped(ConnectEx.dial(target))
-      const socket = yield* bound
+      const socket = yield* bound()
       // 1 retry, on this socket only: the SYN at 0 s, again at 1 s, given up at 3 s (the default of 6 takes ~127 s).
       yield* synCount(socket, 1)
       const { error, millis } = yield* Effect.scoped(
@@ -130,7 +129,7 @@ describe.skipIf(!canUseNetns)(title, () => {
     Effect.gen(function*() {
       const lab = yield* netLab
       const resetting = yield* peer("reset", 7001)
-      const socket = yield* bound
+      const socket = yield* bound()
       const { bytesSent } = yield* ConnectEx.connect(socket, SocketAddress.ipv4(lab.peer, resetting.port), { data: text("hello") })
       expect(bytesSent).toBe(5)
       const error = yield* Effect.flip(Socket.receive(socket, 100))
@@ -142,7 +141,7 @@ describe.skipIf(!canUseNetns)(title, () => {
     Effect.gen(function*() {
       const lab = yield* netLab
       const resetting = yield* peer("reset", 7001)
-      const socket = yield* bound
+      const socket = yield* bound()
       yield* ConnectEx.connect(socket, SocketAddress.ipv4(lab.peer, resetting.port))
       // The first send is accepted and draws the reset; within a second of sends one must fail, with the reset.
       const error = yield* Socket.send(socket, text("are you there?")).pipe(
@@ -157,7 +156,7 @@ describe.skipIf(!canUseNetns)(title, () => {
     Effect.gen(function*() {
       const lab = yield* netLab
       const resetting = yield* peer("reset-at-once", 7001)
-      const socket = yield* bound
+      const socket = yield* bound()
       // A race: if the reset arrives before the connect's completion is processed, the POSIX driver reads it
       // from SO_ERROR and the connect fails with it; otherwise the connect succeeds and the receive fails.
       const error = yield* ConnectEx.connect(socket, SocketAddress.ipv4(lab.peer, resetting.port)).pipe(

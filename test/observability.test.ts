@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Metric, Tracer } from "effect"
 import { ConnectEx, Metrics, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
 import { echoServer, refusedPort } from "./support/peers.js"
+import { bound } from "./support/fixtures.js"
 
 /** The current tracer, wrapped so that every span it makes is kept for the test to read. */
 const recordingTracer = Effect.map(Effect.tracer, (inner) => {
@@ -17,7 +18,6 @@ const recordingTracer = Effect.map(Effect.tracer, (inner) => {
   return { spans, tracer }
 })
 
-const bound = Effect.tap(Socket.open({ family: "ipv4" }), (socket) => Socket.bind(socket, SocketAddress.wildcard("ipv4")))
 
 describe("observability", () => {
   it.scoped("spans for connect, send and receive carry the address, bytes and outcome", () =>
@@ -26,11 +26,11 @@ describe("observability", () => {
       const peer = yield* echoServer()
       const refused = yield* refusedPort()
       yield* Effect.gen(function*() {
-        const socket = yield* bound
+        const socket = yield* bound()
         yield* ConnectEx.connect(socket, peer.address, { data: new Uint8Array(3) })
         yield* Socket.send(socket, new Uint8Array(4))
         yield* Socket.receive(socket, 100)
-        yield* Effect.flip(ConnectEx.connect(yield* bound, refused))
+        yield* Effect.flip(ConnectEx.connect(yield* bound(), refused))
         yield* Effect.scoped(ConnectEx.dial(peer.address))
       }).pipe(Effect.withTracer(tracer))
       const connects = spans.filter((s) => s.name === "ConnectEx.connect")
@@ -57,9 +57,9 @@ describe("observability", () => {
       }
       yield* Effect.scoped(
         Effect.gen(function*() {
-          const socket = yield* bound
+          const socket = yield* bound()
           yield* ConnectEx.connect(socket, peer.address)
-          yield* Effect.flip(ConnectEx.connect(yield* bound, refused))
+          yield* Effect.flip(ConnectEx.connect(yield* bound(), refused))
           expect((yield* Metric.value(Metrics.openSockets)).value).toBe(before.open + 2)
         })
       )

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ConnectEx, Iocp, Socket, SocketAddress, WsaError } from "../packages/effect-connectex/src/index.js"
 import * as net from "node:net"
 import { loopback, openDescriptors, pendingTarget, refusedPort, wine } from "./support/peers.js"
+import { bound } from "./support/fixtures.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // The runtime, the peers and the outcome checks
@@ -111,8 +112,6 @@ const expectSettled = async () => {
     .toEqual({ pending: 0, duplicates: 0, liveAllocations: baseline.allocations, sockets: 0 })
 }
 
-const bound = (family: SocketAddress.Family = "ipv4") =>
-  Effect.tap(Socket.open({ family }), (socket) => Socket.bind(socket, SocketAddress.wildcard(family)))
 
 const connectedTo = (target: SocketAddress.SocketAddress) =>
   Effect.tap(bound(target.family), (socket) => ConnectEx.connect(socket, target))

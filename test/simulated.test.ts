@@ -7,6 +7,7 @@ import * as ConnectEx from "../packages/effect-connectex/src/ConnectEx.js"
 import * as Simulated from "../packages/effect-connectex/src/Simulated.js"
 import * as Socket from "../packages/effect-connectex/src/Socket.js"
 import * as SocketAddress from "../packages/effect-connectex/src/SocketAddress.js"
+import { text } from "./support/fixtures.js"
 
 const REFUSED = wsa.WSAECONNREFUSED
 const TIMED_OUT = wsa.WSAETIMEDOUT
@@ -14,7 +15,6 @@ const NET_UNREACH = wsa.WSAENETUNREACH
 const HOST_UNREACH = wsa.WSAEHOSTUNREACH
 const RESET = wsa.WSAECONNRESET
 
-const text = (s: string) => new TextEncoder().encode(s)
 const decode = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes)
 
 /** An operation's completions, to check "exactly once". */

@@ -7,6 +7,7 @@ import { Effect, Exit, Fiber, Layer, Option, Schedule } from "effect"
 import * as net from "node:net"
 import { ConnectEx, Iocp, Socket, SocketAddress } from "../../packages/effect-connectex/src/index.js"
 import { silentListener } from "../../test/support/native/windows/testing.js"
+import { bound, text } from "../support/fixtures.js"
 
 const isWindows = process.platform === "win32"
 
@@ -14,7 +15,6 @@ const windowsLayer = ConnectEx.layerDriver(
   Effect.promise(() => import("../../packages/core/src/native/windows/driver.js").then((m) => m.makeWindowsDriver()))
 )
 
-const text = (s: string) => new TextEncoder().encode(s)
 
 const echoServer = Effect.acquireRelease(
   Effect.async<{ readonly server: net.Server; readonly address: SocketAddress.SocketAddress; readonly connections: Set<net.Socket> }>(
@@ -61,7 +61,6 @@ const pendingTarget = Effect.gen(function*() {
   return listener.address
 })
 
-const bound = Effect.tap(Socket.open({ family: "ipv4" }), (socket) => Socket.bind(socket, SocketAddress.wildcard("ipv4")))
 
 describe.skipIf(!isWindows)("ConnectEx.layer on win32 (win32 only)", () => {
   it.live("picks the windows driver", () =>
@@ -75,7 +74,7 @@ describe.skipIf(!isWindows)("the Effect stack over the Windows driver (win32 onl
     it.scoped("connect with data, receive the echo, connect time is Some", () =>
       Effect.gen(function*() {
         const peer = yield* echoServer
-        const socket = yield* bound
+        const socket = yield* bound()
         expect(Option.isNone(yield* Socket.connectTime(socket))).toBe(true)
         const { bytesSent } = yield* ConnectEx.connect(socket, peer.address, { data: text("hello") })
         expect(bytesSent).toBe(5)
@@ -88,7 +87,7 @@ describe.skipIf(!isWindows)("the Effect stack over the Windows driver (win32 onl
       Effect.gen(function*() {
         const port = yield* refusedPort
         const peer = yield* echoServer
-        const socket = yield* bound
+        const socket = yield* bound()
         const error = yield* Effect.flip(ConnectEx.connect(socket, SocketAddress.ipv4("127.0.0.1", port)))
         expect(error._tag).toBe("WSAECONNREFUSED")
         yield* ConnectEx.connect(socket, peer.address)
@@ -124,7 +123,7 @@ describe.skipIf(!isWindows)("the Effect stack over the Windows driver (win32 onl
       Effect.gen(function*() {
         const target = yield* pendingTarget
         const before = yield* Iocp.stats
-        const fiber = yield* Effect.fork(Effect.scoped(Effect.flatMap(bound, (socket) => ConnectEx.connect(socket, target))))
+        const fiber = yield* Effect.fork(Effect.scoped(Effect.flatMap(bound(), (socket) => ConnectEx.connect(socket, target))))
         yield* Effect.repeat(Iocp.stats, { until: (s) => s.pending >= 1, schedule: Schedule.spaced("1 millis") })
         yield* Fiber.interrupt(fiber)
         const after = yield* Iocp.stats
@@ -135,7 +134,7 @@ describe.skipIf(!isWindows)("the Effect stack over the Windows driver (win32 onl
     it.scoped("send and receive through the port", () =>
       Effect.gen(function*() {
         const peer = yield* echoServer
-        const socket = yield* bound
+        const socket = yield* bound()
         yield* ConnectEx.connect(socket, peer.address)
         expect(yield* Socket.send(socket, text("ping"))).toBe(4)
         expect(new TextDecoder().decode(yield* Socket.receive(socket, 100))).toBe("ping")
@@ -149,7 +148,7 @@ describe.skipIf(!isWindows)("the Effect stack over the Windows driver (win32 onl
           const context = yield* Layer.build(windowsLayer)
           return yield* Effect.gen(function*() {
             const peer = yield* echoServer
-            const socket = yield* bound
+            const socket = yield* bound()
             yield* ConnectEx.connect(socket, peer.address)
             // a receive left pending when the layer goes away: aborted, waited for, freed
             yield* Effect.fork(Socket.receive(socket, 100))
