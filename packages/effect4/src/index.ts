@@ -13,6 +13,8 @@ export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
 export * as PlatformSocket from "./PlatformSocket.js"
 /** @since 0.1.0 */
+export * as Simulated from "./Simulated.js"
+/** @since 0.1.0 */
 export * as Socket from "./Socket.js"
 /** @since 0.1.0 */
 export * as SocketAddress from "./SocketAddress.js"
