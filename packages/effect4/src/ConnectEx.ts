@@ -93,6 +93,23 @@ export const connect: typeof internal.connect = internal.connect
  */
 export const dial: typeof internal.dial = internal.dial
 
+// Connect by name or by list, racing attempts per RFC 8305 (Happy Eyeballs). Re-exported rather than
+// re-assigned: HappyEyeballs.ts imports dial from internal/dial.js, and this module from it.
+export {
+  /** @since 0.1.0 */
+  type DialedAddress,
+  /** @since 0.1.0 */
+  DialError,
+  /** @since 0.1.0 */
+  dialList,
+  /** @since 0.1.0 */
+  type DialManyOptions,
+  /** @since 0.1.0 */
+  dialName,
+  /** @since 0.1.0 */
+  type FailedAttempt
+} from "./HappyEyeballs.js"
+
 /**
  * The retry policy worth starting from: exponential back-off from 50 ms, at most `times` retries, for the
  * retryable codes only (dial never steps a schedule for other errors).
