@@ -58,6 +58,8 @@ export class Iocp extends Context.Service<Iocp, Service>()("@effect-connectex/ef
 /**
  * Builds the port over a driver: `startup` now, and at scope close abort, wait, close, `cleanup`.
  *
+ * @example
+ * const port = yield* Iocp.make(driver) // scoped: released with the scope
  * @since 0.1.0
  * @category constructors
  */
@@ -78,6 +80,8 @@ export const make = (driver: Core.Driver): Effect.Effect<Service, WsaError.WsaEr
 /**
  * The port as a layer over a driver (built once per layer; released with it).
  *
+ * @example
+ * const portLayer = Iocp.layer(Effect.succeed(driver))
  * @since 0.1.0
  * @category layers
  */
@@ -87,6 +91,8 @@ export const layer = (driver: Effect.Effect<Core.Driver, WsaError.WsaError>): La
 /**
  * The port's counters: pending operations, completions, open sockets, live native allocations.
  *
+ * @example
+ * const { pending, liveAllocations } = yield* Iocp.stats
  * @since 0.1.0
  * @category accessors
  */
