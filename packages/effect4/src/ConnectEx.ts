@@ -12,6 +12,7 @@ import type * as Duration from "effect/Duration"
 import * as WsaError from "./errors/WsaError.js"
 import * as internal from "./internal/dial.js"
 import * as Iocp from "./Iocp.js"
+import type * as Simulated from "./Simulated.js"
 
 /**
  * @since 0.1.0
@@ -92,6 +93,23 @@ export const connect: typeof internal.connect = internal.connect
  */
 export const dial: typeof internal.dial = internal.dial
 
+// Connect by name or by list, racing attempts per RFC 8305 (Happy Eyeballs). Re-exported rather than
+// re-assigned: HappyEyeballs.ts imports dial from internal/dial.js, and this module from it.
+export {
+  /** @since 0.1.0 */
+  type DialedAddress,
+  /** @since 0.1.0 */
+  DialError,
+  /** @since 0.1.0 */
+  dialList,
+  /** @since 0.1.0 */
+  type DialManyOptions,
+  /** @since 0.1.0 */
+  dialName,
+  /** @since 0.1.0 */
+  type FailedAttempt
+} from "./HappyEyeballs.js"
+
 /**
  * The retry policy worth starting from: exponential back-off from 50 ms, at most `times` retries, for the
  * retryable codes only (dial never steps a schedule for other errors).
@@ -156,7 +174,41 @@ const platformDriver: Effect.Effect<Core.Driver, WsaError.WsaError> = Effect.sus
 export const layer: Layer.Layer<ConnectEx | Iocp.Iocp, WsaError.WsaError> = layerDriver(platformDriver)
 
 /**
- * Which driver the layer picked: "posix" or "windows" (or the name of a driver given to `layerDriver`).
+ * ConnectEx over a deterministic in-memory network, for your own tests: scripted behaviour per address
+ * (accept, refuse N times, never answer, unreachable, reset, delay), with time taken from Effect's `Clock`
+ * so that `TestClock.adjust` moves it (in `it.effect`). Also provides `Simulated.NetworkLog`: what was
+ * attempted and sent. Closing the layer aborts what is pending, stops the timers and closes what is open.
+ *
+ * @example
+ * import { Effect, Schedule } from "effect"
+ * import { ConnectEx, Simulated, SocketAddress } from "@effect-connectex/effect4"
+ *
+ * const network = Simulated.network({ "192.0.2.1:80": Simulated.refuse({ times: 2 }) })
+ * const program = ConnectEx.dial(SocketAddress.ipv4("192.0.2.1", 80), { retry: Schedule.recurs(3) })
+ * program.pipe(Effect.scoped, Effect.provide(ConnectEx.layerSimulated(network)))
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSimulated = (
+  network: Simulated.Network
+): Layer.Layer<ConnectEx | Iocp.Iocp | Simulated.NetworkLog> =>
+  Layer.unwrap(
+    // Loaded when the layer is built: programs that only use `layer` never load the simulated network.
+    Effect.promise(() => import("./Simulated.js")).pipe(
+      Effect.flatMap((Simulated) =>
+        Effect.map(Simulated.makeDriverEffect(network), ({ driver, log }) =>
+          Layer.merge(
+            // the simulated driver's startup always answers 0: a failure here would be a defect
+            Layer.orDie(layerDriver(Effect.succeed(driver))),
+            Layer.succeed(Simulated.NetworkLog, log)
+          ))
+      )
+    )
+  )
+
+/**
+ * Which driver the layer picked: "posix", "windows" or "simulated" (or the name of a driver given to
+ * `layerDriver`).
  *
  * @example
  * const name = yield* ConnectEx.driverName // "posix" on Linux

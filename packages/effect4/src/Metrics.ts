@@ -37,7 +37,7 @@ export const connectFailures: Metric.Counter<number> = Metric.counter("connectex
  * Sockets open now (opened by `Socket.open`, not yet closed).
  *
  * @example
- * const open = yield* Metric.value(Metrics.openSockets)
+ * const { value: open } = yield* Metric.value(Metrics.openSockets)
  * @since 0.1.0
  * @category metrics
  */
@@ -47,7 +47,7 @@ export const openSockets: Metric.Gauge<number> = Metric.gauge("connectex_open_so
  * Operations (connect, send, receive, disconnect) waiting for their completion now.
  *
  * @example
- * const pending = yield* Metric.value(Metrics.pendingOperations)
+ * const { value: pending } = yield* Metric.value(Metrics.pendingOperations)
  * @since 0.1.0
  * @category metrics
  */

@@ -7,11 +7,17 @@
 /** @since 0.1.0 */
 export * as ConnectEx from "./ConnectEx.js"
 /** @since 0.1.0 */
+export * as HappyEyeballs from "./HappyEyeballs.js"
+/** @since 0.1.0 */
 export * as Iocp from "./Iocp.js"
 /** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
 export * as PlatformSocket from "./PlatformSocket.js"
+/** @since 0.1.0 */
+export * as Resolver from "./Resolver.js"
+/** @since 0.1.0 */
+export * as Simulated from "./Simulated.js"
 /** @since 0.1.0 */
 export * as Socket from "./Socket.js"
 /** @since 0.1.0 */

@@ -1,0 +1,337 @@
+#!/usr/bin/env node
+// The connect bench for the Effect 4 front-end (@effect-connectex/effect4), under Node 22.
+//
+//   npm run bench:effect4                 build, then N = 20,000 connections per run (Node 22 from .cache/node22)
+//   .cache/node22/bin/node bench/connect-effect4.mjs --quick     N = 2,000 (after a build)
+//   options: --n N  --runs R (median of R runs by conn/s)  --concurrency 1,64
+//
+// Effect 4 needs Node >= 22.19 and the root bench (bench/connect.mjs) runs on the root's Node 20 with Effect 3,
+// and one process cannot load both front-ends' `effect` as the same library: so this is its own process with
+// the same workload, the same peer (bench/connect.mjs --peer, by default run by the Node named in
+// BENCH_PEER_NODE so that both benches can use the same peer runtime), the same measuring and the same JSON
+// shape as bench/connect.mjs. Clients:
+//   node:net               net.createConnection, write(64 bytes), destroy (the baseline, on this Node)
+//   ConnectEx (Effect 4)   Effect.scoped(Socket.open, Socket.bind wildcard port 0, ConnectEx.connect with 64
+//                          bytes), all under one ConnectEx.layer (the built @effect-connectex/effect4 package)
+// Run `npm run bench` and `npm run bench:effect4` back to back to compare the front-ends.
+// The last line printed is one JSON object with every figure. Nothing here asserts timings.
+
+import { fork } from "node:child_process"
+import { readFileSync } from "node:fs"
+import * as net from "node:net"
+import { performance } from "node:perf_hooks"
+import { fileURLToPath, pathToFileURL } from "node:url"
+
+const PAYLOAD_BYTES = 64
+const HOST = "127.0.0.1"
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+// ---------------------------------------------------------------------------------------------------------
+// The peer: bench/connect.mjs's own, in its own process
+
+const startPeer = () =>
+  new Promise((resolve, reject) => {
+    const execPath = process.env.BENCH_PEER_NODE || process.execPath
+    const child = fork(`${root}bench/connect.mjs`, ["--peer"], { execPath, stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    child.once("error", reject)
+    child.once("exit", (code) => reject(new Error(`the peer exited early with code ${code}`)))
+    child.once("message", (message) => resolve({ child, port: message.port }))
+  })
+
+const stopPeer = (child) =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.removeAllListeners("exit")
+    child.once("exit", () => resolve())
+    child.disconnect()
+  })
+
+// ---------------------------------------------------------------------------------------------------------
+// Options and system facts (as bench/connect.mjs)
+
+function parseArgs(argv) {
+  const value = (name) => {
+    const i = argv.indexOf(name)
+    return i === -1 ? undefined : argv[i + 1]
+  }
+  const quick = argv.includes("--quick")
+  const n = Number(value("--n") ?? (quick ? 2_000 : 20_000))
+  const runs = Number(value("--runs") ?? 1)
+  const concurrency = (value("--concurrency") ?? "1,64").split(",").map(Number)
+  for (const [name, x] of [["--n", n], ["--runs", runs], ...concurrency.map((c) => ["--concurrency", c])]) {
+    if (!Number.isInteger(x) || x < 1) {
+      console.error(`bench: ${name} must be a positive integer`)
+      process.exit(2)
+    }
+  }
+  return { quick, n, runs, concurrency }
+}
+
+const readNumbers = (path) => {
+  try {
+    return readFileSync(path, "utf8").trim().split(/\s+/).map(Number)
+  } catch {
+    return undefined
+  }
+}
+
+function timeWaitTowards(port) {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0")
+  let count = 0
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text
+    try {
+      text = readFileSync(file, "utf8")
+    } catch {
+      continue
+    }
+    for (const line of text.split("\n")) {
+      const fields = line.trim().split(/\s+/)
+      if (fields[3] === "06" && fields[2]?.endsWith(`:${hexPort}`)) count++
+    }
+  }
+  return count
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function makeRoomFor(n, port, system) {
+  if (system.twReuse !== 0 || system.portRange === undefined) return
+  const budget = Math.floor(system.portRange * 0.9)
+  let waited = 0
+  while (timeWaitTowards(port) + n > budget && waited < 75) {
+    if (waited === 0) process.stderr.write(`bench: waiting for TIME_WAIT ports to free (${timeWaitTowards(port)} in use)...\n`)
+    await sleep(1_000)
+    waited++
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Measuring (as bench/connect.mjs)
+
+const percentile = (sorted, p) => sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))]
+
+function summarize(client, concurrency, n, latenciesMs, errors, elapsedMs, cpu) {
+  const sorted = Float64Array.from(latenciesMs).sort()
+  const round1 = (x) => Math.round(x * 10) / 10
+  return {
+    client,
+    concurrency,
+    n,
+    connPerSec: Math.round((n / elapsedMs) * 1_000),
+    p50Us: round1(percentile(sorted, 0.5) * 1_000),
+    p99Us: round1(percentile(sorted, 0.99) * 1_000),
+    cpuUsPerConn: round1((cpu.user + cpu.system) / n),
+    errors
+  }
+}
+
+async function measurePromises(client, n, concurrency, once) {
+  const latencies = new Float64Array(n)
+  let next = 0
+  let errors = 0
+  let firstError
+  const worker = async () => {
+    while (next < n) {
+      const i = next++
+      const started = performance.now()
+      try {
+        await once()
+      } catch (error) {
+        errors++
+        firstError ??= error
+      }
+      latencies[i] = performance.now() - started
+    }
+  }
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  const elapsed = performance.now() - started
+  const result = summarize(client, concurrency, n, latencies, errors, elapsed, process.cpuUsage(cpu))
+  if (firstError !== undefined) result.firstError = String(firstError?.message ?? firstError)
+  return result
+}
+
+async function measureEffect(client, n, concurrency, once, runPromise, Effect) {
+  const latencies = new Float64Array(n)
+  let errors = 0
+  let firstError
+  const one = (_, i) =>
+    Effect.suspend(() => {
+      const started = performance.now()
+      return Effect.match(once, {
+        onFailure: (error) => {
+          errors++
+          firstError ??= error
+          latencies[i] = performance.now() - started
+        },
+        onSuccess: () => {
+          latencies[i] = performance.now() - started
+        }
+      })
+    })
+  const all = Effect.forEach(Array.from({ length: n }), one, { concurrency, discard: true })
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  await runPromise(all)
+  const elapsed = performance.now() - started
+  const result = summarize(client, concurrency, n, latencies, errors, elapsed, process.cpuUsage(cpu))
+  if (firstError !== undefined) result.firstError = String(firstError?._tag ?? firstError?.message ?? firstError)
+  return result
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The clients
+
+function makeClients(port, lib) {
+  const { Effect, ManagedRuntime, ConnectEx, Socket, SocketAddress } = lib
+  const payload = new Uint8Array(PAYLOAD_BYTES).fill(0x61)
+
+  const netOnce = () =>
+    new Promise((resolve, reject) => {
+      const socket = net.createConnection({ host: HOST, port, noDelay: true })
+      socket.once("error", reject)
+      socket.once("connect", () => {
+        socket.write(payload, (error) => {
+          socket.destroy()
+          if (error) reject(error)
+          else resolve()
+        })
+      })
+    })
+
+  const target = SocketAddress.ipv4(HOST, port)
+  const wildcard = SocketAddress.ipv4("0.0.0.0", 0)
+  const connectExOnce = Effect.scoped(
+    Effect.gen(function*() {
+      const socket = yield* Socket.open({ family: "ipv4" })
+      yield* Socket.bind(socket, wildcard)
+      yield* ConnectEx.connect(socket, target, { data: payload })
+    })
+  )
+  const runtime = ManagedRuntime.make(ConnectEx.layer)
+  const name = "ConnectEx (Effect 4)"
+
+  return {
+    clients: [
+      { name: "node:net", run: (n, c) => measurePromises("node:net", n, c, netOnce) },
+      { name, run: (n, c) => measureEffect(name, n, c, connectExOnce, (e) => runtime.runPromise(e), Effect) }
+    ],
+    dispose: () => runtime.dispose()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Report
+
+const fmt = (x, digits = 0) =>
+  Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "n/a"
+
+function table(results) {
+  const header = ["client", "C", "conn/s", "p50 us", "p99 us", "CPU us/conn", "errors"]
+  const rows = results.map((r) => [
+    r.client,
+    String(r.concurrency),
+    fmt(r.connPerSec),
+    fmt(r.p50Us, 1),
+    fmt(r.p99Us, 1),
+    fmt(r.cpuUsPerConn, 1),
+    String(r.errors)
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
+  const line = (cells) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ")
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n")
+}
+
+const median = (results) => {
+  const sorted = [...results].sort((a, b) => a.connPerSec - b.connPerSec)
+  return sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2))
+  const range = readNumbers("/proc/sys/net/ipv4/ip_local_port_range")
+  const system = {
+    portRange: range === undefined ? undefined : range[1] - range[0] + 1,
+    twReuse: readNumbers("/proc/sys/net/ipv4/tcp_tw_reuse")?.[0] ?? 0
+  }
+
+  // The Effect this harness drives must be the library's own effect 4 (packages/effect4/node_modules), not the
+  // root's effect 3 that a bare `import("effect")` from bench/ would find: load the very files the built
+  // package resolves, and refuse to run with anything but 4.x.
+  const effect4 = `${root}packages/effect4/node_modules/effect/`
+  const effectVersion = JSON.parse(readFileSync(`${effect4}package.json`, "utf8")).version
+  if (!effectVersion.startsWith("4.")) throw new Error(`bench: packages/effect4 has effect ${effectVersion}, not 4.x`)
+  const [Effect, ManagedRuntime, { ConnectEx, Socket, SocketAddress }] = await Promise.all([
+    import(pathToFileURL(`${effect4}dist/Effect.js`).href),
+    import(pathToFileURL(`${effect4}dist/ManagedRuntime.js`).href),
+    import(pathToFileURL(`${root}packages/effect4/dist/index.js`).href)
+  ])
+
+  const { child, port } = await startPeer()
+  const { clients, dispose } = makeClients(port, { Effect, ManagedRuntime, ConnectEx, Socket, SocketAddress })
+  try {
+    console.log(
+      `connect set-up on ${HOST} (Effect 4 front-end, effect ${effectVersion}): ${PAYLOAD_BYTES} bytes per connection, ` +
+        `N = ${fmt(options.n)} per run, ${options.runs} run(s) (median by conn/s), peer pid ${child.pid} in its own process`
+    )
+    console.log(
+      `node ${process.version}, ephemeral ports ${range?.join("-") ?? "unknown"}, tcp_tw_reuse ${system.twReuse}\n`
+    )
+
+    const warm = Math.max(20, Math.min(500, Math.floor(options.n / 10)))
+    for (const client of clients) await client.run(warm, 8)
+
+    const results = []
+    for (const concurrency of options.concurrency) {
+      for (const client of clients) {
+        const runs = []
+        for (let r = 0; r < options.runs; r++) {
+          await makeRoomFor(options.n, port, system)
+          runs.push(await client.run(options.n, concurrency))
+        }
+        const result = median(runs)
+        results.push(result)
+        process.stderr.write(`bench: ${client.name} C=${concurrency}: ${fmt(result.connPerSec)} conn/s\n`)
+      }
+    }
+
+    const at = (client, c) => results.find((r) => r.client === client && r.concurrency === c)
+    const ratioC = options.concurrency.includes(64) ? 64 : options.concurrency[options.concurrency.length - 1]
+    const net64 = at("node:net", ratioC)
+    const cx64 = at("ConnectEx (Effect 4)", ratioC)
+    const round3 = (x) => Math.round(x * 1_000) / 1_000
+    const ratioVsNet = round3(cx64.connPerSec / net64.connPerSec)
+    const cpuRatioVsNet = round3(cx64.cpuUsPerConn / net64.cpuUsPerConn)
+
+    console.log(table(results))
+    console.log(
+      `\nConnectEx (Effect 4) vs node:net at C=${ratioC}: ${ratioVsNet}x the connections per second, ${cpuRatioVsNet}x the CPU per connection`
+    )
+    const errors = results.reduce((sum, r) => sum + r.errors, 0)
+    if (errors > 0) console.log(`errors: ${errors} connection(s) failed (see firstError in the JSON)`)
+    console.log(
+      JSON.stringify({
+        bench: "connect",
+        n: options.n,
+        runs: options.runs,
+        quick: options.quick,
+        payloadBytes: PAYLOAD_BYTES,
+        node: process.version,
+        effect: effectVersion,
+        results,
+        ratioConcurrency: ratioC,
+        ratioVsNet,
+        cpuRatioVsNet
+      })
+    )
+  } finally {
+    await dispose()
+    await stopPeer(child)
+  }
+}
+
+await main()

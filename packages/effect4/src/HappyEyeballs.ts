@@ -1,0 +1,318 @@
+/**
+ * Connecting to a name or a list of addresses, racing the attempts as RFC 8305 ("Happy Eyeballs v2")
+ * describes: IPv6 first, families interleaved, a new attempt every `attemptDelay` (250 ms) or as soon as
+ * one fails, the first connection wins and the others are cancelled and closed.
+ *
+ * `ConnectEx.dialName` and `ConnectEx.dialList` are these functions.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Scope from "effect/Scope"
+import { isIP } from "node:net"
+import type * as ConnectEx from "./internal/dial.js"
+import { dial } from "./internal/dial.js"
+import * as WsaError from "./errors/WsaError.js"
+import * as Resolver from "./Resolver.js"
+import * as SocketAddress from "./SocketAddress.js"
+
+/**
+ * RFC 8305's recommended Connection Attempt Delay.
+ *
+ * @example
+ * ConnectEx.dialName("db.test", 5432, { attemptDelay: Duration.times(HappyEyeballs.DEFAULT_ATTEMPT_DELAY, 2) })
+ * @since 0.1.0
+ */
+export const DEFAULT_ATTEMPT_DELAY: Duration.Duration = Duration.millis(250)
+
+/**
+ * The options of `dialName` and `dialList`: those of `ConnectEx.dial` (its `retry` applies to each
+ * attempt, its `timeout` to the whole race) and the stagger between attempts.
+ *
+ * @example
+ * const options: HappyEyeballs.DialManyOptions = { attemptDelay: "100 millis", timeout: "5 seconds" }
+ * @since 0.1.0
+ * @category models
+ */
+export interface DialManyOptions<R = never> extends ConnectEx.DialOptions<R> {
+  /**
+   * how long an attempt has alone before the next one starts (RFC 8305's Connection Attempt Delay,
+   * default 250 ms); a failed attempt starts the next one at once
+   */
+  readonly attemptDelay?: Duration.Input | undefined
+}
+
+/**
+ * One attempt of a failed `dialName` / `dialList`: where it went and how it failed.
+ *
+ * @example
+ * const tags = dialError.attempts.map((a: HappyEyeballs.FailedAttempt) => `${SocketAddress.format(a.address)}: ${a.error._tag}`)
+ * @since 0.1.0
+ * @category models
+ */
+export interface FailedAttempt {
+  readonly address: SocketAddress.SocketAddress
+  readonly error: WsaError.ConnectError
+}
+
+const describeAttempts = (attempts: ReadonlyArray<FailedAttempt>): string =>
+  attempts.length === 0
+    ? "there was no address to try"
+    : attempts.map((a) => `${keyOf(a.address)} ${a.error._tag}`).join(", ")
+
+/**
+ * Every attempt failed: `attempts` lists each address tried, in the order the attempts started, with its
+ * typed WSA error.
+ *
+ * @example
+ * const program = ConnectEx.dialName("db.test", 5432).pipe(
+ *   Effect.catchTag("DialError", (error) => Effect.fail(error.attempts.map((a) => a.error._tag)))
+ * )
+ * @since 0.1.0
+ * @category errors
+ */
+export class DialError extends Data.TaggedError("DialError")<{
+  /** the name dialed (`dialName`), or undefined for `dialList` */
+  readonly host: string | undefined
+  readonly port: number
+  readonly attempts: ReadonlyArray<FailedAttempt>
+  readonly message: string
+}> {
+  constructor(props: { readonly host: string | undefined; readonly port: number; readonly attempts: ReadonlyArray<FailedAttempt> }) {
+    const target = props.host === undefined ? `port ${props.port}` : `${props.host}:${props.port}`
+    super({
+      ...props,
+      message: `every connection attempt to ${target} failed: ${describeAttempts(props.attempts)}. ` +
+        `Check that the service listens on one of these addresses and that a route leads there.`
+    })
+  }
+}
+
+/**
+ * What a successful `dialName` / `dialList` gives: the connected socket (in the caller's scope), the
+ * bytes of `data` sent, and the address that won the race.
+ *
+ * @example
+ * const { socket, address }: HappyEyeballs.DialedAddress = yield* ConnectEx.dialName("localhost", 8080)
+ * @since 0.1.0
+ * @category models
+ */
+export interface DialedAddress extends ConnectEx.Dialed {
+  readonly address: SocketAddress.SocketAddress
+}
+
+const keyOf = (address: SocketAddress.SocketAddress): string => {
+  try {
+    return SocketAddress.format(address)
+  } catch {
+    return `invalid ${String(address)}`
+  }
+}
+
+/**
+ * RFC 8305 section 4: IPv6 first, then the families alternate, each family keeping its own order.
+ * Duplicates are dropped.
+ *
+ * @example
+ * HappyEyeballs.interleave([v4a, v4b, v6a]) // [v6a, v4a, v4b]
+ * @since 0.1.0
+ * @category ordering
+ */
+export const interleave = (addresses: ReadonlyArray<SocketAddress.SocketAddress>): Array<SocketAddress.SocketAddress> => {
+  const seen = new Set<string>()
+  const v6: Array<SocketAddress.SocketAddress> = []
+  const v4: Array<SocketAddress.SocketAddress> = []
+  for (const address of addresses) {
+    const key = keyOf(address)
+    if (seen.has(key)) continue
+    seen.add(key)
+    ;(address.family === "ipv6" ? v6 : v4).push(address)
+  }
+  const result: Array<SocketAddress.SocketAddress> = []
+  for (let i = 0; i < Math.max(v6.length, v4.length); i++) {
+    const a = v6[i]
+    const b = v4[i]
+    if (a !== undefined) result.push(a)
+    if (b !== undefined) result.push(b)
+  }
+  return result
+}
+
+/**
+ * An address literal from a resolver and a port. An IPv6 `%zone` must be numeric (the scope id); a named
+ * zone ("fe80::1%eth0") cannot be given to a socket here, so that address becomes a WSAEINVAL attempt.
+ */
+const toAddress = (literal: string, port: number): SocketAddress.SocketAddress | FailedAttempt => {
+  const zoneAt = literal.indexOf("%")
+  const base = zoneAt < 0 ? literal : literal.slice(0, zoneAt)
+  if (isIP(base) === 4) return SocketAddress.ipv4(base, port)
+  const zone = zoneAt < 0 ? "0" : literal.slice(zoneAt + 1)
+  const address = SocketAddress.ipv6(base, port)
+  return /^\d{1,10}$/.test(zone) && Number(zone) <= 0xffffffff
+    ? SocketAddress.ipv6(base, port, { scopeId: Number(zone) })
+    : {
+      address,
+      error: new WsaError.WSAEINVAL({ operation: "connect", address, detail: `the zone of ${JSON.stringify(literal)} is not a numeric scope id` })
+    }
+}
+
+interface Winner {
+  readonly dialed: ConnectEx.Dialed
+  readonly address: SocketAddress.SocketAddress
+}
+
+/** The race itself, over addresses already ordered; `timeout` is applied by the callers. */
+const race = <R>(
+  host: string | undefined,
+  port: number,
+  addresses: ReadonlyArray<SocketAddress.SocketAddress>,
+  unusable: ReadonlyArray<FailedAttempt>,
+  options: DialManyOptions<R> | undefined
+): Effect.Effect<DialedAddress, DialError, ConnectEx.ConnectEx | Scope.Scope | R> =>
+  Effect.gen(function*() {
+    if (addresses.length === 0) return yield* Effect.fail(new DialError({ host, port, attempts: unusable }))
+    const delay = Duration.fromInputUnsafe(options?.attemptDelay ?? DEFAULT_ATTEMPT_DELAY)
+    const attemptOptions: ConnectEx.DialOptions<R> = { bind: options?.bind, data: options?.data, retry: options?.retry }
+    const parent = yield* Effect.scope
+    const winner = yield* Deferred.make<Winner, DialError>()
+    const failedSignal = yield* Queue.unbounded<void>()
+    const failures: Array<FailedAttempt | undefined> = addresses.map(() => undefined)
+    let failed = 0
+
+    /** One attempt in a scope of its own: kept (left in the caller's scope) only by the winner. */
+    const attempt = (index: number, address: SocketAddress.SocketAddress) =>
+      Effect.flatMap(Scope.fork(parent, "sequential"), (scope) => {
+        let kept = false
+        return Effect.exit(Scope.provide(scope)(dial(address, attemptOptions))).pipe(
+          Effect.flatMap((exit) =>
+            Effect.uninterruptible(Effect.suspend(() => {
+              if (Exit.isSuccess(exit)) {
+                return Effect.map(Deferred.succeed(winner, { dialed: exit.value, address }), (won) => {
+                  kept = won
+                })
+              }
+              const error = Cause.findErrorOption(exit.cause)
+              if (Option.isNone(error)) {
+                // interrupted (the fiber's own interruption ends it anyway) or a defect: report the defect
+                return Cause.hasInterruptsOnly(exit.cause) ? Effect.void : Effect.asVoid(Deferred.failCause(winner, exit.cause as Cause.Cause<never>))
+              }
+              failures[index] = { address, error: error.value as WsaError.ConnectError }
+              failed++
+              if (failed === addresses.length) {
+                const attempts = [...failures.filter((f): f is FailedAttempt => f !== undefined), ...unusable]
+                return Effect.asVoid(Deferred.fail(winner, new DialError({ host, port, attempts })))
+              }
+              return Effect.asVoid(Queue.offer(failedSignal, undefined))
+            }))
+          ),
+          Effect.ensuring(Effect.suspend(() => (kept ? Effect.void : Scope.close(scope, Exit.void))))
+        )
+      })
+
+    const fibers: Array<Fiber.Fiber<void>> = []
+    const start = Effect.gen(function*() {
+      for (let index = 0; index < addresses.length; index++) {
+        const address = addresses[index]
+        if (address === undefined) continue
+        fibers.push(yield* Effect.forkChild(attempt(index, address)))
+        if (index === addresses.length - 1) break
+        // the next attempt starts after `delay`, or at once when an attempt fails; none once one won
+        const next = yield* Effect.raceAll([
+          Deferred.await(winner).pipe(Effect.as("settled" as const), Effect.catch(() => Effect.succeed("settled" as const))),
+          Effect.as(Queue.take(failedSignal), "next" as const),
+          Effect.as(Effect.sleep(delay), "next" as const)
+        ])
+        if (next === "settled") break
+      }
+      return yield* Deferred.await(winner)
+    })
+    // Losers are interrupted (their connects cancelled, their sockets closed) before the race returns.
+    const won = yield* Effect.ensuring(start, Effect.suspend(() => Fiber.interruptAll(fibers)))
+    return { socket: won.dialed.socket, bytesSent: won.dialed.bytesSent, address: won.address }
+  })
+
+const withTimeout = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  timeout: Duration.Input | undefined
+): Effect.Effect<A, E | Cause.TimeoutError, R> => timeout === undefined ? effect : Effect.timeout(effect, timeout)
+
+const isPort = (port: unknown): port is number =>
+  typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535
+
+/**
+ * Races connects to `addresses` (RFC 8305): IPv6 first and the families interleaved, one new attempt every
+ * `attemptDelay` (default 250 ms, on Effect's Clock) or as soon as one fails. The first connection wins and
+ * stays in the caller's scope; the other attempts are interrupted (their connects cancelled, their sockets
+ * closed) before this returns. Each attempt is `ConnectEx.dial(address, { bind, data, retry })`; `timeout`
+ * bounds the whole race. If every attempt fails: one `DialError` listing each address and its WSA error.
+ *
+ * `data` is given to every attempt's connect: an attempt that connected in the same instant as the winner
+ * may have sent it too before it is closed, so keep connect data idempotent (as with TCP Fast Open).
+ * With `bind`, attempts to the other family fail WSAEAFNOSUPPORT.
+ *
+ * @example
+ * const { socket, address } = yield* ConnectEx.dialList([
+ *   SocketAddress.ipv4("192.0.2.10", 443),
+ *   SocketAddress.ipv6("2001:db8::10", 443)
+ * ], { timeout: "10 seconds" })
+ * @since 0.1.0
+ * @category connecting
+ */
+export const dialList = <R = never>(
+  addresses: ReadonlyArray<SocketAddress.SocketAddress>,
+  options?: DialManyOptions<R>
+): Effect.Effect<DialedAddress, DialError | Cause.TimeoutError, ConnectEx.ConnectEx | Scope.Scope | R> =>
+  Effect.suspend(() => {
+    const ordered = interleave(addresses)
+    return withTimeout(race(undefined, ordered[0]?.port ?? 0, ordered, [], options), options?.timeout)
+  }).pipe(Effect.withSpan("ConnectEx.dialList", undefined, { captureStackTrace: false }))
+
+/**
+ * Resolves `host` with the `Resolver` service (the system resolver unless a layer provides another), then
+ * races the addresses as `dialList` does. An IP literal (`"127.0.0.1"`, `"::1"`) is not resolved.
+ * `timeout` bounds resolution and the race together.
+ *
+ * @example
+ * const { socket, address } = yield* ConnectEx.dialName("localhost", 8080, {
+ *   attemptDelay: "250 millis",
+ *   timeout: "5 seconds"
+ * })
+ * @since 0.1.0
+ * @category connecting
+ */
+export const dialName = <R = never>(
+  host: string,
+  port: number,
+  options?: DialManyOptions<R>
+): Effect.Effect<
+  DialedAddress,
+  DialError | Resolver.ResolveError | Cause.TimeoutError,
+  ConnectEx.ConnectEx | Scope.Scope | R
+> => {
+  const run = Effect.gen(function*() {
+    if (!isPort(port)) {
+      return yield* Effect.die(new TypeError(`ConnectEx.dialName: port must be an integer from 0 to 65535, got ${String(port)}`))
+    }
+    const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
+    const literals = isIP(bare.replace(/%.*$/, "")) !== 0 ? [bare] : yield* Resolver.resolve(host)
+    const unusable: Array<FailedAttempt> = []
+    const usable: Array<SocketAddress.SocketAddress> = []
+    for (const literal of literals) {
+      const address = toAddress(literal, port)
+      if ("error" in address) unusable.push(address)
+      else usable.push(address)
+    }
+    return yield* race(host, port, interleave(usable), unusable, options)
+  })
+  return withTimeout(run, options?.timeout).pipe(
+    Effect.withSpan("ConnectEx.dialName", { attributes: { "net.peer.name": String(host), "net.peer.port": port } }, { captureStackTrace: false })
+  )
+}

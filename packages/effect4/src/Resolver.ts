@@ -1,0 +1,182 @@
+/**
+ * Name resolution for `ConnectEx.dialName`: a service that turns a host name into IP address literals.
+ *
+ * The default, used when nothing is provided, is the operating system's resolver through `node:dns`
+ * `lookup(host, { all: true })` (the same answers `getaddrinfo` gives, `/etc/hosts` included, in the order
+ * the system sorted them). Tests replace it with `layerStatic`.
+ *
+ * @example
+ * import { Effect } from "effect"
+ * import { Resolver } from "@effect-connectex/effect4"
+ *
+ * const addresses = Resolver.resolve("example.test").pipe(
+ *   Effect.provide(Resolver.layerStatic({ "example.test": ["2001:db8::1", "192.0.2.1"] }))
+ * ) // Effect<ReadonlyArray<string>, ResolveError>
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as dns from "node:dns"
+import { isIP } from "node:net"
+
+/**
+ * Why a name did not resolve: `"NotFound"` (no such name, or a name with no address), `"TryAgain"` (the
+ * resolver could not answer now: EAI_AGAIN), `"Failed"` (anything else; `code` says what).
+ *
+ * @example
+ * const retryable = (error: Resolver.ResolveError) => error.reason === "TryAgain"
+ * @since 0.1.0
+ * @category models
+ */
+export type ResolveFailure = "NotFound" | "TryAgain" | "Failed"
+
+/**
+ * A host name that did not resolve to any address.
+ *
+ * @example
+ * const program = ConnectEx.dialName("no-such-host.invalid", 80).pipe(
+ *   Effect.catchTag("ResolveError", (error) => Effect.logWarning(error.message))
+ * )
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResolveError extends Data.TaggedError("ResolveError")<{
+  readonly host: string
+  readonly reason: ResolveFailure
+  /** the resolver's own code where it gave one, such as "ENOTFOUND" or "EAI_AGAIN" */
+  readonly code?: string | undefined
+  readonly message: string
+}> {}
+
+/**
+ * What a resolver does: a host name to its address literals.
+ *
+ * @example
+ * const fixed: Resolver.Service = { resolve: () => Effect.succeed(["192.0.2.1"]) }
+ * program.pipe(Effect.provideService(Resolver.Resolver, fixed))
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * The IP address literals of `host`, in preference order: IPv4 dotted quads and IPv6 text, an IPv6
+   * link-local address possibly with its `%zone`. Never empty on success.
+   */
+  readonly resolve: (host: string) => Effect.Effect<ReadonlyArray<string>, ResolveError>
+}
+
+const reasonOf = (code: string | undefined): ResolveFailure =>
+  code === "ENOTFOUND" || code === "ENODATA" || code === "EAI_NONAME" || code === "EAI_NODATA"
+    ? "NotFound"
+    : code === "EAI_AGAIN" || code === "ETIMEOUT"
+    ? "TryAgain"
+    : "Failed"
+
+const notFound = (host: string, code?: string, detail?: string): ResolveError =>
+  new ResolveError({
+    host,
+    reason: reasonOf(code ?? "ENOTFOUND"),
+    code,
+    message: `cannot resolve ${JSON.stringify(host)}: ${detail ?? "no address for this name"}. Check the name and the resolver (DNS, /etc/hosts).`
+  })
+
+/**
+ * The system resolver: `node:dns` `lookup(host, { all: true, verbatim: true })`. A failure is a
+ * `ResolveError` whose `code` is the resolver's (`ENOTFOUND`, `EAI_AGAIN`, ...). Interrupting it abandons
+ * the lookup (getaddrinfo cannot be cancelled; its answer is ignored).
+ *
+ * @example
+ * const addresses = yield* Resolver.node.resolve("localhost") // e.g. ["::1", "127.0.0.1"]
+ * @since 0.1.0
+ * @category constructors
+ */
+export const node: Service = {
+  resolve: (host) =>
+    Effect.callback<ReadonlyArray<string>, ResolveError>((resume) => {
+      if (typeof host !== "string" || host.length === 0) {
+        return resume(Effect.fail(notFound(String(host), "EINVAL", "the host name is empty or not a string")))
+      }
+      dns.lookup(host, { all: true, verbatim: true }, (error, addresses) => {
+        if (error !== null) {
+          const code = typeof error.code === "string" ? error.code : undefined
+          const reason = reasonOf(code)
+          return resume(Effect.fail(new ResolveError({
+            host,
+            reason,
+            code,
+            message: `cannot resolve ${JSON.stringify(host)}: ${code ?? error.message}${reason === "TryAgain" ? " (the resolver could not answer now; retrying may help)" : ""}.`
+          })))
+        }
+        const literals = addresses.map((entry) => entry.address)
+        resume(literals.length === 0 ? Effect.fail(notFound(host, "ENODATA")) : Effect.succeed(literals))
+      })
+    })
+}
+
+/**
+ * The resolver `dialName` uses: a `Context.Reference` whose default is the system resolver (`node`), so
+ * nothing needs to provide it; a layer (`layerStatic`, `layerNode`) or `Effect.provideService` replaces it.
+ * Being a reference, it never appears in an effect's requirements (its layers are `Layer<never>`).
+ *
+ * @example
+ * const resolver = yield* Resolver.Resolver
+ * const addresses = yield* resolver.resolve("localhost")
+ * @since 0.1.0
+ * @category services
+ */
+export const Resolver: Context.Reference<Service> = Context.Reference<Service>("@effect-connectex/effect4/Resolver", {
+  defaultValue: (): Service => node
+})
+
+/**
+ * The system resolver as a layer (it is also the default when no layer provides one).
+ *
+ * @example
+ * program.pipe(Effect.provide(Resolver.layerNode))
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNode: Layer.Layer<never> = Layer.succeed(Resolver, node)
+
+/**
+ * A resolver from a fixed table, for tests: each name maps to its address literals (in preference order).
+ * A name not in the table, or mapped to an empty list, is `ResolveError` "NotFound". Invalid literals throw
+ * (a programmer error).
+ *
+ * @example
+ * const resolver = Resolver.layerStatic({ "db.test": ["2001:db8::5", "192.0.2.5"] })
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStatic = (table: Readonly<Record<string, ReadonlyArray<string>>>): Layer.Layer<never> => {
+  const entries = new Map<string, ReadonlyArray<string>>()
+  for (const [name, literals] of Object.entries(table)) {
+    for (const literal of literals) {
+      if (isIP(literal.replace(/%.*$/, "")) === 0) {
+        throw new TypeError(`Resolver.layerStatic: ${JSON.stringify(literal)} (for ${JSON.stringify(name)}) is not an IP address`)
+      }
+    }
+    entries.set(name.toLowerCase(), [...literals])
+  }
+  return Layer.succeed(Resolver, {
+    resolve: (host) =>
+      Effect.suspend(() => {
+        const literals = entries.get(String(host).toLowerCase())
+        return literals === undefined || literals.length === 0 ? Effect.fail(notFound(String(host))) : Effect.succeed(literals)
+      })
+  })
+}
+
+/**
+ * Resolves `host` with the current resolver.
+ *
+ * @example
+ * const addresses = yield* Resolver.resolve("localhost")
+ * @since 0.1.0
+ * @category accessors
+ */
+export const resolve = (host: string): Effect.Effect<ReadonlyArray<string>, ResolveError> =>
+  Resolver.use((resolver) => resolver.resolve(host))
