@@ -1,0 +1,19 @@
+import { defineConfig } from "vitest/config"
+import base from "./vitest.config.js"
+
+// What `npm run mutate` runs against each mutant: the core's unit tests and the fast tests of the Effect
+// decision code (the driver doubles, the simulated network, dial on loopback). No CLI, no namespaces, no
+// soak. The root config's aliases and pool settings, with `include` replaced (mergeConfig would append).
+export default defineConfig({
+  ...base,
+  test: {
+    ...base.test,
+    include: [
+      "packages/core/test/**/*.test.ts",
+      "test/doubles.test.ts",
+      "test/decisions.test.ts",
+      "test/dial.test.ts",
+      "test/simulated.test.ts"
+    ]
+  }
+})
