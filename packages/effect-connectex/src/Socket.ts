@@ -192,6 +192,18 @@ export const setOption = <K extends SocketOption>(socket: Socket, option: K, val
     return status === 0 ? Effect.void : Effect.fail(internal.fromStatus(status, "setsockopt"))
   })
 
+/** The socket, if the state machine lets `operation` proceed on it (synchronously). */
+const checkedSync = (
+  socket: Socket,
+  operation: "send" | "receive",
+  check: (s: internal.SocketImpl) => Core.SocketState.Refusal | undefined
+): internal.SocketImpl | WsaError.WsaError => {
+  const s = internal.usableSync(socket, operation)
+  if (!internal.isSocket(s)) return s
+  const refusal = check(s)
+  return refusal === undefined ? s : internal.refused(refusal, operation)
+}
+
 /** The socket, if the state machine lets `operation` proceed on it. */
 const checked = (
   socket: Socket,
@@ -212,13 +224,39 @@ const checked = (
  * @category i/o
  */
 export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> =>
-  Effect.flatMap(checked(socket, "send", Core.SocketState.checkSend), (s) => {
+  Effect.suspend(() => {
+    const s = checkedSync(socket, "send", Core.SocketState.checkSend)
+    if (!internal.isSocket(s)) return Effect.fail(s)
     if (!(bytes instanceof Uint8Array)) return Effect.fail(internal.wsaError("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array"))
     if (bytes.byteLength === 0) return Effect.succeed(0)
-    return s.sendLock.withPermits(1)(
-      Effect.map(internal.submit(s, "send", (done) => s.port.driver.send(s.native, bytes, done)), (c) => c.bytes)
-    ).pipe(internal.traced("Socket.send", bytes.byteLength))
+    return internal.traced("Socket.send", bytes.byteLength, sendQueued(s, bytes))
   })
+
+/**
+ * A send in order behind the socket's earlier sends. On an idle socket it is first tried synchronously
+ * from the caller's bytes (the driver's `trySend`): done at once when the kernel takes them all, else only
+ * the rest, copied, goes through the completion port. A send that must queue copies its bytes first, so
+ * the caller's buffer is never read once this call has returned control.
+ */
+const sendQueued = (s: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> => {
+  const queue = s.sendQueue
+  const driver = s.port.driver
+  if (queue.tryAcquire()) {
+    if (driver.trySend === undefined) {
+      return queue.held(Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, bytes, done)), (c) => c.bytes))
+    }
+    const first = driver.trySend(s.native, bytes)
+    if (!Core.isPartialSend(first)) {
+      queue.release()
+      return first.status === 0 ? Effect.succeed(first.bytes) : Effect.fail(internal.fromStatus(first.status, "send"))
+    }
+    return queue.held(
+      Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, first.rest, done, true)), (c) => first.sent + c.bytes)
+    )
+  }
+  const copy = bytes.slice()
+  return queue.with(Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, copy, done, true)), (c) => c.bytes))
+}
 
 /**
  * Receives up to `maxBytes` (1 to 64 MiB). An empty result means the peer closed its side.
@@ -229,14 +267,36 @@ export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, W
  * @category i/o
  */
 export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.WsaError> =>
-  Effect.flatMap(checked(socket, "receive", Core.SocketState.checkReceive), (s) => {
+  Effect.suspend(() => {
+    const s = checkedSync(socket, "receive", Core.SocketState.checkReceive)
+    if (!internal.isSocket(s)) return Effect.fail(s)
     if (typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_RECEIVE) {
       return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `maxBytes must be an integer from 1 to ${MAX_RECEIVE}, got ${describe(maxBytes)}`))
     }
-    return s.receiveLock.withPermits(1)(
-      Effect.map(internal.submit(s, "receive", (done) => s.port.driver.receive(s.native, maxBytes, done)), (c) => c.data ?? new Uint8Array(0))
-    ).pipe(internal.traced("Socket.receive", maxBytes))
+    return internal.traced("Socket.receive", maxBytes, receiveQueued(s, maxBytes))
   })
+
+const noBytes = new Uint8Array(0)
+
+/** The received bytes of a completion, or its WSA error. */
+const received = (completion: Core.Completion): Effect.Effect<Uint8Array, WsaError.WsaError> =>
+  completion.status === 0
+    ? Effect.succeed(completion.data ?? noBytes)
+    : Effect.fail(internal.fromStatus(completion.status, "receive"))
+
+/**
+ * A receive in order behind the socket's earlier receives. On an idle socket the driver's `tryReceive`
+ * goes first: data already there completes it without arming anything or waiting on the port.
+ */
+const receiveQueued = (s: internal.SocketImpl, maxBytes: number): Effect.Effect<Uint8Array, WsaError.WsaError> => {
+  const queue = s.receiveQueue
+  const driver = s.port.driver
+  if (queue.idle && driver.tryReceive !== undefined) {
+    const now = driver.tryReceive(s.native, maxBytes)
+    if (now !== undefined) return received(now)
+  }
+  return queue.with(Effect.flatMap(s.port.submit((done) => driver.receive(s.native, maxBytes, done)), received))
+}
 
 /**
  * Ends the sending direction: once the data already sent is out, the peer sees the end of the stream (a FIN),
@@ -258,7 +318,7 @@ export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void,
     if (refusal === "done") return Effect.void
     if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "send"))
     // Queued behind sends in progress, so that the FIN follows all the data.
-    return s.sendLock.withPermits(1)(Effect.suspend(() => {
+    return s.sendQueue.with(Effect.suspend(() => {
       if (Core.SocketState.checkShutdown(s) === "done") return Effect.void
       const status = s.port.driver.shutdownSend(s.native)
       if (status !== 0) return Effect.fail(internal.fromStatus(status, "send"))
@@ -286,7 +346,7 @@ export const disconnect = (socket: Socket, options: { readonly reuse: boolean })
   Effect.flatMap(checked(socket, "disconnect", Core.SocketState.checkDisconnect), (s) => {
     const reuse = (options as { reuse?: unknown } | undefined)?.reuse === true
     // Queued behind sends in progress, so that the FIN follows all the data (as shutdown does).
-    return s.sendLock.withPermits(1)(Effect.suspend(() => {
+    return s.sendQueue.with(Effect.suspend(() => {
       const refusal = Core.SocketState.checkDisconnect(s)
       if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "disconnect"))
       return Effect.asVoid(
