@@ -5,8 +5,9 @@
  * @since 0.1.0
  */
 import * as Core from "@effect-connectex/core"
-import { Clock, Duration, Effect, Option, type Scope } from "effect"
+import { Chunk, Clock, Duration, Effect, Option, Sink, type Scope, Stream } from "effect"
 import * as WsaError from "./errors/WsaError.js"
+import { makeReader } from "./internal/reader.js"
 import * as internal from "./internal/socket.js"
 import { Iocp, portOf } from "./Iocp.js"
 import * as Metrics from "./Metrics.js"
@@ -358,3 +359,52 @@ export const disconnect = (socket: Socket, options: { readonly reuse: boolean })
       )
     }))
   })
+
+/**
+ * The bytes the peer sends, as a `Stream` of chunks, until its end (the stream then ends) or an error (the
+ * stream fails with the typed WSA error). A streaming read: every chunk already there is taken in one
+ * synchronous step (into the driver's pooled buffer, only the bytes received copied out), and only an
+ * empty socket waits on the completion port, with the poll handle kept armed while the stream is read.
+ * `chunkSize` (default 65536, 1 to 64 MiB) is the most one chunk holds. Pulled on demand: a slow consumer
+ * slows the peer down (TCP back-pressure). Receives started elsewhere on the socket queue in order with it.
+ *
+ * @example
+ * const all = yield* Socket.stream(socket).pipe(Stream.runFold(0, (n, chunk) => n + chunk.length))
+ * @since 0.1.0
+ * @category streaming
+ */
+export const stream = (socket: Socket, options?: { readonly chunkSize?: number }): Stream.Stream<Uint8Array, WsaError.WsaError> =>
+  Stream.suspend(() => {
+    const chunkSize = options?.chunkSize ?? DEFAULT_CHUNK
+    if (typeof chunkSize !== "number" || !Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_RECEIVE) {
+      return Stream.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `chunkSize must be an integer from 1 to ${MAX_RECEIVE}, got ${describe(chunkSize)}`))
+    }
+    const { pull } = makeReader(socket, chunkSize)
+    return Stream.repeatEffectChunkOption(
+      Effect.matchEffect(pull, {
+        onFailure: (error) => Effect.fail(Option.some(error)),
+        onSuccess: (chunks) => chunks === undefined ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(chunks))
+      })
+    )
+  }).pipe(Stream.withSpan("Socket.stream", { captureStackTrace: false }))
+
+const DEFAULT_CHUNK = 64 * 1024
+
+/**
+ * A `Sink` that sends every chunk it is given (in order, each as `send` does: tried synchronously from the
+ * chunk's bytes first) and, with `{ shutdown: true }`, ends the sending direction once the upstream ends (a
+ * FIN after the data, as `Socket.shutdown`). Fails with the first send's typed error.
+ *
+ * @example
+ * yield* Stream.make(new TextEncoder().encode("hello")).pipe(Stream.run(Socket.sink(socket, { shutdown: true })))
+ * @since 0.1.0
+ * @category streaming
+ */
+export const sink = (socket: Socket, options?: { readonly shutdown?: boolean }): Sink.Sink<void, Uint8Array, never, WsaError.WsaError> => {
+  const sending = Sink.forEachChunk((chunk: Chunk.Chunk<Uint8Array>) =>
+    Chunk.size(chunk) === 1
+      ? Effect.asVoid(send(socket, Chunk.unsafeGet(chunk, 0)))
+      : Effect.forEach(chunk, (bytes) => send(socket, bytes), { discard: true })
+  )
+  return options?.shutdown === true ? Sink.mapEffect(sending, () => shutdown(socket, "send")) : sending
+}
