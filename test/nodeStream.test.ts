@@ -12,7 +12,7 @@ import type * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as Path from "node:path"
 import { pipeline } from "node:stream/promises"
-import { Readable, Writable } from "node:stream"
+import { Duplex, Readable, Writable } from "node:stream"
 import * as tls from "node:tls"
 import { afterAll, describe, expect, it } from "vitest"
 import * as ConnectEx from "../packages/effect-connectex/src/ConnectEx.js"
@@ -40,6 +40,9 @@ const close = (server: net.Server & { closeAllConnections?: () => void }): Promi
     server.closeAllConnections?.()
     server.close(() => resolve())
   })
+
+/** node's callback type wants a stream even with an error; it is ignored then */
+const duplexPlaceholder = new Duplex()
 
 const openssl = (() => {
   try {
@@ -94,12 +97,12 @@ describe("NodeStream.toDuplex", () => {
       try {
         const body = await new Promise<string>((resolve, reject) => {
           class TlsOverConnectEx extends https.Agent {
-            override createConnection(_options: unknown, done: (error: Error | null, socket?: net.Socket) => void) {
+            override createConnection(_options: http.RequestOptions, done?: (error: Error | null, stream: Duplex) => void) {
               dialDuplex(port).then(
-                (duplex) => done(null, tls.connect({ socket: duplex, ca: cert, servername: "localhost" })),
-                (error: unknown) => done(error as Error)
+                (duplex) => done?.(null, tls.connect({ socket: duplex, ca: cert, servername: "localhost" })),
+                (error: unknown) => done?.(error as Error, duplexPlaceholder)
               )
-              return undefined as unknown as net.Socket
+              return undefined
             }
           }
           const agent = new TlsOverConnectEx()
@@ -134,10 +137,10 @@ describe("NodeStream.toDuplex", () => {
     const port = await listen(server)
     let dials = 0
     class ConnectExAgent extends http.Agent {
-      override createConnection(_options: unknown, done: (error: Error | null, socket?: net.Socket) => void) {
+      override createConnection(_options: http.RequestOptions, done?: (error: Error | null, stream: Duplex) => void) {
         dials++
-        dialDuplex(port).then((duplex) => done(null, duplex as unknown as net.Socket), (error: unknown) => done(error as Error))
-        return undefined as unknown as net.Socket
+        dialDuplex(port).then((duplex) => done?.(null, duplex), (error: unknown) => done?.(error as Error, duplexPlaceholder))
+        return undefined
       }
     }
     const agent = new ConnectExAgent({ keepAlive: true, maxSockets: 1 })
