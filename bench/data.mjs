@@ -316,7 +316,7 @@ function makeClients(port, lib, runtime) {
           yield* lib.Socket.setOption(socket, "TCP_NODELAY", true)
           return yield* NodeStream.toDuplex(socket)
         }).pipe(lib.Scope.extend(scope))
-        duplex.once("close", () => void run(lib.Scope.close(scope, lib.Exit.void)))
+        duplex.once("close", () => void run(lib.Scope.close(scope, lib.Exit.void)).catch(() => {}))
         return duplex
       }))
     clients.push({ name: "Duplex", ...netClient(port, connect) })
