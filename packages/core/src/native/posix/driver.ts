@@ -189,6 +189,9 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
   // An error status (a refused connect arrives as UV_EBADF with no bits) wakes everyone: the call each
   // waiter retries, or SO_ERROR, reports what really happened.
   const onReady = (socket: PosixSocket, status: number, ready: { readonly readable: boolean; readonly writable: boolean }) => {
+    // On an error libuv has already stopped the handle itself (uv__poll_io on POLLERR): forget what it was
+    // armed for, so that a waiter added from here on starts it again.
+    if (status < 0) socket.armedRead = socket.armedWrite = false
     const readEvent = status < 0 || ready.readable
     const idleRead = readEvent && socket.readers.size === 0
     let woken: Array<Wake> | undefined
