@@ -32,7 +32,7 @@ export type SocketAddress = Ipv4Address | Ipv6Address
 export const isPort = (port: unknown): port is number =>
   typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535
 
-const isUint32 = (n: unknown): n is number =>
+export const isUint32 = (n: unknown): n is number =>
   typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff
 
 /**
@@ -54,6 +54,10 @@ const canonical = <A extends SocketAddress>(fields: A): A => {
   trusted.add(address)
   return address
 }
+
+/** Whether the value was made (or adopted) by this module, so it is valid and canonical. */
+export const isCanonical = (address: unknown): address is SocketAddress =>
+  typeof address === "object" && address !== null && trusted.has(address as SocketAddress)
 
 /** Why a literal is not an address, or undefined when it is one. */
 const checkIpv4 = (host: unknown, port: unknown): string | undefined =>

@@ -4,8 +4,8 @@
  *
  * The adapter follows `@effect/platform-node`'s `NodeSocket.fromDuplex`: `run` reads until the peer
  * closes (the run then succeeds) or fails, `writer` waits until a `run` is active, and a `CloseEvent`
- * written ends the connection with the platform's close-code semantics. Reading is `Socket.receive`, one
- * receive at a time; a handler's Effect completes before the next receive is issued, so a slow consumer
+ * written ends the connection with the platform's close-code semantics. Reading is the streaming read of
+ * `Socket.stream`; a handler's Effect completes before the next receive is issued, so a slow consumer
  * slows the peer down (TCP back-pressure). A write completes when `Socket.send` has completed.
  *
  * Errors are the platform's `SocketError`; the library's typed WSA error is the `cause`:
@@ -37,6 +37,7 @@ import * as Platform from "@effect/platform/Socket"
 import { type Cause, Context, Deferred, Effect, Exit, Fiber, FiberSet, Layer, Scope } from "effect"
 import * as ConnectEx from "./ConnectEx.js"
 import type * as WsaError from "./errors/WsaError.js"
+import { makeReader } from "./internal/reader.js"
 import * as Socket from "./Socket.js"
 import type * as SocketAddress from "./SocketAddress.js"
 
@@ -107,17 +108,21 @@ export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Eff
           const fiberSet = yield* Scope.extend(FiberSet.make<unknown, E | Platform.SocketError>(), scope)
           const runFork = yield* FiberSet.runtime(fiberSet)<R>()
 
-          // One receive at a time; a handler's Effect completes before the next receive is issued.
+          // The streaming read (every chunk already there in one step, a wait on the port only when the
+          // socket is empty); a handler's Effect completes before the next chunk is read.
+          const { pull } = makeReader(socket, readSize)
           const readLoop: Effect.Effect<void, Platform.SocketError> = Effect.gen(function*() {
             while (true) {
-              const bytes = yield* Effect.mapError(Socket.receive(socket, readSize), readError)
-              if (bytes.byteLength === 0) {
+              const chunks = yield* Effect.mapError(pull, readError)
+              if (chunks === undefined) {
                 // The peer closed its side: the run ends successfully, as a node:net "end" does.
                 yield* Deferred.done(fiberSet.deferred, Exit.void)
                 return
               }
-              const result = handler(bytes)
-              if (Effect.isEffect(result)) yield* Fiber.await(runFork(result))
+              for (const bytes of chunks) {
+                const result = handler(bytes)
+                if (Effect.isEffect(result)) yield* Fiber.await(runFork(result))
+              }
             }
           })
           yield* FiberSet.run(fiberSet, readLoop)

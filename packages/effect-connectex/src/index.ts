@@ -11,6 +11,8 @@ export * as Iocp from "./Iocp.js"
 /** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
+export * as NodeStream from "./NodeStream.js"
+/** @since 0.1.0 */
 export * as PlatformSocket from "./PlatformSocket.js"
 /** @since 0.1.0 */
 export * as Resolver from "./Resolver.js"

@@ -35,6 +35,14 @@ export interface Operation {
 
 export type Done = (completion: Completion) => void
 
+/** What `trySend` could not send at once: `sent` bytes went, `rest` (a copy) is still to send. */
+export interface PartialSend {
+  readonly sent: number
+  readonly rest: Uint8Array
+}
+
+export const isPartialSend = (u: Completion | PartialSend): u is PartialSend => "rest" in u
+
 /** The result of a synchronous call: a value, or the WSA code it failed with. */
 export type Result<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly code: number }
 
@@ -86,8 +94,23 @@ export interface Driver {
    * connect again (Linux: connect(AF_UNSPEC)). 0 or a WSA code.
    */
   readonly resetConnect: (socket: NativeSocket) => number
-  /** Sends all of `data` (copied first); bytes = data.length on success. */
-  readonly send: (socket: NativeSocket, data: Uint8Array, done: Done) => Operation
+  /**
+   * Sends all of `data`; bytes = data.length on success. The caller's bytes are read only during this call:
+   * what must wait is copied into memory the operation owns before it returns (`owned`: `data` already is
+   * such memory, no copy needed).
+   */
+  readonly send: (socket: NativeSocket, data: Uint8Array, done: Done, owned?: boolean) => Operation
+  /**
+   * Optional synchronous fast path (libuv's uv_try_write): sends what the kernel takes now, straight from
+   * `data`. Either the finished completion (all sent, or the failure), or how much went and a copy of the
+   * rest (owned by the caller now) to hand to `send(..., owned = true)`. Nothing stays pending.
+   */
+  readonly trySend?: (socket: NativeSocket, data: Uint8Array) => Completion | PartialSend
+  /**
+   * Optional synchronous fast path for receive: the completion when data (or the end, or an error) is
+   * already there, `undefined` when a receive would have to wait. Nothing stays pending.
+   */
+  readonly tryReceive?: (socket: NativeSocket, maxBytes: number) => Completion | undefined
   /** Receives up to `maxBytes`; an empty `data` means the peer closed. */
   readonly receive: (socket: NativeSocket, maxBytes: number, done: Done) => Operation
   /**

@@ -5,6 +5,7 @@
 import * as Core from "@effect-connectex/core"
 import { Effect } from "effect"
 import * as WsaError from "../errors/WsaError.js"
+import { Fifo } from "./fifo.js"
 import type { Port } from "./port.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-connectex/Socket")
@@ -17,13 +18,13 @@ export class SocketImpl implements Core.SocketState.SocketState {
   connectedAt: number | undefined = undefined
   sendShut = false
   spentBy: string | undefined = undefined
-  private locks: { readonly send: Effect.Semaphore; readonly receive: Effect.Semaphore } | undefined = undefined
+  private queues: { readonly send: Fifo; readonly receive: Fifo } | undefined = undefined
   /** Sends (and receives) on one socket are queued in order; made on first use, most sockets never send. */
-  get sendLock(): Effect.Semaphore {
-    return (this.locks ??= { send: Effect.unsafeMakeSemaphore(1), receive: Effect.unsafeMakeSemaphore(1) }).send
+  get sendQueue(): Fifo {
+    return (this.queues ??= { send: new Fifo(), receive: new Fifo() }).send
   }
-  get receiveLock(): Effect.Semaphore {
-    return (this.locks ??= { send: Effect.unsafeMakeSemaphore(1), receive: Effect.unsafeMakeSemaphore(1) }).receive
+  get receiveQueue(): Fifo {
+    return (this.queues ??= { send: new Fifo(), receive: new Fifo() }).receive
   }
   constructor(readonly family: Core.Family, readonly native: Core.NativeSocket, readonly port: Port) {}
 }
@@ -82,16 +83,24 @@ export const close = (socket: SocketImpl): void => {
   if (Core.SocketState.close(socket)) socket.port.close(socket.native)
 }
 
-/** A span for an i/o call with its size and outcome (bytes moved, or the WSA tag). */
-export const traced = (name: string, requested: number) =>
-<A extends number | Uint8Array, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  effect.pipe(
-    Effect.tap((result) =>
-      Effect.annotateCurrentSpan({
-        "connectex.outcome": "ok",
-        "connectex.bytes": typeof result === "number" ? result : result.byteLength
-      })
-    ),
-    Effect.tapError((error) => Effect.annotateCurrentSpan("connectex.outcome", error._tag)),
-    Effect.withSpan(name, { attributes: { "connectex.requested_bytes": requested }, captureStackTrace: false })
-  )
+/**
+ * A span for an i/o call with its size and outcome (bytes moved, or the WSA tag). `Effect.useSpan` and
+ * attributes set on the span object directly: the call does not become the parent span of anything (it
+ * runs no child effects), so the fiber-ref work of `withSpan` and `annotateCurrentSpan` is saved.
+ */
+export const traced = <A extends number | Uint8Array, E extends { readonly _tag: string }>(
+  name: string,
+  requested: number,
+  effect: Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  Effect.useSpan(name, { attributes: { "connectex.requested_bytes": requested }, captureStackTrace: false }, (span) =>
+    Effect.onExit(effect, (exit) => {
+      if (exit._tag === "Success") {
+        span.attribute("connectex.outcome", "ok")
+        span.attribute("connectex.bytes", typeof exit.value === "number" ? exit.value : exit.value.byteLength)
+      } else {
+        const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        if (error !== undefined) span.attribute("connectex.outcome", error._tag)
+      }
+      return Effect.void
+    }))

@@ -12,10 +12,12 @@ import {
   type Done,
   type Driver,
   fail,
+  isPartialSend,
   type NativeSocket,
   ok,
   OPERATION_ABORTED,
   type Operation,
+  type PartialSend,
   type Result,
   type SocketOption,
   type SocketOptions
@@ -60,6 +62,12 @@ type Wake = () => void
 
 class PosixSocket implements NativeSocket {
   handle: PollHandle | undefined = undefined
+  /** what the poll handle is armed for now (one start/stop only when this changes) */
+  armedRead = false
+  armedWrite = false
+  /** the poll handle's callback, made once per socket */
+  onEvent: ((status: number, ready: { readonly readable: boolean; readonly writable: boolean }) => void) | undefined =
+    undefined
   readonly readers = new Set<Wake>()
   readonly writers = new Set<Wake>()
   readonly operations = new Set<PosixOperation>()
@@ -156,28 +164,51 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
   }
 
   // One libuv poll handle per socket (libuv allows one per fd), armed for the union of what waiters need.
-  const rearm = (socket: PosixSocket): void => {
-    const events = { readable: socket.readers.size > 0, writable: socket.writers.size > 0 }
-    if (!events.readable && !events.writable) {
+  // Reading is disarmed lazily, as libuv keeps a stream that is being read armed: when the last reader is
+  // woken the handle stays armed for reading, because the next receive usually follows at once; only an
+  // event that finds no reader disarms it. Writability is disarmed at once (it is nearly always true).
+  // The handle is started or stopped only when what it is armed for changes.
+  const rearm = (socket: PosixSocket, keepReading: boolean): void => {
+    if (socket.closed) return
+    const readable = socket.readers.size > 0 || (keepReading && socket.armedRead)
+    const writable = socket.writers.size > 0
+    if (readable === socket.armedRead && writable === socket.armedWrite) return
+    socket.armedRead = readable
+    socket.armedWrite = writable
+    if (!readable && !writable) {
       socket.handle?.stop()
     } else if (socket.handle === undefined) {
-      socket.handle = watch(socket.fd, events, (status, ready) => onReady(socket, status, ready))
+      const onEvent = (socket.onEvent ??= (status, ready) => onReady(socket, status, ready))
+      socket.handle = watch(socket.fd, { readable, writable }, onEvent)
       counter.live++
     } else {
-      restart(socket.handle, events, (status, ready) => onReady(socket, status, ready))
+      restart(socket.handle, { readable, writable }, socket.onEvent!)
     }
   }
 
   // An error status (a refused connect arrives as UV_EBADF with no bits) wakes everyone: the call each
   // waiter retries, or SO_ERROR, reports what really happened.
   const onReady = (socket: PosixSocket, status: number, ready: { readonly readable: boolean; readonly writable: boolean }) => {
-    const woken: Array<Wake> = []
-    if (status < 0 || ready.readable) woken.push(...socket.readers), socket.readers.clear()
-    if (status < 0 || ready.writable) woken.push(...socket.writers), socket.writers.clear()
-    rearm(socket)
-    for (const wake of woken) wake()
+    // On an error libuv has already stopped the handle itself (uv__poll_io on POLLERR): forget what it was
+    // armed for, so that a waiter added from here on starts it again.
+    if (status < 0) socket.armedRead = socket.armedWrite = false
+    const readEvent = status < 0 || ready.readable
+    const idleRead = readEvent && socket.readers.size === 0
+    let woken: Array<Wake> | undefined
+    if (readEvent && socket.readers.size > 0) woken = [...socket.readers], socket.readers.clear()
+    if ((status < 0 || ready.writable) && socket.writers.size > 0) {
+      ;(woken ??= []).push(...socket.writers)
+      socket.writers.clear()
+    }
+    if (woken !== undefined) for (const wake of woken) wake()
+    // An error, or readiness nobody waited for: stop reading (a level-triggered handle would fire again).
+    rearm(socket, !(idleRead || status < 0))
   }
 
+  /**
+   * Calls `wake` once the socket is ready for `kind` (or reports an error); cancelling `operation` forgets
+   * the wait. Used by every operation that waits for readiness (connect, send, receive, disconnect, accept).
+   */
   const waitFor = (socket: PosixSocket, operation: PosixOperation, kind: "read" | "write", wake: Wake): void => {
     const waiters = kind === "read" ? socket.readers : socket.writers
     const once: Wake = () => {
@@ -187,26 +218,76 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     waiters.add(once)
     operation.stopWaiting = () => {
       waiters.delete(once)
-      rearm(socket)
+      rearm(socket, true)
     }
-    rearm(socket)
+    rearm(socket, true)
   }
 
-  /** Sends `payload` from `offset` until all of it is out, waiting for writability as needed. */
-  const sendAll = (socket: PosixSocket, operation: PosixOperation, payload: Buffer, offset: number): void => {
+  /** Sends `payload` from `offset` until all of it is out, waiting for writability as needed; `base` bytes went before. */
+  const sendAll = (socket: PosixSocket, operation: PosixOperation, payload: Uint8Array, offset: number, base = 0): void => {
     if (takeDeferredError(socket, operation)) return
     let sent = offset
     while (sent < payload.length) {
-      const n = libc.send(socket.fd, payload.subarray(sent), payload.length - sent, MSG_NOSIGNAL)
+      const n = libc.send(socket.fd, sent === 0 ? payload : payload.subarray(sent), payload.length - sent, MSG_NOSIGNAL)
       if (n >= 0) {
         sent += n
         continue
       }
       const e = libc.errno()
-      if (wouldBlock(e)) return waitFor(socket, operation, "write", () => sendAll(socket, operation, payload, sent))
-      return operation.complete(wsaFromErrno(e), sent)
+      if (wouldBlock(e)) return waitFor(socket, operation, "write", () => sendAll(socket, operation, payload, sent, base))
+      return operation.complete(wsaFromErrno(e), base + sent)
     }
-    operation.complete(0, sent)
+    operation.complete(0, base + sent)
+  }
+
+  // Receives go through one scratch buffer (JS is single-threaded and recv is synchronous): only the bytes
+  // received are copied out, so a 32-byte read costs 32 bytes, not a fresh 64 KiB buffer.
+  const SCRATCH_MAX = 1024 * 1024
+  let scratch = Buffer.allocUnsafeSlow(64 * 1024)
+  const empty = new Uint8Array(0)
+
+  const tryReceive = (native: NativeSocket, maxBytes: number): Completion | undefined => {
+    const socket = native as PosixSocket
+    if (socket.deferredError !== 0) {
+      const status = socket.deferredError
+      socket.deferredError = 0
+      return { status, bytes: 0, data: empty }
+    }
+    if (maxBytes > scratch.length && maxBytes <= SCRATCH_MAX) scratch = Buffer.allocUnsafeSlow(maxBytes)
+    const buffer = maxBytes <= scratch.length ? scratch : Buffer.allocUnsafe(maxBytes)
+    const n = libc.recv(socket.fd, buffer, maxBytes, 0)
+    if (n >= 0) {
+      // A large read into its own buffer is handed over as it is; anything else is copied out.
+      const data = buffer !== scratch && n * 2 >= maxBytes
+        ? buffer.subarray(0, n)
+        : (Uint8Array.prototype.slice.call(buffer, 0, n) as Uint8Array)
+      return { status: 0, bytes: n, data }
+    }
+    const e = libc.errno()
+    if (wouldBlock(e)) return undefined
+    return { status: wsaFromErrno(e), bytes: 0, data: empty }
+  }
+
+  const trySend = (native: NativeSocket, data: Uint8Array): Completion | PartialSend => {
+    const socket = native as PosixSocket
+    if (socket.deferredError !== 0) {
+      const status = socket.deferredError
+      socket.deferredError = 0
+      return { status, bytes: 0 }
+    }
+    let sent = 0
+    while (sent < data.length) {
+      const n = libc.send(socket.fd, sent === 0 ? data : data.subarray(sent), data.length - sent, MSG_NOSIGNAL)
+      if (n >= 0) {
+        sent += n
+        continue
+      }
+      const e = libc.errno()
+      // Only what the kernel did not take is copied, now, before control goes back to the caller.
+      if (wouldBlock(e)) return { sent, rest: Uint8Array.prototype.slice.call(data, sent) as Uint8Array }
+      return { status: wsaFromErrno(e), bytes: sent }
+    }
+    return { status: 0, bytes: sent }
   }
 
   const connect: Driver["connect"] = (native, address, data, done) => {
@@ -246,27 +327,27 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
   const receive: Driver["receive"] = (native, maxBytes, done) => {
     const socket = native as PosixSocket
     const operation = new PosixOperation(socket, done, counter)
-    const buffer = Buffer.allocUnsafe(maxBytes)
     const attempt = (): void => {
-      if (takeDeferredError(socket, operation, new Uint8Array(0))) return
-      const n = libc.recv(socket.fd, buffer, maxBytes, 0)
-      if (n >= 0) {
-        // Copy out small reads so a large receive buffer is not kept alive by a few bytes.
-        const data = n * 2 < maxBytes ? Uint8Array.prototype.slice.call(buffer, 0, n) : buffer.subarray(0, n)
-        return operation.complete(0, n, data)
-      }
-      const e = libc.errno()
-      if (wouldBlock(e)) return waitFor(socket, operation, "read", attempt)
-      operation.complete(wsaFromErrno(e), 0, new Uint8Array(0))
+      const completion = tryReceive(socket, maxBytes)
+      if (completion === undefined) return waitFor(socket, operation, "read", attempt)
+      operation.complete(completion.status, completion.bytes, completion.data)
     }
     attempt()
     return operation
   }
 
-  const send: Driver["send"] = (native, data, done) => {
+  // Copy-free where the kernel takes the bytes at once (libuv's uv_try_write): only the rest is copied,
+  // in this same synchronous step, so the caller's buffer is never read after this call returns.
+  const send: Driver["send"] = (native, data, done, owned = false) => {
     const socket = native as PosixSocket
     const operation = new PosixOperation(socket, done, counter)
-    sendAll(socket, operation, Buffer.from(data), 0)
+    if (owned) {
+      sendAll(socket, operation, data, 0)
+      return operation
+    }
+    const first = trySend(socket, data)
+    if (isPartialSend(first)) sendAll(socket, operation, first.rest, 0, first.sent)
+    else operation.complete(first.status, first.bytes)
     return operation
   }
 
@@ -409,7 +490,9 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     connect,
     resetConnect,
     send,
+    trySend,
     receive,
+    tryReceive,
     shutdownSend: (native) =>
       libc.shutdown((native as PosixSocket).fd, SHUT_WR) === 0 ? 0 : wsaFromErrno(libc.errno()),
     disconnect,
