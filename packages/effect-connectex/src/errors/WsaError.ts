@@ -13,6 +13,8 @@ export type Operation =
   | "socket"
   | "bind"
   | "connect"
+  | "listen"
+  | "accept"
   | "send"
   | "receive"
   | "disconnect"
@@ -584,3 +586,50 @@ export const isRetryable = (error: unknown): error is Retryable =>
   isWsaError(error) && retryable.has(error._tag)
 
 export { type WsaName, wsaCodes }
+
+// -- Listener ---------------------------------------------------------------------------------------------
+
+/**
+ * What `Listener.listen` can fail with: opening the socket, binding (the address is in use, not local, the
+ * wrong family, not allowed) and listen() itself.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ListenError =
+  | WSANOTINITIALISED
+  | WSAENETDOWN
+  | WSAEACCES
+  | WSAEADDRINUSE
+  | WSAEADDRNOTAVAIL
+  | WSAEAFNOSUPPORT
+  | WSAEFAULT
+  | WSAEINVAL
+  | WSAEISCONN
+  | WSAEMFILE
+  | WSAENOBUFS
+  | WSAENOTSOCK
+  | WSAEOPNOTSUPP
+  | Unknown
+
+/**
+ * What `Listener.accept` can fail with: not a listening socket (WSAEINVAL), closed (WSAENOTSOCK, or
+ * WSA_OPERATION_ABORTED when the listener closed while the accept was pending), out of descriptors or
+ * buffers (WSAEMFILE, WSAENOBUFS), and what AcceptEx reports.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AcceptError =
+  | WSANOTINITIALISED
+  | WSAENETDOWN
+  | WSAEFAULT
+  | WSAEINVAL
+  | WSAEMFILE
+  | WSAENOBUFS
+  | WSAENOTSOCK
+  | WSAEOPNOTSUPP
+  | WSAECONNRESET
+  | WSAECONNABORTED
+  | WSA_OPERATION_ABORTED
+  | Unknown
