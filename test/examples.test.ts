@@ -46,9 +46,10 @@ describe("examples/", () => {
       })
     ))
 
+  // The layer outside the scope: the servers are interrupted (and their connections closed) before it goes.
   it.live("echoServer: our listener echoes; so does the platform SocketServer version", () =>
-    Effect.scoped(
-      Effect.gen(function*() {
+    Effect.provide(
+      Effect.scoped(Effect.gen(function*() {
         const listener = yield* Listener.listen(SocketAddress.ipv4("127.0.0.1", 0))
         const address = yield* Listener.address(listener)
         yield* Effect.forkScoped(serveEcho(listener))
@@ -62,6 +63,7 @@ describe("examples/", () => {
         yield* Effect.forkScoped(platformEchoServer(target))
         const second = yield* ConnectEx.dial(target, { data: new TextEncoder().encode("again"), retry: Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(50))) })
         expect(new TextDecoder().decode(yield* Socket.receive(second.socket, 100))).toBe("again")
-      }).pipe(Effect.provide(ConnectEx.layer))
+      })),
+      ConnectEx.layer
     ))
 })
