@@ -57,7 +57,7 @@ async function runListenerPeer() {
       const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
       const { port } = yield* Listener.address(listener)
       process.send?.({ port })
-      return yield* Listener.serve(listener, handler)
+      return yield* Listener.serve(listener, handler, process.env.BENCH_ACCEPTS === undefined ? undefined : { accepts: Number(process.env.BENCH_ACCEPTS) })
     })
   )
   answerCpu()

@@ -138,6 +138,9 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
   const pollfd = Buffer.alloc(8)
   const errorValue = Buffer.alloc(4)
   const errorLength = Buffer.alloc(4)
+  // accept4's peer address: filled and decoded synchronously, so one pair serves every accept
+  const name = Buffer.alloc(SOCKADDR_MAX)
+  const nameLength = Buffer.alloc(4)
 
   /** Readiness right now, without waiting: POLLOUT, POLLERR or POLLHUP all mean "look at SO_ERROR". */
   const writableNow = (fd: number): boolean => {
@@ -292,8 +295,6 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
   const accept: Driver["accept"] = (native, receiveBytes, done) => {
     const listener = native as PosixSocket
     const operation = new PosixOperation(listener, done, counter)
-    const name = Buffer.alloc(SOCKADDR_MAX)
-    const nameLength = Buffer.alloc(4)
     const attempt = (): void => {
       while (true) {
         nameLength.writeUInt32LE(SOCKADDR_MAX, 0)
