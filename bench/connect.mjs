@@ -10,9 +10,13 @@
 //   NodeSocket     @effect/platform-node NodeSocket.makeNet, writer(64 bytes), CloseEvent
 //   ConnectEx      Effect.scoped(Socket.open, Socket.bind wildcard port 0, ConnectEx.connect with 64 bytes),
 //                  all under one ConnectEx.layer (the built effect-connectex package)
-// The peer is a node:net server in its own child process: accepts, reads the 64 bytes, closes.
+// The peer is a server in its own child process: accepts, reads the 64 bytes, closes. Two servers:
+//   node:net       net.createServer (every client row runs against it)
+//   Listener       this library's Listener.serve (accept4 / AcceptEx), ConnectEx.layer; the server column
+//                  runs node:net and ConnectEx clients against it (the latter: both ends ours)
 // Latency is from the start of a connection to the moment its resources are released by the client.
-// CPU is process.cpuUsage() of this (client) process around each run, divided by N.
+// CPU is process.cpuUsage() of this (client) process around each run, divided by N; server CPU is the peer
+// process's own process.cpuUsage() around the same run (asked over IPC), divided by N.
 // The last line printed is one JSON object with every figure. Nothing here asserts timings.
 
 import { fork } from "node:child_process"
@@ -27,7 +31,42 @@ const HOST = "127.0.0.1"
 // ---------------------------------------------------------------------------------------------------------
 // The peer, in its own process
 
+/** Answers the parent's CPU questions: the peer process's cumulative cpuUsage. */
+const answerCpu = () =>
+  process.on("message", (message) => {
+    if (message?.type === "cpu") process.send?.({ type: "cpu", usage: process.cpuUsage() })
+  })
+
+async function runListenerPeer() {
+  const [{ Effect, ManagedRuntime }, { ConnectEx, Listener, Socket, SocketAddress }] = await Promise.all([
+    import("effect"),
+    import("effect-connectex")
+  ])
+  const runtime = ManagedRuntime.make(ConnectEx.layer)
+  const handler = ({ socket }) =>
+    Effect.gen(function*() {
+      let received = 0
+      while (received < PAYLOAD_BYTES) {
+        const chunk = yield* Socket.receive(socket, 4096)
+        if (chunk.length === 0) break
+        received += chunk.length
+      }
+    }).pipe(Effect.ignore)
+  const program = Effect.scoped(
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
+      const { port } = yield* Listener.address(listener)
+      process.send?.({ port })
+      return yield* Listener.serve(listener, handler, process.env.BENCH_ACCEPTS === undefined ? undefined : { accepts: Number(process.env.BENCH_ACCEPTS) })
+    })
+  )
+  answerCpu()
+  process.on("disconnect", () => process.exit(0))
+  runtime.runFork(program)
+}
+
 function runPeer() {
+  answerCpu()
   const server = net.createServer({ noDelay: true }, (socket) => {
     let received = 0
     socket.on("data", (chunk) => {
@@ -44,13 +83,34 @@ function runPeer() {
   process.on("disconnect", () => process.exit(0))
 }
 
-const startPeer = () =>
+const startPeer = (kind = "node:net") =>
   new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ["--peer"], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    const args = kind === "node:net" ? ["--peer"] : ["--peer", "--listener"]
+    const child = fork(fileURLToPath(import.meta.url), args, { stdio: ["ignore", "inherit", "inherit", "ipc"] })
     child.once("error", reject)
     child.once("exit", (code) => reject(new Error(`the peer exited early with code ${code}`)))
     child.once("message", (message) => resolve({ child, port: message.port }))
   })
+
+/** The peer process's cumulative CPU (us), asked over IPC. */
+const peerCpu = (child) =>
+  new Promise((resolve) => {
+    const onMessage = (message) => {
+      if (message?.type !== "cpu") return
+      child.off("message", onMessage)
+      resolve(message.usage.user + message.usage.system)
+    }
+    child.on("message", onMessage)
+    child.send({ type: "cpu" })
+  })
+
+/** Runs `run` and adds the peer's CPU per connection over the same interval. */
+const withServerCpu = async (child, server, n, run) => {
+  const before = await peerCpu(child)
+  const result = await run()
+  const after = await peerCpu(child)
+  return { ...result, server, serverCpuUsPerConn: Math.round(((after - before) / n) * 10) / 10 }
+}
 
 const stopPeer = (child) =>
   new Promise((resolve) => {
@@ -265,14 +325,16 @@ const fmt = (x, digits = 0) =>
   Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "n/a"
 
 function table(results) {
-  const header = ["client", "C", "conn/s", "p50 us", "p99 us", "CPU us/conn", "errors"]
+  const header = ["client", "server", "C", "conn/s", "p50 us", "p99 us", "CPU us/conn", "server CPU us/conn", "errors"]
   const rows = results.map((r) => [
     r.client,
+    r.server,
     String(r.concurrency),
     fmt(r.connPerSec),
     fmt(r.p50Us, 1),
     fmt(r.p99Us, 1),
     fmt(r.cpuUsPerConn, 1),
+    fmt(r.serverCpuUsPerConn, 1),
     String(r.errors)
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
@@ -302,16 +364,12 @@ async function main() {
     import("effect-connectex")
   ])
 
+  const lib = { Effect, ManagedRuntime, NodeSocket, PlatformSocket, ConnectEx, Socket, SocketAddress }
   const { child, port } = await startPeer()
-  const { clients, dispose } = makeClients(port, {
-    Effect,
-    ManagedRuntime,
-    NodeSocket,
-    PlatformSocket,
-    ConnectEx,
-    Socket,
-    SocketAddress
-  })
+  const { clients, dispose } = makeClients(port, lib)
+  const ours = await startPeer("Listener")
+  const onOurs = makeClients(ours.port, lib)
+  const serverClients = onOurs.clients.filter((client) => client.name !== "NodeSocket")
   try {
     console.log(
       `connect set-up on ${HOST}: ${PAYLOAD_BYTES} bytes per connection, N = ${fmt(options.n)} per run, ` +
@@ -324,6 +382,7 @@ async function main() {
     // Warm-up: JIT, the layer, the peer's accept path. Not reported.
     const warm = Math.max(20, Math.min(500, Math.floor(options.n / 10)))
     for (const client of clients) await client.run(warm, 8)
+    for (const client of serverClients) await client.run(warm, 8)
 
     const results = []
     for (const concurrency of options.concurrency) {
@@ -331,11 +390,25 @@ async function main() {
         const runs = []
         for (let r = 0; r < options.runs; r++) {
           await makeRoomFor(options.n, port, system)
-          runs.push(await client.run(options.n, concurrency))
+          runs.push(await withServerCpu(child, "node:net", options.n, () => client.run(options.n, concurrency)))
         }
         const result = median(runs)
         results.push(result)
         process.stderr.write(`bench: ${client.name} C=${concurrency}: ${fmt(result.connPerSec)} conn/s\n`)
+      }
+    }
+    // The server column: the same clients against our Listener (ConnectEx -> Listener: both ends ours).
+    const serverResults = []
+    for (const concurrency of options.concurrency) {
+      for (const client of serverClients) {
+        const runs = []
+        for (let r = 0; r < options.runs; r++) {
+          await makeRoomFor(options.n, ours.port, system)
+          runs.push(await withServerCpu(ours.child, "Listener", options.n, () => client.run(options.n, concurrency)))
+        }
+        const result = median(runs)
+        serverResults.push(result)
+        process.stderr.write(`bench: ${client.name} -> Listener C=${concurrency}: ${fmt(result.connPerSec)} conn/s\n`)
       }
     }
 
@@ -347,11 +420,19 @@ async function main() {
     const ratioVsNet = round3(cx64.connPerSec / net64.connPerSec)
     const cpuRatioVsNet = round3(cx64.cpuUsPerConn / net64.cpuUsPerConn)
 
-    console.log(table(results))
+    const netOnOurs = serverResults.find((r) => r.client === "node:net" && r.concurrency === ratioC)
+    const serverAcceptRatio = round3(netOnOurs.connPerSec / net64.connPerSec)
+    const serverCpuRatio = round3(netOnOurs.serverCpuUsPerConn / net64.serverCpuUsPerConn)
+
+    console.log(table([...results, ...serverResults]))
     console.log(
       `\nConnectEx vs node:net at C=${ratioC}: ${ratioVsNet}x the connections per second, ${cpuRatioVsNet}x the CPU per connection`
     )
-    const errors = results.reduce((sum, r) => sum + r.errors, 0)
+    console.log(
+      `Listener vs node:net server (node:net clients, C=${ratioC}): ${serverAcceptRatio}x the accepts per second, ` +
+        `${serverCpuRatio}x the server CPU per connection`
+    )
+    const errors = [...results, ...serverResults].reduce((sum, r) => sum + r.errors, 0)
     if (errors > 0) console.log(`errors: ${errors} connection(s) failed (see firstError in the JSON)`)
     console.log(
       JSON.stringify({
@@ -364,17 +445,24 @@ async function main() {
         results,
         ratioConcurrency: ratioC,
         ratioVsNet,
-        cpuRatioVsNet
+        cpuRatioVsNet,
+        serverResults,
+        serverAcceptRatio,
+        serverCpuRatio
       })
     )
   } finally {
     await dispose()
+    await onOurs.dispose()
     await stopPeer(child)
+    await stopPeer(ours.child)
   }
 }
 
 // Last, so that every declaration above is initialised.
-if (process.argv.includes("--peer")) {
+if (process.argv.includes("--listener")) {
+  await runListenerPeer()
+} else if (process.argv.includes("--peer")) {
   runPeer()
 } else {
   await main()

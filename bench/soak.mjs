@@ -14,6 +14,11 @@
 //    scope closes: every one fails WSA_OPERATION_ABORTED, promptly (the time is printed), nothing leaked.
 // 3. gc: connects with 256 KiB of data to the echo server and sends of 256 KiB, with global.gc() forced
 //    repeatedly while they are in flight: the echoed bytes equal the sent bytes.
+// 4. accepts: 10,000 accepts (short: 1,000) at concurrency 64 on one Listener, with receive-with-accept, against
+//    node:net clients that send, stay silent or reset at once, with interruption at random points (waiting,
+//    racing a client) and timeouts. Every outcome must be a success, a WsaError, a TimeoutException or an
+//    asked-for interruption; afterwards (the listener's scope closed) nothing pending, no duplicate, live
+//    allocations and descriptors back to baseline.
 //
 // Prints its figures, and as the LAST line one JSON object with them. Exits 1 if any check fails.
 // Only 127.0.0.1 is ever connected to.
@@ -65,7 +70,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function main() {
   const short = process.argv.includes("--short")
-  const N = { churn: short ? 1_000 : 10_000, mass: short ? 500 : 5_000, gc: short ? 48 : 256 }
+  const N = { churn: short ? 1_000 : 10_000, mass: short ? 500 : 5_000, gc: short ? 48 : 256, accepts: short ? 1_000 : 10_000 }
   const CONCURRENCY = 64
   const GC_BYTES = 256 * 1024
 
@@ -90,7 +95,7 @@ async function main() {
   }
 
   const { Cause, Context, Duration, Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Scope } = await import("effect")
-  const { ConnectEx, Iocp, Socket, SocketAddress, WsaError } = await import("effect-connectex")
+  const { ConnectEx, Iocp, Listener, Socket, SocketAddress, WsaError } = await import("effect-connectex")
   const { silentListener } = process.platform === "win32"
     ? await import("../test/support/dist/test/support/native/windows/testing.js")
     : await import("../test/support/dist/test/support/native/posix/testing.js")
@@ -361,6 +366,81 @@ async function main() {
     check("gc: echoed bytes equal the sent bytes", mismatches.length === 0, mismatches.length === 0 ? undefined : mismatches.slice(0, 3))
     check("gc: nothing pending or leaked, submitted === completed", after.pending === 0 && after.duplicates === 0 && after.liveAllocations === allocationsBefore && after.submitted === after.completed, after)
     check("gc: descriptors back to baseline", fdsBefore === undefined || fdsAfter === fdsBefore, { before: fdsBefore, after: fdsAfter })
+  }
+
+  // --- 4. accepts with random interruptions -----------------------------------------------------------------
+  {
+    const runtime = ManagedRuntime.make(ConnectEx.layer)
+    const allocationsBefore = (await runtime.runPromise(Iocp.stats)).liveAllocations
+    const fdsStart = openDescriptors()
+    const scope = Effect.runSync(Scope.make())
+    const listener = await runtime.runPromise(Scope.extend(Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 1024 }), scope))
+    const { port } = await runtime.runPromise(Listener.address(listener))
+    const clients = new Set()
+    const client = (mode) => {
+      const socket = net.connect({ host: HOST, port })
+      clients.add(socket)
+      socket.on("error", () => {})
+      socket.on("close", () => clients.delete(socket))
+      socket.once("connect", () => {
+        if (mode === "reset") socket.resetAndDestroy()
+        else if (mode !== "silent") socket.write("hello from a client")
+      })
+      socket.on("data", () => socket.destroy())
+      // a client nobody accepted in time goes away by itself
+      setTimeout(() => socket.destroy(), 2_000).unref()
+    }
+    const outcomes = {}
+    const broken = []
+    const modes = ["plain", "plain", "plain", "interruptWaiting", "interruptRacing", "silent", "reset"]
+    const random = (n) => Math.floor(Math.random() * n)
+    const one = (i) => {
+      const mode = modes[random(modes.length)]
+      if (mode !== "interruptWaiting") client(mode === "interruptRacing" ? "plain" : mode)
+      const accept = Effect.scoped(Effect.gen(function*() {
+        const { data, socket } = yield* Listener.accept(listener, { receive: 64 })
+        if (data.length > 0) yield* Socket.send(socket, data)
+      }))
+      const body = mode.startsWith("interrupt")
+        ? Effect.gen(function*() {
+          const fiber = yield* Effect.fork(accept)
+          for (let k = random(6); k > 0; k--) yield* Effect.yieldNow()
+          if (random(2) === 0) yield* Effect.sleep(Duration.millis(random(3)))
+          yield* Fiber.interrupt(fiber)
+        })
+        : Effect.timeout(accept, Duration.millis(50 + random(100)))
+      return Effect.flatMap(Effect.exit(body), (exit) =>
+        Effect.sync(() => {
+          const name = outcomeName(exit)
+          outcomes[name] = (outcomes[name] ?? 0) + 1
+          const bad = badOutcome(exit, false)
+          if (bad !== undefined && broken.length < 20) broken.push(`accept ${i} (${mode}): ${bad}`)
+        }))
+    }
+    const started = performance.now()
+    await runtime.runPromise(Effect.forEach(Array.from({ length: N.accepts }, (_, i) => i), one, { concurrency: CONCURRENCY, discard: true }))
+    const wallMs = performance.now() - started
+    await runtime.runPromise(Scope.close(scope, Exit.void))
+    for (const socket of clients) socket.destroy()
+    await sleep(100)
+    const after = await runtime.runPromise(Iocp.stats)
+    const fdsAfter = openDescriptors()
+    await runtime.dispose()
+    figures.accepts = {
+      operations: N.accepts,
+      concurrency: CONCURRENCY,
+      wallMs: Math.round(wallMs),
+      outcomes,
+      stats: after,
+      allocations: { before: allocationsBefore, after: after.liveAllocations },
+      fds: { before: fdsStart, after: fdsAfter }
+    }
+    console.log(`accepts: ${N.accepts} accepts in ${Math.round(wallMs)} ms at concurrency ${CONCURRENCY}: ${JSON.stringify(outcomes)}`)
+    check("accepts: every outcome is a success, a WsaError, a TimeoutException or an asked-for interruption", broken.length === 0, broken.length === 0 ? undefined : broken.slice(0, 5))
+    check("accepts: some connections were accepted with their first bytes", (outcomes.success ?? 0) > 0, outcomes)
+    check("accepts: nothing pending, no duplicate, submitted === completed", after.pending === 0 && after.duplicates === 0 && after.submitted === after.completed, { pending: after.pending, duplicates: after.duplicates, submitted: after.submitted, completed: after.completed })
+    check("accepts: live allocations back to baseline", after.liveAllocations === allocationsBefore && after.sockets === 0, { before: allocationsBefore, after: after.liveAllocations, sockets: after.sockets })
+    check("accepts: descriptors back to baseline", fdsStart === undefined || fdsAfter === fdsStart, { before: fdsStart, after: fdsAfter })
   }
 
   // --- the end --------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
-import { ConnectEx } from "effect-connectex"
+import { Effect, Option, Schedule } from "effect"
+import { ConnectEx, Listener, Socket, SocketAddress } from "effect-connectex"
+import { platformEchoServer, serveEcho } from "../examples/echoServer.js"
 import { roundTrip } from "../examples/platformChannel.js"
 import { makePool } from "../examples/pool.js"
 import { connectWithRetry } from "../examples/retry.js"
@@ -43,5 +44,26 @@ describe("examples/", () => {
         const peer = yield* echoServer()
         expect(yield* roundTrip(peer.address, ["Hello", "World"], 10)).toEqual(Option.some("HelloWorld"))
       })
+    ))
+
+  // The layer outside the scope: the servers are interrupted (and their connections closed) before it goes.
+  it.live("echoServer: our listener echoes; so does the platform SocketServer version", () =>
+    Effect.provide(
+      Effect.scoped(Effect.gen(function*() {
+        const listener = yield* Listener.listen(SocketAddress.ipv4("127.0.0.1", 0))
+        const address = yield* Listener.address(listener)
+        yield* Effect.forkScoped(serveEcho(listener))
+        const { socket } = yield* ConnectEx.dial(address, { data: new TextEncoder().encode("echo") })
+        expect(new TextDecoder().decode(yield* Socket.receive(socket, 100))).toBe("echo")
+        // the SocketServer version on a port of its own (taken from a listener closed at once)
+        const port = yield* Effect.scoped(Effect.flatMap(Listener.listen(SocketAddress.ipv4("127.0.0.1", 0)), Listener.address)).pipe(
+          Effect.map((a) => a.port)
+        )
+        const target = SocketAddress.ipv4("127.0.0.1", port)
+        yield* Effect.forkScoped(platformEchoServer(target))
+        const second = yield* ConnectEx.dial(target, { data: new TextEncoder().encode("again"), retry: Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(50))) })
+        expect(new TextDecoder().decode(yield* Socket.receive(second.socket, 100))).toBe("again")
+      })),
+      ConnectEx.layer
     ))
 })

@@ -12,6 +12,9 @@ describe("README quick start", () => {
     const readme = readFileSync("README.md", "utf8")
     expect(readme).toContain(between(readFileSync("examples/quickstart.ts", "utf8"), "// --- quickstart ---", "// --- end ---"))
     expect(readme).toContain(between(readFileSync("examples/simulatedRetry.ts", "utf8"), "// --- simulated ---", "// --- end ---"))
+    const echo = readFileSync("examples/echoServer.ts", "utf8")
+    expect(readme).toContain(between(echo, "// --- echoServer ---", "// --- end ---"))
+    expect(readme).toContain(between(echo.slice(echo.indexOf("// --- socketServer ---")), "// --- socketServer ---", "// --- end ---"))
   })
 
   it.effect("testing a retry policy on the simulated network: refused twice, then connected", () =>

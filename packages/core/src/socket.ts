@@ -7,6 +7,11 @@
  *   open --connect--> connecting --0--> connected --disconnect(reuse)--> open
  *                        |  retryable code, reset ok --> open          --disconnect--> disconnected
  *                        |  any other code, cancelled --> spent         --close--> closed (from any state)
+ *   open (bound) --listen--> listening --accept--> (a new socket, born connected and bound)
+ *
+ * A listening socket only accepts: connect on it is WSAEINVAL (as Windows answers; Linux would say EISCONN),
+ * send / receive WSAENOTCONN. Accept on anything but a listening socket is WSAEINVAL. An accepted socket is
+ * connected: ConnectEx on it is WSAEISCONN.
  */
 import { type Family, isUnspecified, type SocketAddress } from "./address.js"
 import { isRetryableCode, type WsaName } from "./errors/codes.js"
@@ -16,7 +21,7 @@ import type { NativeSocket } from "./native/Driver.js"
  * open: not connected (bound or not); disconnected: after DisconnectEx without reuse (receive still drains,
  * send is shut down); spent: after a failure that leaves the socket unusable.
  */
-export type State = "open" | "connecting" | "connected" | "disconnected" | "spent" | "closed"
+export type State = "open" | "connecting" | "connected" | "disconnected" | "listening" | "spent" | "closed"
 
 export interface SocketState {
   readonly family: Family
@@ -73,6 +78,8 @@ export const checkConnect = (
     return refuse("WSAEAFNOSUPPORT", `an ${target.family} destination on an ${socket.family} socket`)
   }
   switch (socket.state) {
+    case "listening":
+      return refuse("WSAEINVAL", "the socket is listening: it accepts connections, it cannot make one")
     case "connecting":
       return refuse("WSAEALREADY", "a connect is already pending on this socket")
     case "connected":
@@ -120,6 +127,54 @@ export const settleConnect = (
   }
   socket.state = "spent"
   socket.spentBy = spentBy()
+}
+
+/**
+ * listen: a bound socket that is not connected or connecting. Listening again is allowed (Windows changes the
+ * backlog); a connected socket is WSAEISCONN.
+ */
+export const checkListen = (socket: SocketState): Refusal | undefined => {
+  switch (socket.state) {
+    case "open":
+      return socket.bound ? undefined : refuse("WSAEINVAL", "the socket is not bound: bind it before listening")
+    case "listening":
+      return undefined
+    case "connecting":
+      return refuse("WSAEALREADY", "a connect is pending on this socket")
+    case "connected":
+    case "disconnected":
+      return refuse("WSAEISCONN", "the socket is (or was) connected; listen on a fresh socket")
+    case "spent":
+      return refuse("WSAEINVAL", `the socket is unusable after ${socket.spentBy ?? "an earlier failure"}; open a new one`)
+    case "closed":
+      return refuse("WSAENOTSOCK", "the socket was closed")
+  }
+}
+
+export const listening = (socket: SocketState): void => {
+  socket.state = "listening"
+}
+
+/** accept: only on a listening socket. */
+export const checkAccept = (socket: SocketState): Refusal | undefined =>
+  socket.state === "listening"
+    ? undefined
+    : socket.state === "closed"
+    ? refuse("WSAENOTSOCK", "the socket was closed")
+    : refuse("WSAEINVAL", "the socket is not listening: call listen first")
+
+/** The state of a socket an accept made: bound (to the listener's address) and connected since `now`. */
+export const makeAcceptedState = (family: Family, native: NativeSocket, now: number): SocketState => {
+  const state = makeSocketState(family, native)
+  acceptedInto(state, now)
+  return state
+}
+
+/** Turns a fresh record into an accepted connection (for front-ends whose socket value owns the record). */
+export const acceptedInto = (socket: SocketState, now: number): void => {
+  socket.state = "connected"
+  socket.bound = true
+  socket.connectedAt = now
 }
 
 /** send: connected and not shut down. After a disconnect the sending direction is shut down (WSAESHUTDOWN). */

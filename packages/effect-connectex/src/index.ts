@@ -9,11 +9,15 @@ export * as ConnectEx from "./ConnectEx.js"
 /** @since 0.1.0 */
 export * as Iocp from "./Iocp.js"
 /** @since 0.1.0 */
+export * as Listener from "./Listener.js"
+/** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
 export * as NodeStream from "./NodeStream.js"
 /** @since 0.1.0 */
 export * as PlatformSocket from "./PlatformSocket.js"
+/** @since 0.1.0 */
+export * as PlatformSocketServer from "./PlatformSocketServer.js"
 /** @since 0.1.0 */
 export * as Resolver from "./Resolver.js"
 /** @since 0.1.0 */

@@ -19,12 +19,23 @@ export interface NativeSocket {
   readonly family: Family
 }
 
+/**
+ * What a successful accept hands over: a connected socket the caller now owns (it must `close` it, even when
+ * it no longer wants it), and the peer's address as the kernel saw it.
+ */
+export interface Accepted {
+  readonly socket: NativeSocket
+  readonly peer: SocketAddress
+}
+
 /** The single completion of an operation: `status` 0 or a WSA code, `bytes` transferred. */
 export interface Completion {
   readonly status: number
   readonly bytes: number
-  /** receive only: the bytes received (a copy the caller owns) */
+  /** receive, and accept with `receiveBytes`: the bytes received (a copy the caller owns) */
   readonly data?: Uint8Array
+  /** accept only, and only with status 0: the new connection (ownership passes with the completion) */
+  readonly accepted?: Accepted
 }
 
 /** A started operation. */
@@ -94,6 +105,29 @@ export interface Driver {
    * connect again (Linux: connect(AF_UNSPEC)). 0 or a WSA code.
    */
   readonly resetConnect: (socket: NativeSocket) => number
+  /**
+   * Puts a bound socket into the listening state (listen()); 0 or a WSA code. The front-end's state machine
+   * has checked that the socket is bound and neither connecting nor connected.
+   */
+  readonly listen: (socket: NativeSocket, backlog: number) => number
+  /**
+   * Accepts one connection on a listening socket (AcceptEx). The driver opens the accepting socket itself
+   * (Windows: in advance, overlapped, associated with the port; Linux: accept4 makes it), of the listening
+   * socket's family. With `receiveBytes > 0` the operation also waits for the client's first bytes, as
+   * AcceptEx with a receive does, and `data` holds up to that many (empty when the client closed without
+   * sending). On success the completion carries `accepted`; the caller owns that socket from then on.
+   *
+   * The same contract as every long operation: `done` runs exactly once; `cancel` (and closing the
+   * listening socket) completes it with 995 and closes the half-made socket; liveAllocations counts the
+   * accepting socket and the operation's memory until then. A client that reset or aborted before the
+   * accept completed (ECONNABORTED, AcceptEx's WSAECONNRESET) never completes the operation: the driver
+   * accepts the next connection instead, so one bad client does not fail the listener.
+   *
+   * With `receiveBytes` an accepted client that sends nothing holds the operation (and, on Windows, the
+   * connection) until it sends or closes: bound the accept with a timeout (Windows' documented remedy is
+   * SO_CONNECT_TIME on the accepting socket; the front-end's interruption does the same job everywhere).
+   */
+  readonly accept: (listening: NativeSocket, receiveBytes: number, done: Done) => Operation
   /**
    * Sends all of `data`; bytes = data.length on success. The caller's bytes are read only during this call:
    * what must wait is copied into memory the operation owns before it returns (`owned`: `data` already is

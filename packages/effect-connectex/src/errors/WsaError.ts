@@ -13,6 +13,8 @@ export type Operation =
   | "socket"
   | "bind"
   | "connect"
+  | "listen"
+  | "accept"
   | "send"
   | "receive"
   | "disconnect"
@@ -361,3 +363,87 @@ export const isRetryable = (error: unknown): error is Retryable =>
   isWsaError(error) && retryable.has(error._tag)
 
 export { type WsaName, wsaCodes }
+
+// -- Listener ---------------------------------------------------------------------------------------------
+
+/**
+ * The tags of `ListenError` (besides `Unknown`), as a value: opening the socket, binding (the address is in
+ * use, not local, the wrong family, not allowed) and listen() itself.
+ *
+ * @example
+ * WsaError.listenTags.includes("WSAEADDRINUSE") // true
+ * @since 0.1.0
+ * @category models
+ */
+export const listenTags = [
+  ...openTags,
+  ...bindTags,
+  "WSAEISCONN",
+  "WSAEOPNOTSUPP",
+  "WSAEFAULT",
+  "WSAENOTSOCK"
+] as const
+
+/**
+ * What `Listener.listen` can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ListenError = ErrorOf<(typeof listenTags)[number]> | Unknown
+
+/**
+ * The tags of `AcceptError` (besides `Unknown`), as a value: not a listening socket (WSAEINVAL), closed
+ * (WSAENOTSOCK, or WSA_OPERATION_ABORTED when the listener closed while the accept was pending), out of
+ * descriptors or buffers (WSAEMFILE, WSAENOBUFS), and what AcceptEx reports.
+ *
+ * @example
+ * WsaError.acceptTags.includes("WSA_OPERATION_ABORTED") // true
+ * @since 0.1.0
+ * @category models
+ */
+export const acceptTags = [
+  "WSANOTINITIALISED",
+  "WSAENETDOWN",
+  "WSAEFAULT",
+  "WSAEINVAL",
+  "WSAEMFILE",
+  "WSAENOBUFS",
+  "WSAENOTSOCK",
+  "WSAEOPNOTSUPP",
+  "WSAECONNRESET",
+  "WSAECONNABORTED",
+  "WSA_OPERATION_ABORTED"
+] as const
+
+/**
+ * What `Listener.accept` can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AcceptError = ErrorOf<(typeof acceptTags)[number]> | Unknown
+
+/**
+ * `narrowing` for an error already made (by an earlier step of a call): kept when its tag is in `tags`,
+ * otherwise `Unknown` with its code, naming the tag. Total, so no cast claims a narrower union than the code
+ * can produce.
+ *
+ * @example
+ * const toAcceptError = WsaError.narrowingError(WsaError.acceptTags)
+ * toAcceptError(new WsaError.WSAEADDRINUSE({ operation: "accept" }))._tag // "Unknown"
+ * @since 0.1.0
+ * @category constructors
+ */
+export const narrowingError = <N extends WsaName>(tags: ReadonlyArray<N>) => {
+  const allowed: ReadonlySet<string> = new Set(tags)
+  return (error: WsaError): ErrorOf<N> | Unknown =>
+    allowed.has(error._tag) || error._tag === "Unknown"
+      ? (error as ErrorOf<N> | Unknown)
+      : new Unknown({
+        operation: error.operation,
+        address: error.address,
+        code: error.code,
+        detail: `the system reported ${error._tag}, which this call is not expected to produce`
+      })
+}

@@ -8,6 +8,7 @@
 import { wsa } from "../../errors/codes.js"
 import { type Family, isUnspecified, type SocketAddress } from "../../address.js"
 import {
+  type Accepted,
   type Completion,
   type Done,
   type Driver,
@@ -51,6 +52,8 @@ import {
 import { decode, encode, familyCode, SOCKADDR_MAX, unspecified } from "./sockaddr.js"
 
 const EINPROGRESS = errno.EINPROGRESS
+const ECONNABORTED = errno.ECONNABORTED
+const EINTR = errno.EINTR
 const EAGAIN = errno.EAGAIN
 const EWOULDBLOCK = errno.EWOULDBLOCK
 const IPV6_V6ONLY = 26
@@ -93,7 +96,7 @@ class PosixOperation implements Operation {
     socket.operations.add(this)
     counter.live++
   }
-  complete(status: number, bytes: number, data?: Uint8Array): void {
+  complete(status: number, bytes: number, data?: Uint8Array, accepted?: Accepted): void {
     if (this.completed) return
     this.completed = true
     this.stopWaiting?.()
@@ -102,7 +105,12 @@ class PosixOperation implements Operation {
     this.timer = undefined
     this.socket.operations.delete(this)
     this.counter.live--
-    const completion: Completion = data === undefined ? { status, bytes } : { status, bytes, data }
+    const completion: Completion =
+      accepted !== undefined
+        ? (data === undefined ? { status, bytes, accepted } : { status, bytes, data, accepted })
+        : data === undefined
+        ? { status, bytes }
+        : { status, bytes, data }
     this.done(completion)
   }
   readonly cancel = (): void => this.complete(OPERATION_ABORTED, 0)
@@ -138,6 +146,9 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
   const pollfd = Buffer.alloc(8)
   const errorValue = Buffer.alloc(4)
   const errorLength = Buffer.alloc(4)
+  // accept4's peer address: filled and decoded synchronously, so one pair serves every accept
+  const name = Buffer.alloc(SOCKADDR_MAX)
+  const nameLength = Buffer.alloc(4)
 
   /** Readiness right now, without waiting: POLLOUT, POLLERR or POLLHUP all mean "look at SO_ERROR". */
   const writableNow = (fd: number): boolean => {
@@ -351,6 +362,60 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     return operation
   }
 
+  /**
+   * AcceptEx's equivalent. accept4(SOCK_NONBLOCK | SOCK_CLOEXEC) is tried at once (a queued connection needs no
+   * wait); otherwise the listening fd is watched for readability through the same readiness machinery as a
+   * receive, and accept4 is tried again. A connection that was aborted or reset while it sat in the queue
+   * (ECONNABORTED, or a reset seen by the first receive) is dropped and the next one taken.
+   *
+   * With `receiveBytes` this waits, like AcceptEx with a receive, for the client's first bytes (or its end:
+   * empty data) before completing; no bound of its own: the front-end's timeout / interruption cancels it,
+   * which closes the half-accepted socket (Windows' guidance is the same: watch SO_CONNECT_TIME and drop
+   * clients that connect and send nothing).
+   */
+  const accept: Driver["accept"] = (native, receiveBytes, done) => {
+    const listener = native as PosixSocket
+    const operation = new PosixOperation(listener, done, counter)
+    const attempt = (): void => {
+      while (true) {
+        nameLength.writeUInt32LE(SOCKADDR_MAX, 0)
+        const fd = libc.accept4(listener.fd, name, nameLength, SOCK_NONBLOCK | SOCK_CLOEXEC)
+        if (fd >= 0) return accepted(fd)
+        const e = libc.errno()
+        if (e === ECONNABORTED || e === EINTR) continue
+        if (wouldBlock(e)) return waitFor(listener, operation, "read", attempt)
+        return operation.complete(wsaFromErrno(e), 0)
+      }
+    }
+    const accepted = (fd: number): void => {
+      counter.live++
+      const socket = new PosixSocket(fd, listener.family)
+      const peer = decode(name)
+      if (peer === undefined) {
+        close(socket)
+        return operation.complete(wsa.WSAEAFNOSUPPORT, 0)
+      }
+      if (receiveBytes <= 0) return operation.complete(0, 0, undefined, { socket, peer })
+      // The first bytes: a receive on the new socket, cancelled (and the socket closed) with the accept.
+      const first = receive(socket, receiveBytes, (completion) => {
+        operation.stopWaiting = undefined
+        if (completion.status === OPERATION_ABORTED || completion.status !== 0) {
+          close(socket)
+          // Cancelled with the accept; or the client reset before sending: take the next connection.
+          if (completion.status !== OPERATION_ABORTED) attempt()
+          return
+        }
+        const data = completion.data ?? new Uint8Array(0)
+        operation.complete(0, data.length, data, { socket, peer })
+      })
+      if (operation.stopWaiting === undefined && !socket.closed && socket.operations.size > 0) {
+        operation.stopWaiting = () => first.cancel()
+      }
+    }
+    attempt()
+    return operation
+  }
+
   const resetConnect = (native: NativeSocket): number => {
     const socket = native as PosixSocket
     socket.deferredError = 0
@@ -489,6 +554,8 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     },
     connect,
     resetConnect,
+    listen: (native, backlog) => (libc.listen((native as PosixSocket).fd, backlog) === 0 ? 0 : wsaFromErrno(libc.errno())),
+    accept,
     send,
     trySend,
     receive,

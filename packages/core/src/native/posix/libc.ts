@@ -29,6 +29,7 @@ export const libc = {
   recv: lib.func("intptr_t recv(int fd, void *buf, size_t len, int flags)") as (fd: number, buf: Uint8Array, len: number, flags: number) => number,
   getsockname: lib.func("int getsockname(int fd, void *addr, void *len)") as (fd: number, addr: Uint8Array, len: Uint8Array) => number,
   getpeername: lib.func("int getpeername(int fd, void *addr, void *len)") as (fd: number, addr: Uint8Array, len: Uint8Array) => number,
+  accept4: lib.func("int accept4(int fd, void *addr, void *len, int flags)") as (fd: number, addr: Uint8Array, len: Uint8Array, flags: number) => number,
   listen: lib.func("int listen(int fd, int backlog)") as (fd: number, backlog: number) => number,
   shutdown: lib.func("int shutdown(int fd, int how)") as (fd: number, how: number) => number,
   close: lib.func("int close(int fd)") as (fd: number) => number,

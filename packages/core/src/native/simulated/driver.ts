@@ -31,6 +31,16 @@ interface Connection {
   /** this side ended its sending direction (shutdownSend, or disconnect without reuse): the peer saw a FIN */
   sendShut: boolean
   readonly timers: Array<() => void>
+  /** the other end when both are simulated sockets (a client accepted by a simulated listener) */
+  peer: Connection | undefined
+}
+
+/** An accept waiting on a listener, with the first-bytes receive it may have started. */
+interface Acceptor {
+  readonly pending: Pending
+  readonly receiveBytes: number
+  /** the accepted socket while its first receive is pending */
+  accepting: SimSocket | undefined
 }
 
 interface SimSocket {
@@ -38,11 +48,19 @@ interface SimSocket {
   readonly handle: NativeSocket
   readonly family: Family
   /** disconnected: after a disconnect without reuse; the connection stays to drain what the peer sends */
-  state: "open" | "bound" | "connecting" | "connected" | "disconnected"
+  state: "open" | "bound" | "connecting" | "connected" | "disconnected" | "listening"
   local: SocketAddress | undefined
   connection: Connection | undefined
   readonly pending: Set<Pending>
   readonly options: Map<SocketOption, SocketOptions[SocketOption]>
+  /** listening: connections made and not accepted yet (their server-side sockets), oldest first */
+  readonly queue: Array<SimSocket>
+  /** listening: accepts waiting for a connection, oldest first */
+  readonly acceptors: Array<Acceptor>
+  /** accepted socket sitting in a listener's queue */
+  queuedIn: SimSocket | undefined
+  /** made by an accept (it shares the listener's port) */
+  readonly accepted: boolean
 }
 
 const FIRST_EPHEMERAL_PORT = 49152
@@ -141,7 +159,9 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
     const reuse = socket.options.get("SO_REUSEADDR") === true
     for (const other of sockets.values()) {
       if (other === socket || other.local === undefined || other.family !== family || other.local.port !== port) continue
-      if (!(reuse && other.options.get("SO_REUSEADDR") === true)) return true
+      // accepted sockets share their listener's port; a listener's port is taken even with SO_REUSEADDR (Linux)
+      if (other.queuedIn !== undefined || other.accepted) continue
+      if (other.state === "listening" || !(reuse && other.options.get("SO_REUSEADDR") === true)) return true
     }
     return false
   }
@@ -181,6 +201,11 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
   /** This side sends its FIN: an echo peer, like a server that does not keep half-open connections, closes. */
   const finish = (connection: Connection): void => {
     connection.sendShut = true
+    const peer = connection.peer
+    if (peer !== undefined && peer.state === "open") {
+      peer.state = "peer-closed"
+      deliver(peer)
+    }
     if (connection.echo && connection.state === "open") {
       connection.state = "peer-closed"
       deliver(connection)
@@ -194,6 +219,16 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
     for (const cancel of connection.timers.splice(0)) cancel()
     connection.record.ended ??= ended
     for (const receiver of connection.receivers.splice(0)) abort(receiver.pending)
+    // A simulated peer sees our end: a reset after SO_LINGER 0, else a FIN after what was sent.
+    const peer = connection.peer
+    if (peer !== undefined) {
+      connection.peer = undefined
+      peer.peer = undefined
+      if (peer.state === "open" || (peer.state === "peer-closed" && socket.options.get("SO_LINGER") === 0)) {
+        peer.state = socket.options.get("SO_LINGER") === 0 && ended === "closed" ? "reset" : "peer-closed"
+        deliver(peer)
+      }
+    }
   }
 
   const establish = (socket: SimSocket, record: AttemptRecord, behaviour: Accept): void => {
@@ -204,7 +239,8 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
       receivers: [],
       state: "open",
       sendShut: false,
-      timers: []
+      timers: [],
+      peer: undefined
     }
     socket.state = "connected"
     socket.connection = connection
@@ -230,8 +266,117 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
   const closeSocket = (socket: SimSocket): void => {
     if (!sockets.has(socket.handle)) return
     for (const pending of [...socket.pending]) abort(pending)
+    // a listener's queued connections go with it (their clients see a reset, as from a closed listen queue)
+    for (const queued of socket.queue.splice(0)) {
+      queued.options.set("SO_LINGER", 0)
+      closeSocket(queued)
+    }
+    if (socket.queuedIn !== undefined) {
+      const queue = socket.queuedIn.queue
+      const index = queue.indexOf(socket)
+      if (index >= 0) queue.splice(index, 1)
+      socket.queuedIn = undefined
+    }
     endConnection(socket, "closed")
     sockets.delete(socket.handle)
+  }
+
+  const newSocket = (family: Family, accepted: boolean): SimSocket => {
+    const handle: NativeSocket = { family }
+    const socket: SimSocket = {
+      id: nextSocketId++,
+      handle,
+      family,
+      state: "open",
+      local: undefined,
+      connection: undefined,
+      pending: new Set(),
+      options: new Map(),
+      queue: [],
+      acceptors: [],
+      queuedIn: undefined,
+      accepted
+    }
+    sockets.set(handle, socket)
+    return socket
+  }
+
+  // -- listeners ------------------------------------------------------------------------------------------
+
+  /** The simulated listener a connect to `address` reaches: bound to it, or to its family's wildcard. */
+  const listenerFor = (address: SocketAddress): SimSocket | undefined => {
+    const local = address.family === "ipv4" ? net.localHost.ipv4 : net.localHost.ipv6
+    for (const socket of sockets.values()) {
+      if (socket.state !== "listening" || socket.family !== address.family || socket.local?.port !== address.port) continue
+      if (socket.local.host === address.host) return socket
+      if (isUnspecified(socket.local) && (isLoopback(address) || address.host === local)) return socket
+    }
+    return undefined
+  }
+
+  /** A simulated client reaches a listener: both ends are made now, the server end waits in the queue. */
+  const arrive = (listener: SimSocket, client: SimSocket, clientRecord: AttemptRecord, target: SocketAddress, payload: Uint8Array) => {
+    const server = newSocket(listener.family, true)
+    server.state = "connected"
+    server.local = target
+    server.queuedIn = listener
+    const connection = (record: AttemptRecord): Connection => ({
+      record,
+      echo: false,
+      inbox: [],
+      receivers: [],
+      state: "open",
+      sendShut: false,
+      timers: [],
+      peer: undefined
+    })
+    const serverRecord: AttemptRecord = { ...clientRecord, socket: server.id, peer: clientRecord.local, local: target, chunks: [] }
+    const clientSide = connection(clientRecord)
+    const serverSide = connection(serverRecord)
+    clientSide.peer = serverSide
+    serverSide.peer = clientSide
+    if (payload.length > 0) serverSide.inbox.push(payload.slice())
+    client.state = "connected"
+    client.connection = clientSide
+    server.connection = serverSide
+    listener.queue.push(server)
+    serveAcceptors(listener)
+  }
+
+  /** Hands queued connections to waiting accepts, in order. */
+  const serveAcceptors = (listener: SimSocket): void => {
+    while (listener.acceptors.length > 0 && listener.queue.length > 0) {
+      const acceptor = listener.acceptors.shift()!
+      const server = listener.queue.shift()!
+      server.queuedIn = undefined
+      handOver(listener, acceptor, server)
+    }
+  }
+
+  const handOver = (listener: SimSocket, acceptor: Acceptor, server: SimSocket): void => {
+    const peer = server.connection?.record.peer
+    if (peer === undefined) return void closeSocket(server), requeue(listener, acceptor)
+    if (acceptor.receiveBytes <= 0) {
+      return complete(acceptor.pending, { status: 0, bytes: 0, accepted: { socket: server.handle, peer } })
+    }
+    acceptor.accepting = server
+    driver.receive(server.handle, acceptor.receiveBytes, (completion) => {
+      if (acceptor.accepting !== server) return // the accept was cancelled: it closed the socket already
+      acceptor.accepting = undefined
+      if (completion.status !== 0) {
+        // the client reset before its first bytes: drop it and take the next connection
+        closeSocket(server)
+        return requeue(listener, acceptor)
+      }
+      const data = completion.data ?? new Uint8Array(0)
+      complete(acceptor.pending, { status: 0, bytes: data.length, data, accepted: { socket: server.handle, peer } })
+    })
+  }
+
+  const requeue = (listener: SimSocket, acceptor: Acceptor): void => {
+    if (acceptor.pending.completion.completed()) return
+    listener.acceptors.unshift(acceptor)
+    serveAcceptors(listener)
   }
 
   const driver: Driver = {
@@ -243,18 +388,47 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
 
     open: (family) => {
       if (family !== "ipv4" && family !== "ipv6") return fail(wsa.WSAEAFNOSUPPORT)
-      const handle: NativeSocket = { family }
-      sockets.set(handle, {
-        id: nextSocketId++,
-        handle,
-        family,
-        state: "open",
-        local: undefined,
-        connection: undefined,
-        pending: new Set(),
-        options: new Map()
+      return ok(newSocket(family, false).handle)
+    },
+
+    listen: (handle, _backlog) => {
+      const socket = sockets.get(handle)
+      if (socket === undefined) return wsa.WSAENOTSOCK
+      if (socket.state === "listening") return 0
+      if (socket.state !== "bound" || socket.local === undefined) return wsa.WSAEINVAL
+      let local = socket.local
+      if (local.port === 0) {
+        const port = ephemeralPort(socket)
+        if (port === undefined) return wsa.WSAENOBUFS
+        local = withPort(local, port)
+      }
+      for (const other of sockets.values()) {
+        if (other !== socket && other.state === "listening" && other.family === socket.family && other.local?.port === local.port) {
+          return wsa.WSAEADDRINUSE
+        }
+      }
+      socket.local = local
+      socket.state = "listening"
+      return 0
+    },
+
+    accept: (handle, receiveBytes, done) => {
+      const listener = sockets.get(handle)
+      if (listener === undefined) return immediately(done, wsa.WSAENOTSOCK)
+      if (listener.state !== "listening") return immediately(done, wsa.WSAEINVAL)
+      // eslint-disable-next-line prefer-const
+      let acceptor: Acceptor
+      const pending = start(listener, done, () => {
+        const index = listener.acceptors.indexOf(acceptor)
+        if (index >= 0) listener.acceptors.splice(index, 1)
+        const half = acceptor.accepting
+        acceptor.accepting = undefined
+        if (half !== undefined) closeSocket(half)
       })
-      return ok(handle)
+      acceptor = { pending, receiveBytes, accepting: undefined }
+      listener.acceptors.push(acceptor)
+      serveAcceptors(listener)
+      return operationOf(pending)
     },
 
     bind: (handle, address, deferPort) => {
@@ -340,6 +514,16 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
         settle(status)
         complete(pending, { status, bytes: 0 })
       }
+      const listener = listenerFor(address)
+      if (listener !== undefined) {
+        // A simulated listener answers: connected at once; the server end waits for an accept.
+        settle(0)
+        socket.local = connectedLocal
+        if (payload.length > 0) record.chunks.push(payload)
+        arrive(listener, socket, record, address, payload)
+        complete(pending, { status: 0, bytes: payload.length })
+        return operationOf(pending)
+      }
       const outcome = outcomeOf(routeOf(net, address), attempt)
       switch (outcome._tag) {
         case "Accept":
@@ -379,6 +563,11 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
       if (connection.sendShut) return immediately(done, wsa.WSAESHUTDOWN)
       const copy = data.slice()
       connection.record.chunks.push(copy)
+      const peer = connection.peer
+      if (peer !== undefined && copy.length > 0 && peer.state === "open") {
+        peer.inbox.push(copy.slice())
+        deliver(peer)
+      }
       if (connection.echo && copy.length > 0 && connection.state === "open") {
         connection.inbox.push(copy.slice())
         deliver(connection)

@@ -29,6 +29,9 @@ import {
 import { CompletionPort, type Entry, type PortStats } from "./port.js"
 import * as Sockaddr from "./sockaddr.js"
 import {
+  ACCEPT_ADDRESS_LENGTH,
+  type AcceptExFn,
+  type GetAcceptExSockaddrsFn,
   allocate,
   BLOCK_BYTES,
   BLOCK_DATA,
@@ -49,6 +52,7 @@ import {
   SO_RCVBUF,
   SO_REUSEADDR,
   SO_SNDBUF,
+  SO_UPDATE_ACCEPT_CONTEXT,
   SO_UPDATE_CONNECT_CONTEXT,
   SOCK_STREAM,
   SOCKET_ERROR,
@@ -63,7 +67,9 @@ import {
   WSA_FLAG_OVERLAPPED,
   WSA_IO_PENDING,
   WSADATA_SIZE,
+  WSAID_ACCEPTEX,
   WSAID_CONNECTEX,
+  WSAID_GETACCEPTEXSOCKADDRS,
   WSAID_DISCONNECTEX
 } from "./win32.js"
 
@@ -74,8 +80,10 @@ const WSAEAFNOSUPPORT = 10047
 const WSAENOBUFS = 10055
 const WSAENOPROTOOPT = 10042
 const WSANOTINITIALISED = 10093
+const WSAECONNABORTED = 10053
+const WSAECONNRESET = 10054
 
-export type OperationKind = "connect" | "send" | "receive" | "disconnect"
+export type OperationKind = "connect" | "send" | "receive" | "disconnect" | "accept"
 
 /**
  * The most connect data ConnectEx itself carries: the socket's send buffer (SO_SNDBUF, read at connect), at
@@ -104,6 +112,7 @@ export interface WindowsDriver extends Driver {
   readonly send: (socket: NativeSocket, data: Uint8Array, done: Done) => WindowsOperation
   readonly receive: (socket: NativeSocket, maxBytes: number, done: Done) => WindowsOperation
   readonly disconnect: (socket: NativeSocket, reuse: boolean, done: Done) => WindowsOperation
+  readonly accept: (listening: NativeSocket, receiveBytes: number, done: Done) => WindowsOperation
   /** The SOCKET handle, which is also the socket's completion key. */
   readonly handleOf: (socket: NativeSocket) => number
   /** SO_CONNECT_TIME as the kernel returns it (0xFFFFFFFF = not connected). */
@@ -111,11 +120,6 @@ export interface WindowsDriver extends Driver {
   /** Called with every OVERLAPPED_ENTRY the poller dequeues, before it is dispatched. */
   readonly onEntry: (listener: ((entry: Entry) => void) | undefined) => void
   readonly stats: () => PortStats & { readonly pending: number; readonly polling: boolean }
-  /**
-   * listen() on a bound socket, for tests: a listener with backlog 0 that never accepts makes a later
-   * ConnectEx stay pending (its SYN is dropped once the queue holds one connection).
-   */
-  readonly listen: (socket: NativeSocket, backlog: number) => number
   /** The completion port's handle (undefined before startup and after cleanup). */
   readonly portHandle: () => number | undefined
 }
@@ -175,6 +179,8 @@ export const makeWindowsDriver = (): WindowsDriver => {
   let liveBlocks = 0
   const connectEx = new Map<Family, ConnectExFn>()
   const disconnectEx = new Map<Family, DisconnectExFn>()
+  const acceptEx = new Map<Family, AcceptExFn>()
+  const getAcceptExSockaddrs = new Map<Family, GetAcceptExSockaddrsFn>()
   const int32 = Buffer.alloc(4)
   const optionValue = Buffer.alloc(8)
   const nameBuffer = Buffer.alloc(Sockaddr.SOCKADDR_MAX)
@@ -341,6 +347,137 @@ export const makeWindowsDriver = (): WindowsDriver => {
     ws2.WSAIoctl(s.handle, SIO_TCP_INITIAL_RTO, parameters, 4, null, 0, int32, null, null)
   }
 
+  /** WSASocketW(WSA_FLAG_OVERLAPPED), associated with the port (key = the handle). */
+  const openSocket = (family: Family): Result<WindowsSocket> => {
+    const p = port
+    if (p === undefined || p.isClosed) return fail(WSANOTINITIALISED)
+    const handle = ws2.WSASocketW(Sockaddr.familyCode(family), SOCK_STREAM, IPPROTO_TCP, null, 0, WSA_FLAG_OVERLAPPED)
+    if (handle === INVALID_SOCKET) return fail(lastError())
+    const associated = p.associate(handle, handle)
+    if (associated !== 0) {
+      ws2.closesocket(handle)
+      return fail(WSAENOBUFS)
+    }
+    liveSockets++
+    return ok(new WindowsSocket(family, handle))
+  }
+
+  const closeSocket = (s: WindowsSocket): void => {
+    if (s.closed) return
+    s.closed = true
+    liveSockets--
+    // pending operations complete through the port with 995; their blocks are freed when dequeued
+    ws2.closesocket(s.handle)
+  }
+
+  /**
+   * One AcceptEx: the accepting socket is opened first (overlapped, on the port); the block holds the
+   * first-bytes space and both address slots (local, remote: 44 bytes each) until the packet is dequeued.
+   * On success: SO_UPDATE_ACCEPT_CONTEXT (so that getpeername, shutdown and options work), the peer from
+   * GetAcceptExSockaddrs (its pointers point into the block), and the socket is handed over. Any other end
+   * closes the accepting socket.
+   */
+  const acceptOnce = (listening: NativeSocket, receiveBytes: number, done: Done): WindowsOperation => {
+    const l = socketOf(listening)
+    if (l === undefined) return failedAtOnce("accept", WSAENOTSOCK, done)
+    const fn = extension(acceptEx, l, WSAID_ACCEPTEX, win32.acceptExAt)
+    if (!fn.ok) return failedAtOnce("accept", fn.code, done)
+    const sockaddrs = extension(getAcceptExSockaddrs, l, WSAID_GETACCEPTEXSOCKADDRS, win32.getAcceptExSockaddrsAt)
+    if (!sockaddrs.ok) return failedAtOnce("accept", sockaddrs.code, done)
+    const opened = openSocket(l.family)
+    if (!opened.ok) return failedAtOnce("accept", opened.code, done)
+    const accepting = opened.value
+    let handedOver = false
+    return start(
+      "accept",
+      l,
+      receiveBytes + 2 * ACCEPT_ADDRESS_LENGTH,
+      (completion) => {
+        if (!handedOver) closeSocket(accepting)
+        done(completion)
+      },
+      (l, block) => {
+        const started = fn.value(
+          l.handle,
+          accepting.handle,
+          block + BigInt(BLOCK_DATA),
+          receiveBytes,
+          ACCEPT_ADDRESS_LENGTH,
+          ACCEPT_ADDRESS_LENGTH,
+          block + BigInt(BLOCK_BYTES),
+          block
+        )
+        return { started: started !== 0 }
+      },
+      (l, entry, view) => {
+        const status = statusOf(l, entry, view)
+        if (status !== 0) return { status, bytes: 0 }
+        optionValue.writeBigInt64LE(BigInt(l.handle), 0)
+        if (ws2.setsockopt(accepting.handle, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, optionValue, 8) === SOCKET_ERROR) {
+          return { status: lastError(), bytes: 0 }
+        }
+        const pointers = Buffer.alloc(24)
+        sockaddrs.value(
+          entry.overlapped + BigInt(BLOCK_DATA),
+          receiveBytes,
+          ACCEPT_ADDRESS_LENGTH,
+          ACCEPT_ADDRESS_LENGTH,
+          pointers.subarray(0, 8),
+          pointers.subarray(16, 20),
+          pointers.subarray(8, 16),
+          pointers.subarray(20, 24)
+        )
+        const offset = Number(pointers.readBigUInt64LE(8) - entry.overlapped)
+        const length = pointers.readInt32LE(20)
+        const inBlock = offset >= BLOCK_DATA && length >= 16 && offset + length <= view.byteLength
+        const fromBlock = inBlock ? Sockaddr.decode(Buffer.from(view.buffer, offset, Math.min(length, Sockaddr.SOCKADDR_MAX))) : undefined
+        // Should GetAcceptExSockaddrs not point into the block, ask the updated socket instead.
+        const fallback = fromBlock === undefined ? address(accepting, ws2.getpeername) : ok(fromBlock)
+        if (!fallback.ok) return { status: fallback.code, bytes: 0 }
+        const bytes = Math.min(entry.bytes, receiveBytes)
+        handedOver = true
+        const accepted = { socket: accepting, peer: fallback.value }
+        return receiveBytes > 0
+          ? { status: 0, bytes, data: new Uint8Array(view.buffer, BLOCK_DATA, bytes).slice(), accepted }
+          : { status: 0, bytes: 0, accepted }
+      }
+    )
+  }
+
+  /**
+   * AcceptEx, re-posted when a client reset or aborted before its accept completed (WSAECONNRESET /
+   * WSAECONNABORTED, as libuv does): one bad client does not fail the listener. One cancel covers whichever
+   * AcceptEx is posted.
+   */
+  const accept = (listening: NativeSocket, receiveBytes: number, done: Done): WindowsOperation => {
+    let cancelled = false
+    let current: WindowsOperation
+    const attempt = (): WindowsOperation => {
+      let starting = true
+      const operation = acceptOnce(listening, receiveBytes, (completion) => {
+        const clientGone = completion.status === WSAECONNRESET || completion.status === WSAECONNABORTED
+        if (clientGone && !starting && !cancelled && socketOf(listening) !== undefined) {
+          current = attempt()
+          return
+        }
+        done(completion)
+      })
+      starting = false
+      return operation
+    }
+    current = attempt()
+    return {
+      kind: "accept",
+      get overlapped() {
+        return current.overlapped
+      },
+      cancel: () => {
+        cancelled = true
+        current.cancel()
+      }
+    }
+  }
+
   const driver: WindowsDriver = {
     name: "windows",
     wine: win32.wine,
@@ -372,19 +509,7 @@ export const makeWindowsDriver = (): WindowsDriver => {
       p?.close()
     },
 
-    open: (family) => {
-      const p = port
-      if (p === undefined || p.isClosed) return fail(WSANOTINITIALISED)
-      const handle = ws2.WSASocketW(Sockaddr.familyCode(family), SOCK_STREAM, IPPROTO_TCP, null, 0, WSA_FLAG_OVERLAPPED)
-      if (handle === INVALID_SOCKET) return fail(lastError())
-      const associated = p.associate(handle, handle)
-      if (associated !== 0) {
-        ws2.closesocket(handle)
-        return fail(WSAENOBUFS)
-      }
-      liveSockets++
-      return ok(new WindowsSocket(family, handle))
-    },
+    open: openSocket,
 
     bind: (socket, addr) => {
       const s = socketOf(socket)
@@ -392,6 +517,14 @@ export const makeWindowsDriver = (): WindowsDriver => {
       const name = Sockaddr.encode(addr)
       return ws2.bind(s.handle, name, name.length) === SOCKET_ERROR ? lastError() : 0
     },
+
+    listen: (socket, backlog) => {
+      const s = socketOf(socket)
+      if (s === undefined) return WSAENOTSOCK
+      return ws2.listen(s.handle, backlog) === SOCKET_ERROR ? lastError() : 0
+    },
+
+    accept,
 
     connect: (socket, destination, data, done) => {
       const s = socketOf(socket)
@@ -527,11 +660,7 @@ export const makeWindowsDriver = (): WindowsDriver => {
 
     close: (socket) => {
       const s = socketOf(socket)
-      if (s === undefined) return
-      s.closed = true
-      liveSockets--
-      // pending operations complete through the port with 995; their blocks are freed when dequeued
-      ws2.closesocket(s.handle)
+      if (s !== undefined) closeSocket(s)
     },
 
     localAddress: (socket) => address(socket, ws2.getsockname),
@@ -577,11 +706,6 @@ export const makeWindowsDriver = (): WindowsDriver => {
       const p = port
       const base = p?.stats() ?? { polls: 0, entries: 0, maxBatch: 0, wakeups: 0 }
       return { ...base, pending: p?.pendingCount ?? 0, polling: p?.isPolling ?? false }
-    },
-    listen: (socket, backlog) => {
-      const s = socketOf(socket)
-      if (s === undefined) return WSAENOTSOCK
-      return ws2.listen(s.handle, backlog) === SOCKET_ERROR ? lastError() : 0
     },
     portHandle: () => port?.handle
   }

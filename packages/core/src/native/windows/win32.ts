@@ -92,6 +92,33 @@ export type ConnectExFn = (
   overlapped: Pointer
 ) => BOOL
 
+/** `BOOL AcceptEx(SOCKET listen, SOCKET accept, PVOID out, DWORD receive, DWORD local, DWORD remote, LPDWORD, LPOVERLAPPED)` */
+export type AcceptExFn = (
+  listen: number,
+  accept: number,
+  output: Pointer,
+  receiveLength: number,
+  localLength: number,
+  remoteLength: number,
+  bytesReceived: Pointer,
+  overlapped: Pointer
+) => BOOL
+
+/**
+ * `void GetAcceptExSockaddrs(PVOID out, DWORD receive, DWORD local, DWORD remote, LPSOCKADDR *localAddr,
+ * LPINT localLength, LPSOCKADDR *remoteAddr, LPINT remoteLength)`: the two pointers it writes point into `out`.
+ */
+export type GetAcceptExSockaddrsFn = (
+  output: Pointer,
+  receiveLength: number,
+  localLength: number,
+  remoteLength: number,
+  local: Pointer,
+  localNameLength: Pointer,
+  remote: Pointer,
+  remoteNameLength: Pointer
+) => void
+
 /** `BOOL DisconnectEx(SOCKET, LPOVERLAPPED, DWORD, DWORD)` */
 export type DisconnectExFn = (s: number, overlapped: Pointer, flags: number, reserved: number) => BOOL
 
@@ -103,6 +130,8 @@ export interface Win32 {
   /** A function pointer fetched with WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) as a callable. */
   readonly connectExAt: (pointer: bigint) => ConnectExFn
   readonly disconnectExAt: (pointer: bigint) => DisconnectExFn
+  readonly acceptExAt: (pointer: bigint) => AcceptExFn
+  readonly getAcceptExSockaddrsAt: (pointer: bigint) => GetAcceptExSockaddrsFn
 }
 
 let loaded: Win32 | undefined
@@ -128,6 +157,26 @@ export const loadWin32 = (): Win32 => {
     "void *", // LPOVERLAPPED lpOverlapped
     "uint32_t", // DWORD dwFlags
     "uint32_t" // DWORD reserved
+  ])
+  const acceptExProto = koffi.proto("__stdcall", null, "int", [
+    "intptr_t", // SOCKET sListenSocket
+    "intptr_t", // SOCKET sAcceptSocket
+    "void *", // PVOID lpOutputBuffer
+    "uint32_t", // DWORD dwReceiveDataLength
+    "uint32_t", // DWORD dwLocalAddressLength
+    "uint32_t", // DWORD dwRemoteAddressLength
+    "void *", // LPDWORD lpdwBytesReceived
+    "void *" // LPOVERLAPPED lpOverlapped
+  ])
+  const getAcceptExSockaddrsProto = koffi.proto("__stdcall", null, "void", [
+    "void *", // PVOID lpOutputBuffer
+    "uint32_t", // DWORD dwReceiveDataLength
+    "uint32_t", // DWORD dwLocalAddressLength
+    "uint32_t", // DWORD dwRemoteAddressLength
+    "void *", // LPSOCKADDR *LocalSockaddr
+    "void *", // LPINT LocalSockaddrLength
+    "void *", // LPSOCKADDR *RemoteSockaddr
+    "void *" // LPINT RemoteSockaddrLength
   ])
   let wine: string | undefined
   try {
@@ -186,7 +235,9 @@ export const loadWin32 = (): Win32 => {
       CloseHandle: k32.func("int __stdcall CloseHandle(intptr_t handle)") as Kernel32["CloseHandle"]
     },
     connectExAt: (pointer) => koffi.decode(pointer, connectExProto) as ConnectExFn,
-    disconnectExAt: (pointer) => koffi.decode(pointer, disconnectExProto) as DisconnectExFn
+    disconnectExAt: (pointer) => koffi.decode(pointer, disconnectExProto) as DisconnectExFn,
+    acceptExAt: (pointer) => koffi.decode(pointer, acceptExProto) as AcceptExFn,
+    getAcceptExSockaddrsAt: (pointer) => koffi.decode(pointer, getAcceptExSockaddrsProto) as GetAcceptExSockaddrsFn
   }
   return loaded
 }
@@ -213,6 +264,9 @@ export const SO_SNDBUF = 0x1001
 export const SO_RCVBUF = 0x1002
 export const SO_CONNECT_TIME = 0x700c
 export const SO_UPDATE_CONNECT_CONTEXT = 0x7010
+export const SO_UPDATE_ACCEPT_CONTEXT = 0x700b
+/** AcceptEx's room for each address: the largest sockaddr (sockaddr_in6, 28) + 16, as documented. */
+export const ACCEPT_ADDRESS_LENGTH = 28 + 16
 export const TCP_NODELAY = 0x0001
 export const TCP_FASTOPEN = 15
 export const TF_REUSE_SOCKET = 0x02
@@ -229,6 +283,10 @@ export const WSADATA_SIZE = 512
 
 /** `{25a207b9-ddf3-4660-8ee9-76e58c74063e}` */
 export const WSAID_CONNECTEX = guid(0x25a207b9, 0xddf3, 0x4660, [0x8e, 0xe9, 0x76, 0xe5, 0x8c, 0x74, 0x06, 0x3e])
+/** `{b5367df1-cbac-11cf-95ca-00805f48a192}` */
+export const WSAID_ACCEPTEX = guid(0xb5367df1, 0xcbac, 0x11cf, [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92])
+/** `{b5367df2-cbac-11cf-95ca-00805f48a192}` */
+export const WSAID_GETACCEPTEXSOCKADDRS = guid(0xb5367df2, 0xcbac, 0x11cf, [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92])
 /** `{7fda2e11-8630-436f-a031-f536a6eec157}` */
 export const WSAID_DISCONNECTEX = guid(0x7fda2e11, 0x8630, 0x436f, [0xa0, 0x31, 0xf5, 0x36, 0xa6, 0xee, 0xc1, 0x57])
 

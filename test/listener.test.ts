@@ -1,0 +1,233 @@
+/**
+ * The accepting side's semantics (DESIGN.md), on the platform's driver over loopback and on the simulated
+ * network (client and listener both simulated, time from TestClock). Under Wine the same file runs against
+ * the Windows driver (AcceptEx).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Clock, Effect, Exit, Fiber, type Layer, Scope, Stream } from "effect"
+import { ConnectEx, Iocp, Listener, PlatformSocket, Simulated, Socket, SocketAddress, type WsaError } from "../packages/effect-connectex/src/index.js"
+import { Socket as PlatformSocketModule } from "@effect/platform"
+import { openDescriptors } from "./support/peers.js"
+
+interface Backend {
+  readonly name: string
+  readonly layer: Layer.Layer<ConnectEx.ConnectEx | Iocp.Iocp, WsaError.WsaError>
+  readonly real: boolean
+}
+
+const backends: ReadonlyArray<Backend> = [
+  { name: "platform driver, loopback", layer: ConnectEx.layer, real: true },
+  { name: "simulated network", layer: ConnectEx.layerSimulated(Simulated.network({})), real: false }
+]
+
+const text = (s: string) => new TextEncoder().encode(s)
+const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+const loopback = (family: SocketAddress.Family, port = 0) =>
+  family === "ipv4" ? SocketAddress.ipv4("127.0.0.1", port) : SocketAddress.ipv6("::1", port)
+
+/** Lets forked fibers run until the port has `n` operations pending (no clock involved). */
+const untilPending = (n: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 10_000 && (yield* Iocp.stats).pending < n; i++) yield* Effect.yieldNow()
+    expect((yield* Iocp.stats).pending).toBe(n)
+  })
+
+/** Receives until `n` bytes arrived or the peer closed. */
+const receiveAll = (socket: Socket.Socket, n: number) =>
+  Effect.gen(function*() {
+    const chunks: Array<Uint8Array> = []
+    let total = 0
+    while (total < n) {
+      const chunk = yield* Socket.receive(socket, 65536)
+      if (chunk.length === 0) break
+      chunks.push(chunk)
+      total += chunk.length
+    }
+    return decode(Buffer.concat(chunks))
+  })
+
+/** The echo server of the README, in a few lines. */
+const echo = (listener: Listener.Listener) =>
+  Listener.serve(listener, ({ socket }) =>
+    Effect.gen(function*() {
+      for (let chunk = yield* Socket.receive(socket, 65536); chunk.length > 0; chunk = yield* Socket.receive(socket, 65536)) {
+        yield* Socket.send(socket, chunk)
+      }
+    }))
+
+describe.each(backends)("listener: $name", (backend) => {
+  const test = (name: string, body: () => Effect.Effect<void, unknown, ConnectEx.ConnectEx | Iocp.Iocp | Scope.Scope>) =>
+    it.scoped(name, () => body().pipe(Effect.provide(backend.layer)), 20_000)
+
+  test("an echo server: serve + dial, both families; address gives the real port after port 0", () =>
+    Effect.gen(function*() {
+      for (const family of ["ipv4", "ipv6"] as const) {
+        const listener = yield* Listener.listen(loopback(family))
+        const address = yield* Listener.address(listener)
+        expect(address.port).toBeGreaterThan(0)
+        expect(address.host).toBe(family === "ipv4" ? "127.0.0.1" : "::1")
+        yield* Effect.forkScoped(echo(listener))
+        for (const message of ["hello", "world"]) {
+          const { socket } = yield* ConnectEx.dial(address, { data: text(message) })
+          expect(yield* receiveAll(socket, message.length)).toBe(message)
+        }
+      }
+    }))
+
+  test("accept gives a connected socket, the peer's address and, with receive, the first bytes", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4"))
+      const address = yield* Listener.address(listener)
+      const accepting = yield* Effect.fork(Listener.accept(listener, { receive: 64 }))
+      const { socket: client } = yield* ConnectEx.dial(address, { data: text("first") })
+      const { data, peer, socket } = yield* Fiber.join(accepting)
+      expect(decode(data)).toBe("first")
+      const clientLocal = yield* Socket.localAddress(client)
+      expect(SocketAddress.format(peer)).toBe(SocketAddress.format(clientLocal))
+      expect(SocketAddress.format(yield* Socket.peerAddress(socket))).toBe(SocketAddress.format(clientLocal))
+      expect((yield* Socket.localAddress(socket)).port).toBe(address.port)
+      // both directions, and a graceful end seen by the client
+      yield* Socket.send(socket, text("reply"))
+      expect(yield* receiveAll(client, 5)).toBe("reply")
+      yield* Socket.send(client, text("more"))
+      expect(yield* receiveAll(socket, 4)).toBe("more")
+      yield* Socket.shutdown(socket, "send")
+      expect((yield* Socket.receive(client, 10)).length).toBe(0)
+      // without receive: data is empty
+      const second = yield* Effect.fork(Listener.accept(listener))
+      yield* ConnectEx.dial(address)
+      expect((yield* Fiber.join(second)).data.length).toBe(0)
+    }))
+
+  test("connect on a listening socket: WSAEINVAL; ConnectEx on an accepted socket: WSAEISCONN", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4"))
+      const address = yield* Listener.address(listener)
+      const onListener = yield* Effect.flip(ConnectEx.connect(Listener.socket(listener), address))
+      expect(onListener._tag).toBe("WSAEINVAL")
+      const accepting = yield* Effect.fork(Listener.accept(listener))
+      yield* ConnectEx.dial(address)
+      const { socket } = yield* Fiber.join(accepting)
+      const onAccepted = yield* Effect.flip(ConnectEx.connect(socket, address))
+      expect(onAccepted._tag).toBe("WSAEISCONN")
+    }))
+
+  test("a second listen on an address in use: WSAEADDRINUSE (reuseAddress or not)", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4"))
+      const address = yield* Listener.address(listener)
+      expect((yield* Effect.flip(Listener.listen(address)))._tag).toBe("WSAEADDRINUSE")
+      expect((yield* Effect.flip(Listener.listen(address, { reuseAddress: false })))._tag).toBe("WSAEADDRINUSE")
+    }))
+
+  test("accept on a socket that is not listening: WSAEINVAL", () =>
+    Effect.gen(function*() {
+      const socket = yield* Socket.open({ family: "ipv4" })
+      expect((yield* Effect.flip(Listener.accept(socket)))._tag).toBe("WSAEINVAL")
+      yield* Socket.bind(socket, loopback("ipv4"))
+      expect((yield* Effect.flip(Listener.accept(socket)))._tag).toBe("WSAEINVAL")
+    }))
+
+  test("closing the listener's scope with accepts pending: each WSA_OPERATION_ABORTED, nothing leaked", () =>
+    Effect.gen(function*() {
+      const baseline = (yield* Iocp.stats).liveAllocations
+      const descriptors = openDescriptors()
+      const scope = yield* Scope.make()
+      const listener = yield* Scope.extend(Listener.listen(loopback("ipv4")), scope)
+      const accepts = yield* Effect.forEach([0, 1, 2], () => Effect.fork(Effect.scoped(Listener.accept(listener, { receive: 16 }))))
+      yield* untilPending(3)
+      yield* Scope.close(scope, Exit.void)
+      for (const fiber of accepts) {
+        const exit = yield* Fiber.await(fiber)
+        expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : exit).toBe("WSA_OPERATION_ABORTED")
+      }
+      // Windows frees each operation's block when its packet is dequeued: let the poller catch up.
+      for (let i = 0; i < 200 && (yield* Iocp.stats).liveAllocations !== baseline; i++) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
+      expect((yield* Iocp.stats).liveAllocations).toBe(baseline)
+      expect((yield* Iocp.stats).pending).toBe(0)
+      if (descriptors !== undefined) expect(openDescriptors()).toBe(descriptors)
+    }))
+
+  test("interrupting an accept cancels it; a connection made later is accepted by the next accept", () =>
+    Effect.gen(function*() {
+      const baseline = (yield* Iocp.stats).liveAllocations
+      const listener = yield* Listener.listen(loopback("ipv4"))
+      const address = yield* Listener.address(listener)
+      const afterListen = (yield* Iocp.stats).liveAllocations
+      expect(afterListen).toBeGreaterThan(baseline)
+      const pending = yield* Effect.fork(Effect.scoped(Listener.accept(listener, { receive: 16 })))
+      yield* untilPending(1)
+      yield* Fiber.interrupt(pending)
+      expect((yield* Iocp.stats).pending).toBe(0)
+      const next = yield* Effect.fork(Listener.accept(listener, { receive: 16 }))
+      yield* ConnectEx.dial(address, { data: text("next") })
+      expect(decode((yield* Fiber.join(next)).data)).toBe("next")
+    }))
+
+  test("a client that resets before its accept completes does not fail the listener", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4"))
+      const address = yield* Listener.address(listener)
+      // The first client connects (the kernel completes the handshake) and resets at once.
+      yield* Effect.scoped(Effect.gen(function*() {
+        const { socket } = yield* ConnectEx.dial(address)
+        yield* Socket.setOption(socket, "SO_LINGER", 0)
+      }))
+      yield* Effect.sleep("50 millis").pipe(Effect.when(() => backend.real), Effect.withClock(realClock))
+      const second = yield* ConnectEx.dial(address, { data: text("second") })
+      const { data } = yield* Listener.accept(listener, { receive: 64 })
+      expect(decode(data)).toBe("second")
+      yield* Socket.send(second.socket, text("!"))
+    }))
+
+  test("serve: one scope per connection; interrupting it stops accepting and closes what is open", () =>
+    Effect.gen(function*() {
+      const baselineSockets = (yield* Iocp.stats).sockets
+      const listener = yield* Listener.listen(loopback("ipv4"))
+      const address = yield* Listener.address(listener)
+      let handled = 0
+      const server = yield* Effect.fork(Listener.serve(listener, ({ socket }) =>
+        Effect.gen(function*() {
+          handled++
+          yield* Socket.send(socket, text("hi"))
+          yield* Effect.never
+        }), { concurrency: 10 }))
+      const clients = yield* Effect.forEach([0, 1, 2], () => ConnectEx.dial(address))
+      for (const { socket } of clients) expect(yield* receiveAll(socket, 2)).toBe("hi")
+      expect(handled).toBe(3)
+      yield* Fiber.interrupt(server)
+      // every connection the server held is closed: each client reads its end
+      for (const { socket } of clients) {
+        const end = yield* Effect.either(Socket.receive(socket, 10))
+        expect(end._tag === "Left" ? end.left._tag : end.right.length).toSatisfy((v) => v === 0 || v === "WSAECONNRESET")
+      }
+      expect((yield* Iocp.stats).pending).toBe(0)
+      // what is left open is the listener and the clients: three sockets more than at the start on any driver
+      expect((yield* Iocp.stats).sockets).toBe(baselineSockets + 4)
+    }))
+
+  test("the accepted socket works with PlatformSocket", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4"))
+      const address = yield* Listener.address(listener)
+      yield* Effect.forkScoped(Listener.serve(listener, ({ socket }) =>
+        Effect.gen(function*() {
+          const platform = yield* PlatformSocket.fromSocket(socket)
+          const write = yield* platform.writer
+          yield* platform.run((chunk) => write(chunk))
+        })))
+      const { socket } = yield* ConnectEx.dial(address)
+      const platform = yield* PlatformSocket.fromSocket(socket)
+      const echoed = yield* Stream.make("ping").pipe(
+        Stream.encodeText,
+        Stream.pipeThroughChannel(PlatformSocketModule.toChannel(platform)),
+        Stream.decodeText(),
+        Stream.take(1),
+        Stream.runCollect
+      )
+      expect(Chunk.toReadonlyArray(echoed).join("")).toBe("ping")
+    }))
+})
+
+/** The real clock, for the few waits that must let the kernel act (the TestClock would never move). */
+const realClock = Clock.make()
