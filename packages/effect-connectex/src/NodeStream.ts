@@ -59,12 +59,19 @@ export interface Options {
  * @category models
  */
 export interface SocketDuplex extends Duplex {
+  /** the connected socket the stream reads and writes */
   readonly socket: Socket.Socket
+  /** always false: the socket is connected before the Duplex exists (http.Agent reads it) */
   readonly connecting: boolean
+  /** TCP_NODELAY on the socket, as net.Socket#setNoDelay */
   setNoDelay(noDelay?: boolean): this
+  /** SO_KEEPALIVE on the socket, as net.Socket#setKeepAlive */
   setKeepAlive(enable?: boolean, initialDelay?: number): this
+  /** an idle timeout that emits "timeout", as net.Socket#setTimeout (http.Agent uses it) */
   setTimeout(timeout: number, callback?: () => void): this
+  /** kept for net.Socket compatibility: the socket never holds the process open by itself */
   ref(): this
+  /** kept for net.Socket compatibility: the socket never holds the process open by itself */
   unref(): this
 }
 
