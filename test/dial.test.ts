@@ -102,4 +102,27 @@ describe("ConnectEx.dial", () => {
       expect(openDescriptors()).toBe(before)
       expect((yield* Effect.flip(Socket.send(socket, text("x"))))._tag).toBe("WSAENOTSOCK")
     }).pipe(Effect.provide(ConnectEx.layer)))
+
+  // Live clock: the timeouts are real.
+  it.live("a dial that times out or is interrupted closes its socket before it returns, in a long-lived scope", () =>
+    Effect.gen(function*() {
+      const pending = yield* pendingTarget()
+      const before = yield* Iocp.stats
+      // Three dials that time out inside one long-lived scope: nothing of theirs may stay open until it closes.
+      for (let i = 0; i < 3; i++) {
+        const outcome = yield* Effect.flip(ConnectEx.dial(pending, { timeout: "30 millis" }))
+        expect(outcome._tag).toBe("TimeoutException")
+      }
+      const afterTimeouts = yield* Iocp.stats
+      expect(afterTimeouts.sockets).toBe(before.sockets)
+      expect(afterTimeouts.liveAllocations).toBe(before.liveAllocations)
+      expect(afterTimeouts.pending).toBe(0)
+      // An interrupted dial: the same.
+      const fiber = yield* Effect.fork(ConnectEx.dial(pending))
+      for (let i = 0; i < 10_000 && (yield* Iocp.stats).pending < 1; i++) yield* Effect.yieldNow()
+      yield* Fiber.interrupt(fiber)
+      const afterInterrupt = yield* Iocp.stats
+      expect(afterInterrupt.sockets).toBe(before.sockets)
+      expect(afterInterrupt.liveAllocations).toBe(before.liveAllocations)
+    }).pipe(Effect.scoped, Effect.provide(ConnectEx.layer)))
 })
