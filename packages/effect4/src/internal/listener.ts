@@ -87,24 +87,41 @@ export const listen = (
       return yield* failListen(internal.wsaError("WSAEINVAL", "listen", local, `backlog must be an integer from 0, got ${describe(backlog)}`))
     }
     const port = portOf(yield* Iocp)
-    const s = (yield* Effect.mapError(Socket.open({ family: local.family }), toListenError)) as internal.SocketImpl
+    // The socket lives in a scope of its own under the caller's: a listen that fails closes it at once
+    // (a server retrying an address in use does not pile up sockets until its scope ends).
+    const scope = yield* Scope.fork(yield* Effect.scope, "sequential")
+    return yield* Effect.onExit(
+      Effect.flatMap(Scope.provide(scope)(Effect.mapError(Socket.open({ family: local.family }), toListenError)), (socket) =>
+        bindAndListen(port, socket as internal.SocketImpl, local, backlog, options)),
+      (exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void
+    )
+  })
+
+const bindAndListen = (
+  port: internal.SocketImpl["port"],
+  s: internal.SocketImpl,
+  local: SocketAddress.SocketAddress,
+  backlog: number,
+  options: ListenOptions | undefined
+): Effect.Effect<ListenerImpl, WsaError.ListenError> =>
+  Effect.suspend(() => {
     const reuse = options?.reuseAddress ?? port.driver.name !== "windows"
     if (reuse) {
       const status = port.driver.setOption(s.native, "SO_REUSEADDR", true)
-      if (status !== 0) return yield* Effect.fail(listenError(status, { operation: "listen", address: local }))
+      if (status !== 0) return Effect.fail(listenError(status, { operation: "listen", address: local }))
     }
     const refusal = Core.SocketState.checkBind(s, local)
-    if (refusal !== undefined) return yield* failListen(internal.refused(refusal, "bind", local))
+    if (refusal !== undefined) return failListen(internal.refused(refusal, "bind", local))
     // No deferred port: a listener's port must be chosen now (connect never comes to choose it).
     const bound = port.driver.bind(s.native, local, false)
-    if (bound !== 0) return yield* Effect.fail(listenError(bound, { operation: "bind", address: local }))
+    if (bound !== 0) return Effect.fail(listenError(bound, { operation: "bind", address: local }))
     Core.SocketState.bound(s)
     const listenRefusal = Core.SocketState.checkListen(s)
-    if (listenRefusal !== undefined) return yield* failListen(internal.refused(listenRefusal, "listen", local))
+    if (listenRefusal !== undefined) return failListen(internal.refused(listenRefusal, "listen", local))
     const listened = port.driver.listen(s.native, backlog)
-    if (listened !== 0) return yield* Effect.fail(listenError(listened, { operation: "listen", address: local }))
+    if (listened !== 0) return Effect.fail(listenError(listened, { operation: "listen", address: local }))
     Core.SocketState.listening(s)
-    return new ListenerImpl(s)
+    return Effect.succeed(new ListenerImpl(s))
   })
 
 /** A listener's socket; a plain socket is let through so that the state machine answers (WSAEINVAL). */
