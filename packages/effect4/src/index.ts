@@ -17,6 +17,8 @@ export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
 export * as PlatformSocket from "./PlatformSocket.js"
 /** @since 0.1.0 */
+export * as PlatformSocketServer from "./PlatformSocketServer.js"
+/** @since 0.1.0 */
 export * as Resolver from "./Resolver.js"
 /** @since 0.1.0 */
 export * as Simulated from "./Simulated.js"
