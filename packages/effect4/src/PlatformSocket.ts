@@ -10,6 +10,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as EffectSocket from "effect/socket/Socket"
 import * as ConnectEx from "./ConnectEx.js"
+import { makeReader } from "./internal/reader.js"
 import type * as Iocp from "./Iocp.js"
 import * as Socket from "./Socket.js"
 import type * as SocketAddress from "./SocketAddress.js"
@@ -26,9 +27,11 @@ const readerOf = (socket: Socket.Socket, chunkSize: number): Effect.Effect<Effec
     // Closing the reader's scope fails a pull that is suspended (the effect/socket contract).
     const closed = yield* Deferred.make<never, EffectSocket.SocketError>()
     yield* Effect.addFinalizer(() => Deferred.fail(closed, closeError(1006)))
-    const receive = Socket.receive(socket, chunkSize).pipe(
+    // The streaming read of Socket.stream: every chunk already there in one pull, the port only when empty.
+    const { pull } = makeReader(socket, chunkSize)
+    const receive = pull.pipe(
       Effect.mapError(readError),
-      Effect.flatMap((bytes) => bytes.byteLength === 0 ? Effect.fail(closeError(1000)) : Effect.succeed([bytes] as const))
+      Effect.flatMap((chunks) => chunks === undefined ? Effect.fail(closeError(1000)) : Effect.succeed(chunks))
     )
     return { pull: Effect.raceFirst(receive, Deferred.await(closed)), upgrade: EffectSocket.SocketUpgradeError.unsupported }
   })

@@ -5,12 +5,17 @@
  * @since 0.1.0
  */
 import * as Core from "@effect-connectex/core"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as O from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
 import * as WsaError from "./errors/WsaError.js"
+import { makeReader } from "./internal/reader.js"
 import * as internal from "./internal/socket.js"
 import { Iocp, portOf } from "./Iocp.js"
 import * as Metrics from "./Metrics.js"
@@ -196,6 +201,18 @@ export const setOption = <K extends SocketOption>(socket: Socket, option: K, val
     return status === 0 ? Effect.void : Effect.fail(internal.fromStatus(status, "setsockopt"))
   })
 
+/** The socket, if the state machine lets `operation` proceed on it (synchronously). */
+const checkedSync = (
+  socket: Socket,
+  operation: "send" | "receive",
+  check: (s: internal.SocketImpl) => Core.SocketState.Refusal | undefined
+): internal.SocketImpl | WsaError.WsaError => {
+  const s = internal.usableSync(socket, operation)
+  if (!internal.isSocket(s)) return s
+  const refusal = check(s)
+  return refusal === undefined ? s : internal.refused(refusal, operation)
+}
+
 /** The socket, if the state machine lets `operation` proceed on it. */
 const checked = (
   socket: Socket,
@@ -216,13 +233,39 @@ const checked = (
  * @category i/o
  */
 export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> =>
-  Effect.flatMap(checked(socket, "send", Core.SocketState.checkSend), (s) => {
+  Effect.suspend(() => {
+    const s = checkedSync(socket, "send", Core.SocketState.checkSend)
+    if (!internal.isSocket(s)) return Effect.fail(s)
     if (!(bytes instanceof Uint8Array)) return Effect.fail(internal.wsaError("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array"))
     if (bytes.byteLength === 0) return Effect.succeed(0)
-    return s.sendLock.withPermits(1)(
-      Effect.map(internal.submit(s, "send", (done) => s.port.driver.send(s.native, bytes, done)), (c) => c.bytes)
-    ).pipe(internal.traced("Socket.send", bytes.byteLength))
+    return sendQueued(s, bytes).pipe(internal.traced("Socket.send", bytes.byteLength))
   })
+
+/**
+ * A send in order behind the socket's earlier sends. On an idle socket it is first tried synchronously from
+ * the caller's bytes (the driver's `trySend`): done at once when the kernel takes them all, else only the
+ * rest, copied, goes through the completion port. A send that must queue copies its bytes first, so the
+ * caller's buffer is never read once this call has returned control.
+ */
+const sendQueued = (s: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> => {
+  const queue = s.sendQueue
+  const driver = s.port.driver
+  if (queue.tryAcquire()) {
+    if (driver.trySend === undefined) {
+      return queue.held(Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, bytes, done)), (c) => c.bytes))
+    }
+    const first = driver.trySend(s.native, bytes)
+    if (!Core.isPartialSend(first)) {
+      queue.release()
+      return first.status === 0 ? Effect.succeed(first.bytes) : Effect.fail(internal.fromStatus(first.status, "send"))
+    }
+    return queue.held(
+      Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, first.rest, done, true)), (c) => first.sent + c.bytes)
+    )
+  }
+  const copy = bytes.slice()
+  return queue.with(Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, copy, done, true)), (c) => c.bytes))
+}
 
 /**
  * Receives up to `maxBytes` (1 to 64 MiB). An empty result means the peer closed its side.
@@ -233,14 +276,34 @@ export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, W
  * @category i/o
  */
 export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.WsaError> =>
-  Effect.flatMap(checked(socket, "receive", Core.SocketState.checkReceive), (s) => {
+  Effect.suspend(() => {
+    const s = checkedSync(socket, "receive", Core.SocketState.checkReceive)
+    if (!internal.isSocket(s)) return Effect.fail(s)
     if (typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_RECEIVE) {
       return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `maxBytes must be an integer from 1 to ${MAX_RECEIVE}, got ${describe(maxBytes)}`))
     }
-    return s.receiveLock.withPermits(1)(
-      Effect.map(internal.submit(s, "receive", (done) => s.port.driver.receive(s.native, maxBytes, done)), (c) => c.data ?? new Uint8Array(0))
-    ).pipe(internal.traced("Socket.receive", maxBytes))
+    return receiveQueued(s, maxBytes).pipe(internal.traced("Socket.receive", maxBytes))
   })
+
+const noBytes = new Uint8Array(0)
+
+/** The received bytes of a completion, or its WSA error. */
+const received = (completion: Core.Completion): Effect.Effect<Uint8Array, WsaError.WsaError> =>
+  completion.status === 0 ? Effect.succeed(completion.data ?? noBytes) : Effect.fail(internal.fromStatus(completion.status, "receive"))
+
+/**
+ * A receive in order behind the socket's earlier receives. On an idle socket the driver's `tryReceive` goes
+ * first: data already there completes it without arming anything or waiting on the port.
+ */
+const receiveQueued = (s: internal.SocketImpl, maxBytes: number): Effect.Effect<Uint8Array, WsaError.WsaError> => {
+  const queue = s.receiveQueue
+  const driver = s.port.driver
+  if (queue.idle && driver.tryReceive !== undefined) {
+    const now = driver.tryReceive(s.native, maxBytes)
+    if (now !== undefined) return received(now)
+  }
+  return queue.with(Effect.flatMap(s.port.submit((done) => driver.receive(s.native, maxBytes, done)), received))
+}
 
 /**
  * Ends the sending direction: once the data already sent is out, the peer sees the end of the stream (a FIN),
@@ -262,7 +325,7 @@ export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void,
     if (refusal === "done") return Effect.void
     if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "send"))
     // Queued behind sends in progress, so that the FIN follows all the data.
-    return s.sendLock.withPermits(1)(Effect.suspend(() => {
+    return s.sendQueue.with(Effect.suspend(() => {
       if (Core.SocketState.checkShutdown(s) === "done") return Effect.void
       const status = s.port.driver.shutdownSend(s.native)
       if (status !== 0) return Effect.fail(internal.fromStatus(status, "send"))
@@ -283,11 +346,57 @@ export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void,
 export const disconnect = (socket: Socket, options: { readonly reuse: boolean }): Effect.Effect<void, WsaError.WsaError> =>
   Effect.flatMap(checked(socket, "disconnect", Core.SocketState.checkDisconnect), (s) => {
     const reuse = (options as { reuse?: unknown } | undefined)?.reuse === true
-    return Effect.asVoid(
-      internal.submit(s, "disconnect", (done) =>
-        s.port.driver.disconnect(s.native, reuse, (completion) => {
-          Core.SocketState.settleDisconnect(s, completion.status, reuse)
-          done(completion)
-        }))
-    )
+    // Queued behind sends in progress, so that the FIN follows all the data (as shutdown does).
+    return s.sendQueue.with(Effect.suspend(() => {
+      const refusal = Core.SocketState.checkDisconnect(s)
+      if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "disconnect"))
+      return Effect.asVoid(
+        internal.submit(s, "disconnect", (done) =>
+          s.port.driver.disconnect(s.native, reuse, (completion) => {
+            Core.SocketState.settleDisconnect(s, completion.status, reuse)
+            done(completion)
+          }))
+      )
+    }))
   })
+
+const DEFAULT_CHUNK = 64 * 1024
+
+/**
+ * The bytes the peer sends, as a `Stream` of chunks, until its end (the stream then ends) or an error (the
+ * stream fails with the typed WSA error). A streaming read: every chunk already there is taken in one
+ * synchronous step (the driver's `tryReceive`), and only an empty socket waits on the completion port.
+ * `chunkSize` (default 65536, 1 to 64 MiB) is the most one chunk holds. Pulled on demand: a slow consumer
+ * slows the peer down (TCP back-pressure). Receives started elsewhere on the socket queue in order with it.
+ *
+ * @example
+ * const total = yield* Socket.stream(socket).pipe(Stream.runFold(() => 0, (n, chunk) => n + chunk.length))
+ * @since 0.1.0
+ * @category streaming
+ */
+export const stream = (socket: Socket, options?: { readonly chunkSize?: number }): Stream.Stream<Uint8Array, WsaError.WsaError> =>
+  Stream.suspend(() => {
+    const chunkSize = options?.chunkSize ?? DEFAULT_CHUNK
+    if (typeof chunkSize !== "number" || !Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_RECEIVE) {
+      return Stream.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `chunkSize must be an integer from 1 to ${MAX_RECEIVE}, got ${describe(chunkSize)}`))
+    }
+    const { pull } = makeReader(socket, chunkSize)
+    return Stream.fromPull(Effect.succeed(Effect.flatMap(pull, (chunks) => chunks === undefined ? Cause.done() : Effect.succeed(chunks))))
+  }).pipe(Stream.withSpan("Socket.stream"))
+
+/**
+ * A `Sink` that sends every chunk it is given (in order, each as `send` does: tried synchronously from the
+ * chunk's bytes first) and, with `{ shutdown: true }`, ends the sending direction once the upstream ends (a
+ * FIN after the data, as `Socket.shutdown`). Fails with the first send's typed error.
+ *
+ * @example
+ * yield* Stream.make(new TextEncoder().encode("hello")).pipe(Stream.run(Socket.sink(socket, { shutdown: true })))
+ * @since 0.1.0
+ * @category streaming
+ */
+export const sink = (socket: Socket, options?: { readonly shutdown?: boolean }): Sink.Sink<void, Uint8Array, never, WsaError.WsaError> => {
+  const sending = Sink.forEachArray((chunks: NonEmptyReadonlyArray<Uint8Array>) =>
+    chunks.length === 1 ? Effect.asVoid(send(socket, chunks[0])) : Effect.forEach(chunks, (bytes) => send(socket, bytes), { discard: true })
+  )
+  return options?.shutdown === true ? Sink.mapEffect(sending, () => shutdown(socket, "send")) : sending
+}

@@ -11,9 +11,13 @@ export * as HappyEyeballs from "./HappyEyeballs.js"
 /** @since 0.1.0 */
 export * as Iocp from "./Iocp.js"
 /** @since 0.1.0 */
+export * as Listener from "./Listener.js"
+/** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
 export * as PlatformSocket from "./PlatformSocket.js"
+/** @since 0.1.0 */
+export * as PlatformSocketServer from "./PlatformSocketServer.js"
 /** @since 0.1.0 */
 export * as Resolver from "./Resolver.js"
 /** @since 0.1.0 */

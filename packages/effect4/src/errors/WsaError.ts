@@ -21,6 +21,8 @@ export type Operation =
   | "socket"
   | "bind"
   | "connect"
+  | "listen"
+  | "accept"
   | "send"
   | "receive"
   | "disconnect"
@@ -520,6 +522,90 @@ export type ConnectError =
   | WSA_OPERATION_ABORTED
   | Unknown
 
+/**
+ * The `_tag` of every WSA error, `Unknown` included.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Tag = WsaError["_tag"]
+
+/**
+ * The error class of a tag: `ErrorOf<"WSAECONNREFUSED">` is `WSAECONNREFUSED`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ErrorOf<T extends Tag> = Extract<WsaError, { readonly _tag: T }>
+
+/**
+ * The tags of `ListenError` (besides `Unknown`), as a value: opening the socket, binding (the address is in
+ * use, not local, the wrong family, not allowed) and listen() itself.
+ *
+ * @example
+ * WsaError.listenTags.includes("WSAEADDRINUSE") // true
+ * @since 0.1.0
+ * @category models
+ */
+export const listenTags = [
+  "WSAENOTSOCK",
+  "WSANOTINITIALISED",
+  "WSAEAFNOSUPPORT",
+  "WSAEMFILE",
+  "WSAENOBUFS",
+  "WSAEPROTONOSUPPORT",
+  "WSAEPROTOTYPE",
+  "WSAESOCKTNOSUPPORT",
+  "WSAEINVAL",
+  "WSAENETDOWN",
+  "WSAEACCES",
+  "WSAEADDRINUSE",
+  "WSAEADDRNOTAVAIL",
+  "WSAEFAULT",
+  "WSAEISCONN",
+  "WSAEOPNOTSUPP"
+] as const
+
+/**
+ * What `Listener.listen` can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ListenError = ErrorOf<(typeof listenTags)[number]> | Unknown
+
+/**
+ * The tags of `AcceptError` (besides `Unknown`), as a value: not a listening socket (WSAEINVAL), closed
+ * (WSAENOTSOCK, or WSA_OPERATION_ABORTED when the listener closed while the accept was pending), out of
+ * descriptors or buffers (WSAEMFILE, WSAENOBUFS), and what AcceptEx reports.
+ *
+ * @example
+ * WsaError.acceptTags.includes("WSA_OPERATION_ABORTED") // true
+ * @since 0.1.0
+ * @category models
+ */
+export const acceptTags = [
+  "WSANOTINITIALISED",
+  "WSAENETDOWN",
+  "WSAEFAULT",
+  "WSAEINVAL",
+  "WSAEMFILE",
+  "WSAENOBUFS",
+  "WSAENOTSOCK",
+  "WSAEOPNOTSUPP",
+  "WSAECONNRESET",
+  "WSAECONNABORTED",
+  "WSA_OPERATION_ABORTED"
+] as const
+
+/**
+ * What `Listener.accept` (and `Listener.serve`) can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AcceptError = ErrorOf<(typeof acceptTags)[number]> | Unknown
+
 const classes: Record<WsaName, new(context: Context) => WsaError> = {
   WSA_OPERATION_ABORTED,
   WSAEINTR,
@@ -626,5 +712,44 @@ export type Retryable = WSAECONNREFUSED | WSAENETUNREACH | WSAETIMEDOUT
  * @category predicates
  */
 export const isRetryable = (error: unknown): error is Retryable => isWsaError(error) && retryable.has(error._tag)
+
+/**
+ * A total function from any WSA error onto one function's error union: kept when its tag is in `tags`,
+ * otherwise `Unknown` with its code and a detail naming the tag the system reported. `Unknown` is the
+ * documented catch-all of every union, so a narrower type never hides what the kernel said.
+ *
+ * @example
+ * const toAcceptError = WsaError.narrowingError(WsaError.acceptTags)
+ * toAcceptError(new WsaError.WSAEADDRINUSE({ operation: "accept" }))._tag // "Unknown"
+ * @since 0.1.0
+ * @category constructors
+ */
+export const narrowingError = <N extends WsaName>(tags: ReadonlyArray<N>) => {
+  const allowed: ReadonlySet<string> = new Set(tags)
+  const isAllowed = (error: WsaError): error is ErrorOf<N> | Unknown => allowed.has(error._tag) || error._tag === "Unknown"
+  return (error: WsaError): ErrorOf<N> | Unknown =>
+    isAllowed(error)
+      ? error
+      : new Unknown({
+        operation: error.operation,
+        address: error.address,
+        code: error.code,
+        detail: `the system reported ${error._tag}, which this call is not expected to produce`
+      })
+}
+
+/**
+ * A total function from a WSA code onto one function's error union (see `narrowingError`).
+ *
+ * @example
+ * const toListenError = WsaError.narrowing(WsaError.listenTags)
+ * toListenError(10048, { operation: "bind" })._tag // "WSAEADDRINUSE"
+ * @since 0.1.0
+ * @category constructors
+ */
+export const narrowing = <N extends WsaName>(tags: ReadonlyArray<N>) => {
+  const narrow = narrowingError(tags)
+  return (code: number, context: Context): ErrorOf<N> | Unknown => narrow(fromCode(code, context))
+}
 
 export { type WsaName, wsaCodes }

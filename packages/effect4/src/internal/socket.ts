@@ -4,8 +4,8 @@
  */
 import * as Core from "@effect-connectex/core"
 import * as Effect from "effect/Effect"
-import * as Semaphore from "effect/Semaphore"
 import * as WsaError from "../errors/WsaError.js"
+import { Fifo } from "./fifo.js"
 import type { Port } from "./port.js"
 
 export const TypeId: unique symbol = Symbol.for("@effect-connectex/effect4/Socket")
@@ -18,13 +18,13 @@ export class SocketImpl implements Core.SocketState.SocketState {
   connectedAt: number | undefined = undefined
   sendShut = false
   spentBy: string | undefined = undefined
-  private locks: { readonly send: Semaphore.Semaphore; readonly receive: Semaphore.Semaphore } | undefined = undefined
+  private queues: { readonly send: Fifo; readonly receive: Fifo } | undefined = undefined
   /** Sends (and receives) on one socket are queued in order; made on first use, most sockets never send. */
-  get sendLock(): Semaphore.Semaphore {
-    return (this.locks ??= { send: Semaphore.makeUnsafe(1), receive: Semaphore.makeUnsafe(1) }).send
+  get sendQueue(): Fifo {
+    return (this.queues ??= { send: new Fifo(), receive: new Fifo() }).send
   }
-  get receiveLock(): Semaphore.Semaphore {
-    return (this.locks ??= { send: Semaphore.makeUnsafe(1), receive: Semaphore.makeUnsafe(1) }).receive
+  get receiveQueue(): Fifo {
+    return (this.queues ??= { send: new Fifo(), receive: new Fifo() }).receive
   }
   constructor(readonly family: Core.Family, readonly native: Core.NativeSocket, readonly port: Port) {}
 }
