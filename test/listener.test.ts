@@ -120,6 +120,17 @@ describe.each(backends)("listener: $name", (backend) => {
       expect((yield* Effect.flip(Listener.listen(address, { reuseAddress: false })))._tag).toBe("WSAEADDRINUSE")
     }))
 
+  test("a listen that fails closes its socket at once, not when the caller's scope ends", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4"))
+      const address = yield* Listener.address(listener)
+      const before = yield* Iocp.stats
+      for (let i = 0; i < 3; i++) expect((yield* Effect.flip(Listener.listen(address)))._tag).toBe("WSAEADDRINUSE")
+      const after = yield* Iocp.stats
+      expect(after.sockets).toBe(before.sockets)
+      expect(after.liveAllocations).toBe(before.liveAllocations)
+    }))
+
   test("accept on a socket that is not listening: WSAEINVAL", () =>
     Effect.gen(function*() {
       const socket = yield* Socket.open({ family: "ipv4" })

@@ -82,8 +82,27 @@ export const listen = (
     }
     const service = yield* Iocp
     const port = portOf(service)
-    const socket = yield* Effect.mapError(Socket.open({ family: local.family }), toListenError)
-    const s = socket as internal.SocketImpl
+    // The socket lives in a scope of its own, closed at once when listen fails (a server retrying an address
+    // in use must not pile up sockets until its own scope ends); on success it is the caller's.
+    const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    return yield* Effect.onExit(
+      Effect.flatMap(
+        Scope.extend(Effect.mapError(Socket.open({ family: local.family }), toListenError), scope),
+        (socket) => listenOn(socket as internal.SocketImpl, local, backlog, options)
+      ),
+      (exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)
+    )
+  })
+
+/** bind + listen on a fresh socket: every step checked by the state machine first. */
+const listenOn = (
+  s: internal.SocketImpl,
+  local: SocketAddress.SocketAddress,
+  backlog: number,
+  options: ListenOptions | undefined
+): Effect.Effect<ListenerImpl, WsaError.ListenError> =>
+  Effect.gen(function*() {
+    const port = s.port
     const reuse = options?.reuseAddress ?? port.driver.name !== "windows"
     if (reuse) {
       const status = port.driver.setOption(s.native, "SO_REUSEADDR", true)
