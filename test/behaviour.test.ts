@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, type Layer, Option, type Scope, TestClock } from "effect"
 import { ConnectEx, Iocp, Simulated, Socket, SocketAddress, type WsaError } from "../packages/effect-connectex/src/index.js"
 import { echoServer, pendingTarget, recordingServer, refusedPort, wine } from "./support/peers.js"
-import { bound, text, untilPending } from "./support/fixtures.js"
+import { bound, driveRetries, text, untilPending } from "./support/fixtures.js"
 
 interface Backend {
   readonly name: string
@@ -328,10 +328,7 @@ describe.each(backends)("shared behaviour: $name", (backend) => {
     Effect.gen(function*() {
       const refused = yield* backend.refused("ipv4")
       const fiber = yield* Effect.fork(Effect.flip(ConnectEx.dial(refused, { retry: ConnectEx.retryPolicy(2) })))
-      for (let i = 0; i < 20; i++) {
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
-        yield* TestClock.adjust("1 second")
-      }
+      yield* driveRetries(fiber, "1 second")
       expect((yield* Fiber.join(fiber))._tag).toBe("WSAECONNREFUSED")
     }))
 })

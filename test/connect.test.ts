@@ -301,7 +301,7 @@ layer(ConnectEx.layer, { excludeTestServices: true })("no leaks: descriptors and
         Effect.gen(function*() {
           const socket = yield* bound()
           const fiber = yield* Effect.fork(ConnectEx.connect(socket, target))
-          yield* Effect.sleep("20 millis")
+          yield* pendingOps(1)
           return fiber
         })
       ).pipe(Effect.flatMap((fiber) => Effect.flip(Fiber.join(fiber))))

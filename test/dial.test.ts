@@ -3,11 +3,8 @@ import { Effect, Fiber, Ref, Schedule, TestClock } from "effect"
 import * as net from "node:net"
 import { ConnectEx, Iocp, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
 import { echoServer, openDescriptors, pendingTarget, refusedPort } from "./support/peers.js"
-import { text } from "./support/fixtures.js"
+import { driveRetries, text, until } from "./support/fixtures.js"
 
-
-/** Real time for the kernel's answer to arrive while the TestClock stands still. */
-const realPause = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
 
 describe("ConnectEx.dial", () => {
   it.scoped("binds the wildcard of the destination's family and connects with data (IPv4 and IPv6)", () =>
@@ -38,10 +35,7 @@ describe("ConnectEx.dial", () => {
         Schedule.tapInput(() => Ref.update(steps, (n) => n + 1))
       )
       const fiber = yield* Effect.fork(Effect.flip(ConnectEx.dial(refused, { retry })))
-      for (let i = 0; i < 4; i++) {
-        yield* realPause
-        yield* TestClock.adjust("1 second")
-      }
+      yield* driveRetries(fiber, "1 second")
       const error = yield* Fiber.join(fiber)
       expect(error._tag).toBe("WSAECONNREFUSED")
       expect(yield* Ref.get(steps)).toBe(4)
@@ -81,14 +75,23 @@ describe("ConnectEx.dial", () => {
         // The port is released at once so the late server can take it; until then it refuses.
         const refused = yield* Effect.scoped(refusedPort())
         const server = net.createServer((c) => c.on("data", (d) => c.write(d)).on("error", () => {}))
-        yield* Effect.acquireRelease(
-          Effect.sync(() => setTimeout(() => server.listen(refused.port, "127.0.0.1"), 150)),
-          (timer) => Effect.sync(() => (clearTimeout(timer), server.close()))
-        )
-        const { bytesSent, socket } = yield* ConnectEx.dial(refused, {
+        yield* Effect.addFinalizer(() => Effect.sync(() => server.close()))
+        const refusals = yield* Ref.make(0)
+        const dialing = yield* Effect.fork(ConnectEx.dial(refused, {
           data: text("late"),
-          retry: Schedule.spaced("25 millis").pipe(Schedule.intersect(Schedule.recurs(100)))
+          retry: Schedule.spaced("25 millis").pipe(
+            Schedule.intersect(Schedule.recurs(100)),
+            Schedule.tapInput(() => Ref.update(refusals, (n) => n + 1))
+          )
+        }))
+        // The server comes up once the dial has really been refused twice (a condition, not a fixed delay).
+        yield* until(Effect.map(Ref.get(refusals), (n) => n >= 2), "two refusals")
+        yield* Effect.async<void, Error>((resume) => {
+          server.once("error", (error) => resume(Effect.fail(error)))
+          server.listen(refused.port, "127.0.0.1", () => resume(Effect.void))
         })
+        const { bytesSent, socket } = yield* Fiber.join(dialing)
+        expect(yield* Ref.get(refusals)).toBeGreaterThanOrEqual(2)
         expect(bytesSent).toBe(4)
         expect(new TextDecoder().decode(yield* Socket.receive(socket, 10))).toBe("late")
       }).pipe(Effect.provide(ConnectEx.layer))

@@ -18,9 +18,30 @@ import {
   unreachableRoute,
   unreachableRule
 } from "./support/netns.js"
-import { bound, text } from "./support/fixtures.js"
+import { bound, text, untilPending } from "./support/fixtures.js"
+import { execFileSync } from "node:child_process"
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+
+/**
+ * Blocks this process's event loop (nothing of ours runs, libuv polls nothing) until `condition` holds,
+ * checking it every 20 ms; false if it did not hold within `timeoutMs`. Meanwhile the kernel and the peer
+ * processes go on: what they do is seen by the library only once the loop runs again.
+ */
+const holdEventLoopUntil = (condition: () => boolean, timeoutMs: number) =>
+  Effect.sync(() => {
+    const deadline = Date.now() + timeoutMs
+    const cell = new Int32Array(new SharedArrayBuffer(4))
+    while (!condition()) {
+      if (Date.now() > deadline) return false
+      Atomics.wait(cell, 0, 0, 20)
+    }
+    return true
+  })
+
+/** The TCP connections of this host's root namespace to `host:port`, as `ss` lists them (a reset one is gone). */
+const connectionsTo = (host: string, port: number): string =>
+  execFileSync("ss", ["-Htn", "dst", `${host}:${port}`], { encoding: "utf8" }).trim()
 
 
 /** The connect's error and how long (real time) it took to arrive. */
@@ -164,6 +185,43 @@ describe.skipIf(!canUseNetns)(title, () => {
         Effect.flip
       )
       expect(error._tag).toBe("WSAECONNRESET")
+    }).pipe(Effect.provide(ConnectEx.layer)))
+
+  it.scopedLive("a reset that arrives before the connect is processed: the connect succeeds, the next receive is WSAECONNRESET (once); after disconnect({ reuse: true }) the socket connects again", () =>
+    Effect.gen(function*() {
+      const lab = yield* netLab
+      const resetting = yield* peer("reset-at-once", 7004)
+      const echo = yield* peer("echo", 7000)
+      const target = SocketAddress.ipv4(lab.peer, resetting.port)
+      // Two sockets: one receives before it disconnects, the other disconnects with the reset still owed.
+      const receiving = yield* bound()
+      const disconnecting = yield* bound()
+      const fibers = yield* Effect.scoped(
+        Effect.gen(function*() {
+          yield* dropSynsTo(resetting.port)
+          const fibers = yield* Effect.forEach([receiving, disconnecting], (s) => Effect.fork(ConnectEx.connect(s, target)))
+          // Both SYNs went out (and were dropped): the connects wait for writability.
+          yield* untilPending(2)
+          return fibers
+        })
+      )
+      // The drop is lifted. With the loop held, the SYNs retransmitted 1 s after the first are answered, the
+      // peer accepts and resets at once, and only then does the library see the sockets' events.
+      expect(connectionsTo(lab.peer, resetting.port)).toContain("SYN-SENT")
+      const reset = yield* holdEventLoopUntil(() => connectionsTo(lab.peer, resetting.port) === "", 10_000)
+      expect(reset).toBe(true)
+      const outcomes = yield* Effect.forEach(fibers, Fiber.join)
+      expect(outcomes).toEqual([{ bytesSent: 0 }, { bytesSent: 0 }])
+      // The reset comes with the next receive, once; then the kernel's own answer (the stream has ended).
+      const error = yield* Effect.flip(Socket.receive(receiving, 100))
+      expect(error._tag).toBe("WSAECONNRESET")
+      expect(error.code).toBe(10054)
+      expect((yield* Socket.receive(receiving, 100)).length).toBe(0)
+      yield* Socket.disconnect(receiving, { reuse: true })
+      yield* connectsAndEchoes(receiving, echo.port, lab.peer)
+      // Disconnected with the reset never taken: it does not follow the socket into its next connection.
+      yield* Socket.disconnect(disconnecting, { reuse: true })
+      yield* connectsAndEchoes(disconnecting, echo.port, lab.peer)
     }).pipe(Effect.provide(ConnectEx.layer)))
 
   it.scopedLive("dial with a retry schedule rides out a peer that comes up late (refused first, then listening)", () =>

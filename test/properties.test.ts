@@ -861,7 +861,8 @@ describe("sockets used after close", () => {
     const scope = Effect.runSync(Scope.make())
     const socket = await other.runPromise(Scope.extend(bound(), scope))
     const connecting = await other.runPromise(Effect.forkDaemon(ConnectEx.connect(socket, pending4)))
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    // The connect has reached the driver (it is pending), so the release must abort it.
+    while ((await other.runPromise(Iocp.stats)).pending < 1) await new Promise((resolve) => setImmediate(resolve))
     await other.dispose()
     const aborted = await Effect.runPromise(Fiber.await(connecting))
     expectTyped(aborted, "pending connect at layer close")

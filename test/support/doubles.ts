@@ -3,7 +3,8 @@
  * kernel may and the Linux and simulated drivers never do. Only the simulated driver's public exports are used.
  *
  * - `cancelDelay`: a cancelled operation's completion arrives `cancelDelay` ms after `cancel` (as on Windows,
- *   where CancelIoEx only queues the abort), instead of inside `cancel`.
+ *   where CancelIoEx only queues the abort), instead of inside `cancel`; so does the abort of an operation
+ *   still pending when its socket is closed (closesocket only queues those aborts too).
  * - `resetConnectFails`: `resetConnect` answers this WSA code, so a refused socket cannot connect again.
  * - `throwOn`: `start` of that operation throws (a driver defect).
  */
@@ -44,12 +45,24 @@ export const makeDouble = (network: Simulated.Network, options: DoubleOptions = 
   const seen = { opens: 0, cancels: 0, lateCompletions: 0, resets: 0 }
 
   /** Starts `operation` through the inner driver, with a completion that, once cancelled, arrives late. */
-  const wrap = (name: NonNullable<DoubleOptions["throwOn"]>, start: (done: Done) => Operation, done: Done): Operation => {
+  /** Per socket, a way to mark its pending operations aborted (their completions then arrive late). */
+  const aborters = new Map<NativeSocket, Set<() => void>>()
+
+  const wrap = (
+    name: NonNullable<DoubleOptions["throwOn"]>,
+    socket: NativeSocket,
+    start: (done: Done) => Operation,
+    done: Done
+  ): Operation => {
     if (options.throwOn === name) throw new DriverDefect(name)
     const delay = options.cancelDelay
     if (delay === undefined) return start(done)
     let cancelled = false
+    const abort = () => void (cancelled = true)
+    const mine = aborters.get(socket) ?? new Set()
+    aborters.set(socket, mine.add(abort))
     const operation = start((completion: Completion) => {
+      mine.delete(abort)
       if (!cancelled) return done(completion)
       setTimeout(() => {
         seen.lateCompletions++
@@ -75,10 +88,15 @@ export const makeDouble = (network: Simulated.Network, options: DoubleOptions = 
       seen.resets++
       return options.resetConnectFails ?? inner.resetConnect(socket)
     },
-    connect: (socket, address, data, done) => wrap("connect", (d) => inner.connect(socket, address, data, d), done),
-    send: (socket, data, done) => wrap("send", (d) => inner.send(socket, data, d), done),
-    receive: (socket, maxBytes, done) => wrap("receive", (d) => inner.receive(socket, maxBytes, d), done),
-    disconnect: (socket, reuse, done) => wrap("disconnect", (d) => inner.disconnect(socket, reuse, d), done)
+    close: (socket: NativeSocket) => {
+      for (const abort of aborters.get(socket) ?? []) abort()
+      aborters.delete(socket)
+      inner.close(socket)
+    },
+    connect: (socket, address, data, done) => wrap("connect", socket, (d) => inner.connect(socket, address, data, d), done),
+    send: (socket, data, done) => wrap("send", socket, (d) => inner.send(socket, data, d), done),
+    receive: (socket, maxBytes, done) => wrap("receive", socket, (d) => inner.receive(socket, maxBytes, d), done),
+    disconnect: (socket, reuse, done) => wrap("disconnect", socket, (d) => inner.disconnect(socket, reuse, d), done)
   }
   return { driver, log, seen }
 }

@@ -54,6 +54,7 @@ import { decode, encode, familyCode, SOCKADDR_MAX, unspecified } from "./sockadd
 const EINPROGRESS = errno.EINPROGRESS
 const ECONNABORTED = errno.ECONNABORTED
 const EINTR = errno.EINTR
+const ENOTCONN = errno.ENOTCONN
 const EAGAIN = errno.EAGAIN
 const EWOULDBLOCK = errno.EWOULDBLOCK
 const IPV6_V6ONLY = 26
@@ -437,7 +438,10 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     const socket = native as PosixSocket
     const operation = new PosixOperation(socket, done, counter)
     if (libc.shutdown(socket.fd, SHUT_WR) !== 0) {
-      operation.complete(wsaFromErrno(libc.errno()), 0)
+      const e = libc.errno()
+      // The peer reset the connection (Linux has already closed it: ENOTCONN): nothing is left to end
+      // gracefully; with reuse, free the socket for its next connect as after any other disconnect.
+      operation.complete(reuse && e === ENOTCONN ? resetConnect(socket) : wsaFromErrno(e), 0)
       return operation
     }
     if (!reuse) {
