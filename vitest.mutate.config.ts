@@ -13,7 +13,8 @@ export default defineConfig({
       "test/doubles.test.ts",
       "test/decisions.test.ts",
       "test/dial.test.ts",
-      "test/simulated.test.ts"
+      "test/simulated.test.ts",
+      "test/errors.test.ts"
     ]
   }
 })

@@ -116,8 +116,7 @@ export {
  * @since 0.1.0
  * @category retrying
  */
-export const retryPolicy = (times = 5): Schedule.Schedule<unknown, WsaError.Retryable> =>
-  Schedule.exponential("50 millis").pipe(Schedule.intersect(Schedule.recurs(times)), Schedule.whileInput(WsaError.isRetryable))
+export const retryPolicy: (times?: number) => Schedule.Schedule<unknown, WsaError.Retryable> = internal.retryPolicy
 
 /**
  * The service and the completion port over a given driver.

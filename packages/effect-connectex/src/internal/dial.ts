@@ -258,3 +258,7 @@ export function dial<R = never>(
     captureStackTrace: false
   })
 }
+
+/** ConnectEx.retryPolicy: exponential from 50 ms, at most `times` retries, retryable codes only. */
+export const retryPolicy = (times = 5): Schedule.Schedule<unknown, WsaError.Retryable> =>
+  Schedule.exponential("50 millis").pipe(Schedule.intersect(Schedule.recurs(times)), Schedule.whileInput(WsaError.isRetryable))
