@@ -8,14 +8,21 @@
  */
 import type { Completion, Done, Operation } from "./native/Driver.js"
 
-/** A `done` that passes on its first call only; `completed` says whether it ran. */
-export interface Once {
-  readonly complete: Done
+/**
+ * A `done` that passes on its first call only; `completed` says whether it ran (it is true from the moment
+ * the first call begins, so a cancel made while `done` runs already sees it).
+ */
+export interface Once<A = Completion> {
+  readonly complete: (result: A) => void
   readonly completed: () => boolean
 }
 
-/** Wraps `done` so that it runs once; later calls go to `duplicate` (a broken driver, counted). */
-export const once = (done: Done, duplicate: () => void = () => {}): Once => {
+/**
+ * Wraps `done` so that it runs once; later calls go to `duplicate` (a broken driver, counted). Drivers
+ * that must turn a raw kernel result into a completion first (the Windows driver's dequeued entry) latch
+ * on that result instead: `A` defaults to `Completion`.
+ */
+export const once = <A = Completion>(done: (result: A) => void, duplicate: () => void = () => {}): Once<A> => {
   let completed = false
   return {
     complete: (completion) => {
