@@ -6,7 +6,7 @@
  * stop; the operation still completes (with WSA_OPERATION_ABORTED unless it had already finished), and only
  * then may the memory it owns be released. The table keeps every started operation until that completion.
  */
-import type { Completion, Done, Operation } from "./native/Driver.js"
+import type { Completion, Done, InFlight } from "./native/Driver.js"
 
 /**
  * A `done` that passes on its first call only; `completed` says whether it ran (it is true from the moment
@@ -35,7 +35,7 @@ export const once = <A = Completion>(done: (result: A) => void, duplicate: () =>
 }
 
 /** An operation that finished before `start` returned: nothing to cancel. */
-export const finished: Operation = { cancel: () => {} }
+export const finished: InFlight = { cancel: () => {} }
 
 /** The counters of a table. */
 export interface Counts {
@@ -68,7 +68,7 @@ export interface CompletionTable {
    * returns. When `start` throws, the entry is completed and removed at once and the exception is returned
    * (the front-end reports it as a defect): nothing waits for a completion that cannot come.
    */
-  readonly submit: (start: (done: Done) => Operation, onComplete: (completion: Completion) => void) => Submitted | Thrown
+  readonly submit: (start: (done: Done) => InFlight, onComplete: (completion: Completion) => void) => Submitted | Thrown
   /** Cancels everything pending; `then` runs once the last of them completed. */
   readonly abortAll: (then: () => void) => void
   readonly counts: () => Counts
@@ -80,7 +80,7 @@ export const makeCompletionTable = (
   hooks: { readonly onPendingChange?: (delta: 1 | -1) => void } = {}
 ): CompletionTable => {
   interface Entry {
-    operation: Operation
+    operation: InFlight
     done: boolean
     readonly waiters: Array<() => void>
   }
@@ -101,7 +101,7 @@ export const makeCompletionTable = (
     return true
   }
 
-  const submit = (start: (done: Done) => Operation, onComplete: (completion: Completion) => void): Submitted | Thrown => {
+  const submit = (start: (done: Done) => InFlight, onComplete: (completion: Completion) => void): Submitted | Thrown => {
     const entry: Entry = { operation: finished, done: false, waiters: [] }
     pending.add(entry)
     submitted++
