@@ -9,6 +9,8 @@ import { Effect, ManagedRuntime } from "effect"
 import * as net from "node:net"
 import { ConnectEx, Socket, SocketAddress } from "effect-connectex"
 import { makeWindowsDriver } from "@effect-connectex/core/windows"
+// the test hooks are not part of the package's exports: taken from the same built module
+import { windowsTestHooks } from "../packages/core/dist/native/windows/hooks.js"
 
 if (process.platform !== "win32") {
   console.error("wine-driver bench: win32 only (use scripts/test-windows.sh --node bench/wine-driver.mjs)")
@@ -20,6 +22,7 @@ const warmup = 50
 const data = new TextEncoder().encode("hello")
 
 const driver = makeWindowsDriver()
+const hooks = windowsTestHooks(driver)
 const started = driver.startup()
 if (started !== 0) throw new Error(`startup: ${started}`)
 
@@ -77,7 +80,7 @@ const timeFullStack = async () => {
 
 for (let i = 0; i < warmup; i++) await once()
 await runtime.runPromise(fullStackLoop(warmup))
-const statsBefore = driver.stats()
+const statsBefore = hooks.stats()
 const latencies = []
 const rounds = { driver: [], fullStack: [] }
 const roundCount = Number(process.argv[3] ?? 4)
@@ -87,7 +90,7 @@ for (let round = 0; round < roundCount; round++) {
 }
 const totalMs = Math.min(...rounds.driver)
 const fullStackMs = Math.min(...rounds.fullStack)
-const statsAfter = driver.stats()
+const statsAfter = hooks.stats()
 await runtime.dispose()
 
 // let the server read the last bytes
@@ -105,7 +108,7 @@ console.log(
   JSON.stringify(
     {
       bench: "windows driver: open + bind + ConnectEx(5 bytes) + completion + closesocket, sequential",
-      wine: driver.wine ?? null,
+      wine: hooks.wine ?? null,
       node: process.version,
       count,
       totalMs: Number(totalMs.toFixed(1)),

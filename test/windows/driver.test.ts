@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as net from "node:net"
 import type { Completion, NativeSocket } from "../../packages/core/src/native/Driver.js"
-import type { Entry, WindowsDriver, WindowsOperation } from "../../packages/core/src/native/windows/driver.js"
+import type { Entry, WindowsDriver, WindowsInFlight, WindowsTestHooks } from "../../packages/core/src/native/windows/driver.js"
 import * as SocketAddress from "../../packages/effect-connectex/src/SocketAddress.js"
 
 const isWindows = process.platform === "win32"
@@ -16,11 +16,11 @@ const OPERATION_ABORTED = 995
 const NOT_CONNECTED = 0xffffffff
 
 interface Started {
-  readonly operation: WindowsOperation
+  readonly operation: WindowsInFlight
   readonly completion: Promise<Completion>
 }
 
-const started = (start: (done: (completion: Completion) => void) => WindowsOperation): Started => {
+const started = (start: (done: (completion: Completion) => void) => WindowsInFlight): Started => {
   let resolve: (completion: Completion) => void = () => {}
   let calls = 0
   const completion = new Promise<Completion>((r) => {
@@ -42,14 +42,16 @@ const within = <A>(promise: Promise<A>, ms: number): Promise<A | "timeout"> =>
 
 describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", () => {
   let driver: WindowsDriver
+  let hooks: WindowsTestHooks
   let server: net.Server
   let serverAddress: SocketAddress.SocketAddress
   const received: Array<string> = []
   const serverSockets = new Set<net.Socket>()
 
   beforeAll(async () => {
-    const { makeWindowsDriver } = await import("../../packages/core/src/native/windows/driver.js")
+    const { makeWindowsDriver, windowsTestHooks } = await import("../../packages/core/src/native/windows/driver.js")
     driver = makeWindowsDriver()
+    hooks = windowsTestHooks(driver)
     expect(driver.startup()).toBe(0)
     server = net.createServer((socket) => {
       serverSockets.add(socket)
@@ -102,8 +104,8 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
     const baseline = driver.liveAllocations()
     const socket = openBound()
     const entries: Array<Entry> = []
-    driver.onEntry((entry) => entries.push(entry))
-    const raw = driver.rawConnectTime(socket)
+    hooks.onEntry((entry) => entries.push(entry))
+    const raw = hooks.rawConnectTime(socket)
     expect(raw).toEqual({ ok: true, value: NOT_CONNECTED })
     expect(driver.connectTime!(socket)).toEqual({ ok: true, value: undefined })
 
@@ -113,19 +115,19 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
     expect(operation.overlapped).not.toBe(0n)
     expect(driver.liveAllocations()).toBe(baseline + 2) // the socket and the operation's block
     const result = await completion
-    driver.onEntry(undefined)
+    hooks.onEntry(undefined)
     expect(result).toEqual({ status: 0, bytes: 5 })
 
     const entry = entries.find((e) => e.overlapped === operation.overlapped)
     expect(entry).toBeDefined()
-    expect(entry!.key).toBe(driver.handleOf(socket))
+    expect(entry!.key).toBe(hooks.handleOf(socket))
     expect(entry!.bytes).toBe(5)
     expect(driver.liveAllocations()).toBe(baseline + 1) // the block was freed once dequeued
 
     // SO_UPDATE_CONNECT_CONTEXT was applied: getpeername and SO_CONNECT_TIME work at once
     const peer = driver.peerAddress(socket)
     expect(peer.ok && SocketAddress.format(peer.value)).toBe(SocketAddress.format(serverAddress))
-    const connected = driver.rawConnectTime(socket)
+    const connected = hooks.rawConnectTime(socket)
     expect(connected.ok).toBe(true)
     expect(connected.ok && connected.value).not.toBe(NOT_CONNECTED)
     expect(connected.ok && connected.value).toBeLessThan(5)
@@ -157,7 +159,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
     const socket = openBound()
     const pending = started((done) => driver.connect(socket, listener.address, undefined, done))
     expect(await within(pending.completion, 300)).toBe("timeout")
-    expect(driver.stats().pending).toBe(1)
+    expect(hooks.stats().pending).toBe(1)
     pending.operation.cancel()
     pending.operation.cancel() // idempotent
     expect((await pending.completion).status).toBe(OPERATION_ABORTED)
@@ -210,7 +212,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
     const before = serverSockets.size
     const disconnected = await started((done) => driver.disconnect(socket, true, done)).completion
     expect(driver.connectTime!(socket)).toEqual({ ok: true, value: undefined })
-    if (driver.wine !== undefined) {
+    if (hooks.wine !== undefined) {
       // Wine's DisconnectEx is shutdown(SD_SEND) ("Reusing socket not supported yet"): the socket stays
       // connected, so the driver says at once that the reuse cannot happen (WSAEOPNOTSUPP)
       expect(disconnected.status).toBe(10045)
@@ -230,13 +232,13 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
   })
 
   it("GetQueuedCompletionStatusEx returns many completions per call", async () => {
-    const before = driver.stats()
+    const before = hooks.stats()
     const count = 32
     const sockets = Array.from({ length: count }, openBound)
     const all = sockets.map((socket) => started((done) => driver.connect(socket, serverAddress, undefined, done)))
     const results = await Promise.all(all.map((s) => s.completion))
     expect(results.every((r) => r.status === 0)).toBe(true)
-    const after = driver.stats()
+    const after = hooks.stats()
     const polls = after.polls - before.polls
     expect(after.entries - before.entries).toBeGreaterThanOrEqual(count)
     expect(polls).toBeLessThan(count)
@@ -246,7 +248,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
 
   it("the poller stops when nothing is pending (an idle process can exit)", async () => {
     await sleep(20)
-    const stats = driver.stats()
+    const stats = hooks.stats()
     expect(stats.pending).toBe(0)
     expect(stats.polling).toBe(false)
   })
@@ -254,7 +256,7 @@ describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", (
 
 describe.skipIf(!isWindows)("Windows driver cleanup (win32 only)", () => {
   it("cleanup with a completion still queued closes the port only after draining it", async () => {
-    const { makeWindowsDriver } = await import("../../packages/core/src/native/windows/driver.js")
+    const { makeWindowsDriver, windowsTestHooks } = await import("../../packages/core/src/native/windows/driver.js")
     const driver = makeWindowsDriver()
     expect(driver.startup()).toBe(0)
     const listener = driver.open("ipv4")
@@ -279,6 +281,6 @@ describe.skipIf(!isWindows)("Windows driver cleanup (win32 only)", () => {
     const statuses = (await Promise.all(results)).map((r) => r.status)
     expect(statuses.filter((s) => s === OPERATION_ABORTED).length).toBeGreaterThanOrEqual(1)
     expect(driver.liveAllocations()).toBe(0)
-    expect(driver.portHandle()).toBeUndefined()
+    expect(windowsTestHooks(driver).portHandle()).toBeUndefined()
   })
 })

@@ -6,16 +6,23 @@
  * stop; the operation still completes (with WSA_OPERATION_ABORTED unless it had already finished), and only
  * then may the memory it owns be released. The table keeps every started operation until that completion.
  */
-import type { Completion, Done, Operation } from "./native/Driver.js"
+import type { Completion, Done, InFlight } from "./native/Driver.js"
 
-/** A `done` that passes on its first call only; `completed` says whether it ran. */
-export interface Once {
-  readonly complete: Done
+/**
+ * A `done` that passes on its first call only; `completed` says whether it ran (it is true from the moment
+ * the first call begins, so a cancel made while `done` runs already sees it).
+ */
+export interface Once<A = Completion> {
+  readonly complete: (result: A) => void
   readonly completed: () => boolean
 }
 
-/** Wraps `done` so that it runs once; later calls go to `duplicate` (a broken driver, counted). */
-export const once = (done: Done, duplicate: () => void = () => {}): Once => {
+/**
+ * Wraps `done` so that it runs once; later calls go to `duplicate` (a broken driver, counted). Drivers
+ * that must turn a raw kernel result into a completion first (the Windows driver's dequeued entry) latch
+ * on that result instead: `A` defaults to `Completion`.
+ */
+export const once = <A = Completion>(done: (result: A) => void, duplicate: () => void = () => {}): Once<A> => {
   let completed = false
   return {
     complete: (completion) => {
@@ -28,7 +35,7 @@ export const once = (done: Done, duplicate: () => void = () => {}): Once => {
 }
 
 /** An operation that finished before `start` returned: nothing to cancel. */
-export const finished: Operation = { cancel: () => {} }
+export const finished: InFlight = { cancel: () => {} }
 
 /** The counters of a table. */
 export interface Counts {
@@ -61,7 +68,7 @@ export interface CompletionTable {
    * returns. When `start` throws, the entry is completed and removed at once and the exception is returned
    * (the front-end reports it as a defect): nothing waits for a completion that cannot come.
    */
-  readonly submit: (start: (done: Done) => Operation, onComplete: (completion: Completion) => void) => Submitted | Thrown
+  readonly submit: (start: (done: Done) => InFlight, onComplete: (completion: Completion) => void) => Submitted | Thrown
   /** Cancels everything pending; `then` runs once the last of them completed. */
   readonly abortAll: (then: () => void) => void
   readonly counts: () => Counts
@@ -73,7 +80,7 @@ export const makeCompletionTable = (
   hooks: { readonly onPendingChange?: (delta: 1 | -1) => void } = {}
 ): CompletionTable => {
   interface Entry {
-    operation: Operation
+    operation: InFlight
     done: boolean
     readonly waiters: Array<() => void>
   }
@@ -94,7 +101,7 @@ export const makeCompletionTable = (
     return true
   }
 
-  const submit = (start: (done: Done) => Operation, onComplete: (completion: Completion) => void): Submitted | Thrown => {
+  const submit = (start: (done: Done) => InFlight, onComplete: (completion: Completion) => void): Submitted | Thrown => {
     const entry: Entry = { operation: finished, done: false, waiters: [] }
     pending.add(entry)
     submitted++

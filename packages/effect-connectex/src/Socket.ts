@@ -116,24 +116,24 @@ export const open = (options: { readonly family: SocketAddress.Family }): Effect
  */
 export const bind = (socket: Socket, address: SocketAddress.SocketAddress): Effect.Effect<void, WsaError.BindError> =>
   Effect.suspend((): Effect.Effect<void, WsaError.BindError> => {
-    const s = internal.usableSync(socket, "bind")
-    if (!internal.isSocket(s)) return Effect.fail(s)
+    const impl = internal.usableSync(socket, "bind")
+    if (!internal.isSocket(impl)) return Effect.fail(impl)
     const local = SocketAddress.validateSync(address, "bind")
     if (WsaError.isWsaError(local)) return Effect.fail(local)
-    const refusal = Core.SocketState.checkBind(s, local)
+    const refusal = Core.SocketState.checkBind(impl, local)
     if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "bind", local))
-    const status = s.port.driver.bind(s.native, local, local.port === 0)
+    const status = impl.port.driver.bind(impl.native, local, local.port === 0)
     if (status !== 0) return Effect.fail(bindError(status, "bind", local))
-    Core.SocketState.bound(s)
+    Core.SocketState.bound(impl)
     return Effect.void
   })
 
 const addressOf = (operation: "localAddress" | "peerAddress") =>
 (socket: Socket): Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> =>
-  Effect.flatMap(internal.usable(socket, operation), (s): Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> => {
-    const refusal = operation === "localAddress" ? Core.SocketState.checkLocalAddress(s) : Core.SocketState.checkReceive(s)
+  Effect.flatMap(internal.usable(socket, operation), (impl): Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> => {
+    const refusal = operation === "localAddress" ? Core.SocketState.checkLocalAddress(impl) : Core.SocketState.checkReceive(impl)
     if (refusal !== undefined) return Effect.fail(internal.refused(refusal, operation))
-    const result = operation === "localAddress" ? s.port.driver.localAddress(s.native) : s.port.driver.peerAddress(s.native)
+    const result = operation === "localAddress" ? impl.port.driver.localAddress(impl.native) : impl.port.driver.peerAddress(impl.native)
     return result.ok ? Effect.succeed(result.value) : Effect.fail(addressError(result.code, operation))
   })
 
@@ -167,14 +167,14 @@ export const peerAddress: (socket: Socket) => Effect.Effect<SocketAddress.Socket
  * @category addresses
  */
 export const connectTime = (socket: Socket): Effect.Effect<Option.Option<Duration.Duration>, WsaError.ConnectTimeError> =>
-  Effect.flatMap(internal.usable(socket, "connectTime"), (s): Effect.Effect<Option.Option<Duration.Duration>, WsaError.ConnectTimeError> => {
-    if (!Core.SocketState.isConnected(s)) return Effect.succeed(Option.none())
-    const kernel = s.port.driver.connectTime?.(s.native)
+  Effect.flatMap(internal.usable(socket, "connectTime"), (impl): Effect.Effect<Option.Option<Duration.Duration>, WsaError.ConnectTimeError> => {
+    if (!Core.SocketState.isConnected(impl)) return Effect.succeed(Option.none())
+    const kernel = impl.port.driver.connectTime?.(impl.native)
     if (kernel !== undefined) {
       if (!kernel.ok) return Effect.fail(connectTimeError(kernel.code, "connectTime"))
       return Effect.succeed(kernel.value === undefined ? Option.none() : Option.some(Duration.seconds(kernel.value)))
     }
-    return Effect.map(Clock.currentTimeMillis, (now) => Option.some(Duration.millis(Math.max(0, now - (s.connectedAt ?? now)))))
+    return Effect.map(Clock.currentTimeMillis, (now) => Option.some(Duration.millis(Math.max(0, now - (impl.connectedAt ?? now)))))
   })
 
 const optionKinds: { readonly [K in SocketOption]: (value: unknown) => boolean } = {
@@ -196,11 +196,11 @@ const optionKinds: { readonly [K in SocketOption]: (value: unknown) => boolean }
  * @category options
  */
 export const setOption = <K extends SocketOption>(socket: Socket, option: K, value: SocketOptions[K]): Effect.Effect<void, WsaError.SetOptionError> =>
-  Effect.flatMap(internal.usable(socket, "setsockopt"), (s): Effect.Effect<void, WsaError.SetOptionError> => {
+  Effect.flatMap(internal.usable(socket, "setsockopt"), (impl): Effect.Effect<void, WsaError.SetOptionError> => {
     const valid = typeof option === "string" && Object.hasOwn(optionKinds, option) ? optionKinds[option] : undefined
     if (valid === undefined) return Effect.fail(internal.wsaError("WSAENOPROTOOPT", "setsockopt", undefined, `unknown option ${describe(option)}`))
     if (!valid(value)) return Effect.fail(internal.wsaError("WSAEINVAL", "setsockopt", undefined, `invalid value for ${option}: ${describe(value)}`))
-    const status = s.port.driver.setOption(s.native, option, value)
+    const status = impl.port.driver.setOption(impl.native, option, value)
     return status === 0 ? Effect.void : Effect.fail(setOptionError(status, "setsockopt"))
   })
 
@@ -208,23 +208,23 @@ export const setOption = <K extends SocketOption>(socket: Socket, option: K, val
 const checkedSync = <N extends WsaError.WsaName>(
   socket: Socket,
   operation: "send" | "receive",
-  check: (s: internal.SocketImpl) => Core.SocketState.Refusal<N> | undefined
+  check: (impl: internal.SocketImpl) => Core.SocketState.Refusal<N> | undefined
 ): internal.SocketImpl | internal.NotUsable | WsaError.ErrorOf<N> => {
-  const s = internal.usableSync(socket, operation)
-  if (!internal.isSocket(s)) return s
-  const refusal = check(s)
-  return refusal === undefined ? s : internal.refused(refusal, operation)
+  const impl = internal.usableSync(socket, operation)
+  if (!internal.isSocket(impl)) return impl
+  const refusal = check(impl)
+  return refusal === undefined ? impl : internal.refused(refusal, operation)
 }
 
 /** The socket, if the state machine lets `operation` proceed on it. */
 const checked = <N extends WsaError.WsaName>(
   socket: Socket,
   operation: "send" | "receive" | "disconnect",
-  check: (s: internal.SocketImpl) => Core.SocketState.Refusal<N> | undefined
+  check: (impl: internal.SocketImpl) => Core.SocketState.Refusal<N> | undefined
 ): Effect.Effect<internal.SocketImpl, internal.NotUsable | WsaError.ErrorOf<N>> =>
-  Effect.flatMap(internal.usable(socket, operation), (s) => {
-    const refusal = check(s)
-    return refusal === undefined ? Effect.succeed(s) : Effect.fail(internal.refused(refusal, operation))
+  Effect.flatMap(internal.usable(socket, operation), (impl) => {
+    const refusal = check(impl)
+    return refusal === undefined ? Effect.succeed(impl) : Effect.fail(internal.refused(refusal, operation))
   })
 
 /**
@@ -237,11 +237,11 @@ const checked = <N extends WsaError.WsaName>(
  */
 export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.SendError> =>
   Effect.suspend((): Effect.Effect<number, WsaError.SendError> => {
-    const s = checkedSync(socket, "send", Core.SocketState.checkSend)
-    if (!internal.isSocket(s)) return Effect.fail(s)
+    const impl = checkedSync(socket, "send", Core.SocketState.checkSend)
+    if (!internal.isSocket(impl)) return Effect.fail(impl)
     if (!(bytes instanceof Uint8Array)) return Effect.fail(internal.wsaError("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array"))
     if (bytes.byteLength === 0) return Effect.succeed(0)
-    return internal.traced("Socket.send", bytes.byteLength, sendQueued(s, bytes))
+    return internal.traced("Socket.send", bytes.byteLength, sendQueued(impl, bytes))
   })
 
 /**
@@ -250,24 +250,24 @@ export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, W
  * the rest, copied, goes through the completion port. A send that must queue copies its bytes first, so
  * the caller's buffer is never read once this call has returned control.
  */
-const sendQueued = (s: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<number, WsaError.SendError> => {
-  const queue = s.sendQueue
-  const driver = s.port.driver
+const sendQueued = (socket: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<number, WsaError.SendError> => {
+  const queue = socket.sendQueue
+  const driver = socket.port.driver
   if (queue.tryAcquire()) {
     if (driver.trySend === undefined) {
-      return queue.held(Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, bytes, done), sendError), (c) => c.bytes))
+      return queue.held(Effect.map(internal.submit(socket, "send", (done) => driver.send(socket.native, bytes, done), sendError), (c) => c.bytes))
     }
-    const first = driver.trySend(s.native, bytes)
+    const first = driver.trySend(socket.native, bytes)
     if (!Core.isPartialSend(first)) {
       queue.release()
       return first.status === 0 ? Effect.succeed(first.bytes) : Effect.fail(sendError(first.status, "send"))
     }
     return queue.held(
-      Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, first.rest, done, true), sendError), (c) => first.sent + c.bytes)
+      Effect.map(internal.submit(socket, "send", (done) => driver.send(socket.native, first.rest, done, true), sendError), (c) => first.sent + c.bytes)
     )
   }
   const copy = bytes.slice()
-  return queue.with(Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, copy, done, true), sendError), (c) => c.bytes))
+  return queue.with(Effect.map(internal.submit(socket, "send", (done) => driver.send(socket.native, copy, done, true), sendError), (c) => c.bytes))
 }
 
 /**
@@ -280,12 +280,12 @@ const sendQueued = (s: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<nu
  */
 export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.ReceiveError> =>
   Effect.suspend((): Effect.Effect<Uint8Array, WsaError.ReceiveError> => {
-    const s = checkedSync(socket, "receive", Core.SocketState.checkReceive)
-    if (!internal.isSocket(s)) return Effect.fail(s)
+    const impl = checkedSync(socket, "receive", Core.SocketState.checkReceive)
+    if (!internal.isSocket(impl)) return Effect.fail(impl)
     if (typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_RECEIVE) {
       return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `maxBytes must be an integer from 1 to ${MAX_RECEIVE}, got ${describe(maxBytes)}`))
     }
-    return internal.traced("Socket.receive", maxBytes, receiveQueued(s, maxBytes))
+    return internal.traced("Socket.receive", maxBytes, receiveQueued(impl, maxBytes))
   })
 
 const noBytes = new Uint8Array(0)
@@ -300,14 +300,14 @@ const received = (completion: Core.Completion): Effect.Effect<Uint8Array, WsaErr
  * A receive in order behind the socket's earlier receives. On an idle socket the driver's `tryReceive`
  * goes first: data already there completes it without arming anything or waiting on the port.
  */
-const receiveQueued = (s: internal.SocketImpl, maxBytes: number): Effect.Effect<Uint8Array, WsaError.ReceiveError> => {
-  const queue = s.receiveQueue
-  const driver = s.port.driver
+const receiveQueued = (socket: internal.SocketImpl, maxBytes: number): Effect.Effect<Uint8Array, WsaError.ReceiveError> => {
+  const queue = socket.receiveQueue
+  const driver = socket.port.driver
   if (queue.idle && driver.tryReceive !== undefined) {
-    const now = driver.tryReceive(s.native, maxBytes)
+    const now = driver.tryReceive(socket.native, maxBytes)
     if (now !== undefined) return received(now)
   }
-  return queue.with(Effect.flatMap(s.port.submit((done) => driver.receive(s.native, maxBytes, done)), received))
+  return queue.with(Effect.flatMap(socket.port.submit((done) => driver.receive(socket.native, maxBytes, done)), received))
 }
 
 /**
@@ -322,19 +322,19 @@ const receiveQueued = (s: internal.SocketImpl, maxBytes: number): Effect.Effect<
  * @category i/o
  */
 export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void, WsaError.ShutdownError> =>
-  Effect.flatMap(internal.usable(socket, "send"), (s): Effect.Effect<void, WsaError.ShutdownError> => {
+  Effect.flatMap(internal.usable(socket, "send"), (impl): Effect.Effect<void, WsaError.ShutdownError> => {
     if (direction !== "send") {
       return Effect.fail(internal.wsaError("WSAEINVAL", "send", undefined, `only the "send" direction can be shut down, got ${describe(direction)}`))
     }
-    const refusal = Core.SocketState.checkShutdown(s)
+    const refusal = Core.SocketState.checkShutdown(impl)
     if (refusal === "done") return Effect.void
     if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "send"))
     // Queued behind sends in progress, so that the FIN follows all the data.
-    return s.sendQueue.with(Effect.suspend((): Effect.Effect<void, WsaError.ShutdownError> => {
-      if (Core.SocketState.checkShutdown(s) === "done") return Effect.void
-      const status = s.port.driver.shutdownSend(s.native)
+    return impl.sendQueue.with(Effect.suspend((): Effect.Effect<void, WsaError.ShutdownError> => {
+      if (Core.SocketState.checkShutdown(impl) === "done") return Effect.void
+      const status = impl.port.driver.shutdownSend(impl.native)
       if (status !== 0) return Effect.fail(shutdownError(status, "send"))
-      Core.SocketState.shutDown(s)
+      Core.SocketState.shutDown(impl)
       return Effect.void
     }))
   })
@@ -355,16 +355,16 @@ export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void,
  * @category i/o
  */
 export const disconnect = (socket: Socket, options: { readonly reuse: boolean }): Effect.Effect<void, WsaError.DisconnectError> =>
-  Effect.flatMap(checked(socket, "disconnect", Core.SocketState.checkDisconnect), (s) => {
+  Effect.flatMap(checked(socket, "disconnect", Core.SocketState.checkDisconnect), (impl) => {
     const reuse = (options as { reuse?: unknown } | undefined)?.reuse === true
     // Queued behind sends in progress, so that the FIN follows all the data (as shutdown does).
-    return s.sendQueue.with(Effect.suspend((): Effect.Effect<void, WsaError.DisconnectError> => {
-      const refusal = Core.SocketState.checkDisconnect(s)
+    return impl.sendQueue.with(Effect.suspend((): Effect.Effect<void, WsaError.DisconnectError> => {
+      const refusal = Core.SocketState.checkDisconnect(impl)
       if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "disconnect"))
       return Effect.asVoid(
-        internal.submit(s, "disconnect", (done) =>
-          s.port.driver.disconnect(s.native, reuse, (completion) => {
-            Core.SocketState.settleDisconnect(s, completion.status, reuse)
+        internal.submit(impl, "disconnect", (done) =>
+          impl.port.driver.disconnect(impl.native, reuse, (completion) => {
+            Core.SocketState.settleDisconnect(impl, completion.status, reuse)
             done(completion)
           }), disconnectError)
       )

@@ -38,11 +38,17 @@ export interface Completion {
   readonly accepted?: Accepted
 }
 
-/** A started operation. */
-export interface Operation {
+/**
+ * A started operation, in flight until its single completion (not to be confused with the name of a failed
+ * call the front-ends report, `WsaError.Operation`).
+ */
+export interface InFlight {
   /** Idempotent; the completion still follows (995, or the real result if it won the race). */
   readonly cancel: () => void
 }
+
+/** @deprecated The old name of `InFlight`; use `InFlight`. */
+export type Operation = InFlight
 
 export type Done = (completion: Completion) => void
 
@@ -99,7 +105,7 @@ export interface Driver {
     address: SocketAddress,
     data: Uint8Array | undefined,
     done: Done
-  ) => Operation
+  ) => InFlight
   /**
    * After a failed or cancelled connect: puts the socket back in the bound, unconnected state so that it may
    * connect again (Linux: connect(AF_UNSPEC)). 0 or a WSA code.
@@ -127,13 +133,13 @@ export interface Driver {
    * connection) until it sends or closes: bound the accept with a timeout (Windows' documented remedy is
    * SO_CONNECT_TIME on the accepting socket; the front-end's interruption does the same job everywhere).
    */
-  readonly accept: (listening: NativeSocket, receiveBytes: number, done: Done) => Operation
+  readonly accept: (listening: NativeSocket, receiveBytes: number, done: Done) => InFlight
   /**
    * Sends all of `data`; bytes = data.length on success. The caller's bytes are read only during this call:
    * what must wait is copied into memory the operation owns before it returns (`owned`: `data` already is
    * such memory, no copy needed).
    */
-  readonly send: (socket: NativeSocket, data: Uint8Array, done: Done, owned?: boolean) => Operation
+  readonly send: (socket: NativeSocket, data: Uint8Array, done: Done, owned?: boolean) => InFlight
   /**
    * Optional synchronous fast path (libuv's uv_try_write): sends what the kernel takes now, straight from
    * `data`. Either the finished completion (all sent, or the failure), or how much went and a copy of the
@@ -146,7 +152,7 @@ export interface Driver {
    */
   readonly tryReceive?: (socket: NativeSocket, maxBytes: number) => Completion | undefined
   /** Receives up to `maxBytes`; an empty `data` means the peer closed. */
-  readonly receive: (socket: NativeSocket, maxBytes: number, done: Done) => Operation
+  readonly receive: (socket: NativeSocket, maxBytes: number, done: Done) => InFlight
   /**
    * Ends the sending direction (a FIN once the sent data is out): the peer sees the end of the stream while
    * this side may still receive. 0 or a WSA code.
@@ -158,7 +164,7 @@ export interface Driver {
    * `reuse` (TF_REUSE_SOCKET) it may connect again once this completes (Linux waits for the peer's FIN,
    * bounded, first).
    */
-  readonly disconnect: (socket: NativeSocket, reuse: boolean, done: Done) => Operation
+  readonly disconnect: (socket: NativeSocket, reuse: boolean, done: Done) => InFlight
   /**
    * Releases the socket. Pending operations on it complete with 995 first (the driver calls their `done`
    * before returning or soon after); the native handle is closed once no completion can touch it.

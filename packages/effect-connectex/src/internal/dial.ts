@@ -52,7 +52,7 @@ export interface Connected {
 }
 
 interface Checked {
-  readonly s: internal.SocketImpl
+  readonly impl: internal.SocketImpl
   readonly target: SocketAddress.SocketAddress
   readonly data: Uint8Array | undefined
 }
@@ -63,17 +63,17 @@ const checkConnect = (
   address: SocketAddress.SocketAddress,
   options: ConnectOptions | undefined
 ): Checked | WsaError.ConnectError => {
-  const s = internal.usableSync(socket, "connect")
-  if (!internal.isSocket(s)) return s
+  const impl = internal.usableSync(socket, "connect")
+  if (!internal.isSocket(impl)) return impl
   const target = SocketAddress.validateSync(address, "connect")
   if (WsaError.isWsaError(target)) return target
   const data = (options as { data?: unknown } | undefined)?.data
   if (data !== undefined && !(data instanceof Uint8Array)) {
     return internal.wsaError("WSAEFAULT", "connect", target, "data must be a Uint8Array")
   }
-  const refusal = Core.SocketState.checkConnect(s, target)
+  const refusal = Core.SocketState.checkConnect(impl, target)
   if (refusal !== undefined) return internal.refused(refusal, "connect", target)
-  return { s, target, data }
+  return { impl, target, data }
 }
 
 const connectError = internal.statusOnto(WsaError.connectTags)
@@ -108,24 +108,24 @@ export const connect = (
       Effect.suspend(() => {
         const checked = checkConnect(socket, address, options)
         if (WsaError.isWsaError(checked)) return failed(checked)
-        const { data, s, target } = checked
+        const { data, impl, target } = checked
         const started = clock.unsafeCurrentTimeNanos()
-        Core.SocketState.connecting(s)
+        Core.SocketState.connecting(impl)
         // The outcome is settled and measured in the completion itself, so that it holds even when the
         // waiting fiber was interrupted a moment earlier.
         const start = (done: Core.Done) =>
-          s.port.driver.connect(s.native, target, data, (completion) => {
+          impl.port.driver.connect(impl.native, target, data, (completion) => {
             Core.SocketState.settleConnect(
-              s,
+              impl,
               completion.status,
               clock.unsafeCurrentTimeMillis(),
               () => WsaError.fromCode(completion.status, { operation: "connect" })._tag,
-              () => s.port.driver.resetConnect(s.native)
+              () => impl.port.driver.resetConnect(impl.native)
             )
             Metrics.connectLatency.unsafeUpdate(Number(clock.unsafeCurrentTimeNanos() - started) / 1e6, [])
             done(completion)
           })
-        return Effect.flatMap(s.port.submit(start), (completion) =>
+        return Effect.flatMap(impl.port.submit(start), (completion) =>
           completion.status !== 0
             ? failed(connectError(completion.status, "connect", target))
             : Effect.as(

@@ -96,30 +96,30 @@ export const listen = (
 
 /** bind + listen on a fresh socket: every step checked by the state machine first. */
 const listenOn = (
-  s: internal.SocketImpl,
+  impl: internal.SocketImpl,
   local: SocketAddress.SocketAddress,
   backlog: number,
   options: ListenOptions | undefined
 ): Effect.Effect<ListenerImpl, WsaError.ListenError> =>
   Effect.gen(function*() {
-    const port = s.port
+    const port = impl.port
     const reuse = options?.reuseAddress ?? port.driver.name !== "windows"
     if (reuse) {
-      const status = port.driver.setOption(s.native, "SO_REUSEADDR", true)
+      const status = port.driver.setOption(impl.native, "SO_REUSEADDR", true)
       if (status !== 0) return yield* failWith(listenError(status, "listen", local))
     }
-    const refusal = Core.SocketState.checkBind(s, local)
+    const refusal = Core.SocketState.checkBind(impl, local)
     if (refusal !== undefined) return yield* failWith(internal.refused(refusal, "bind", local))
     // No deferred port: a listener's port must be chosen now (connect never comes to choose it).
-    const bound = port.driver.bind(s.native, local, false)
+    const bound = port.driver.bind(impl.native, local, false)
     if (bound !== 0) return yield* failWith(listenError(bound, "bind", local))
-    Core.SocketState.bound(s)
-    const listenRefusal = Core.SocketState.checkListen(s)
+    Core.SocketState.bound(impl)
+    const listenRefusal = Core.SocketState.checkListen(impl)
     if (listenRefusal !== undefined) return yield* failWith(internal.refused(listenRefusal, "listen", local))
-    const listened = port.driver.listen(s.native, backlog)
+    const listened = port.driver.listen(impl.native, backlog)
     if (listened !== 0) return yield* failWith(listenError(listened, "listen", local))
-    Core.SocketState.listening(s)
-    return new ListenerImpl(s)
+    Core.SocketState.listening(impl)
+    return new ListenerImpl(impl)
   })
 
 /** A listener's socket; a plain socket is let through so that the state machine answers (WSAEINVAL). */
@@ -131,9 +131,9 @@ const usableListener = (u: unknown, operation: "accept" | "localAddress"): inter
 
 export const address = (listener: ListenerImpl): Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> =>
   Effect.suspend(() => {
-    const s = usableListener(listener, "localAddress")
-    if (!internal.isSocket(s)) return Effect.fail(s)
-    const result = s.port.driver.localAddress(s.native)
+    const socket = usableListener(listener, "localAddress")
+    if (!internal.isSocket(socket)) return Effect.fail(socket)
+    const result = socket.port.driver.localAddress(socket.native)
     return result.ok ? Effect.succeed(result.value) : Effect.fail(addressError(result.code, "localAddress"))
   })
 
@@ -144,8 +144,8 @@ export const acceptOn = (
 ): Effect.Effect<Accepted, WsaError.AcceptError, Scope.Scope> =>
   Effect.gen(function*() {
     if (!internal.isSocket(socket)) return yield* Effect.fail(toAcceptError(socket))
-    const s = socket
-    const refusal = Core.SocketState.checkAccept(s)
+    const impl = socket
+    const refusal = Core.SocketState.checkAccept(impl)
     if (refusal !== undefined) return yield* Effect.fail(toAcceptError(internal.refused(refusal, "accept")))
     const receive = options?.receive ?? 0
     if (typeof receive !== "number" || !Number.isInteger(receive) || receive < 0 || receive > Socket.MAX_RECEIVE) {
@@ -153,12 +153,12 @@ export const acceptOn = (
         internal.wsaError("WSAEINVAL", "accept", undefined, `receive must be an integer from 0 to ${Socket.MAX_RECEIVE}, got ${describe(receive)}`)
       )
     }
-    const port = s.port
+    const port = impl.port
     // The completion is kept here as it arrives: when the accept won the race with an interruption, the
     // waiting fiber is gone, and the connection it made is closed instead of leaked.
     let arrived: Core.Completion | undefined
     const start = (done: Core.Done) =>
-      port.driver.accept(s.native, receive, (completion) => {
+      port.driver.accept(impl.native, receive, (completion) => {
         arrived = completion
         done(completion)
       })
@@ -169,7 +169,7 @@ export const acceptOn = (
             if (arrived?.accepted !== undefined) port.driver.close(arrived.accepted.socket)
           })
         ),
-        Effect.flatMap((completion) => adopt(s, completion))
+        Effect.flatMap((completion) => adopt(impl, completion))
       )
     )
   })

@@ -25,7 +25,7 @@ export interface Port {
    * completion before the fiber stops. A driver whose `start` throws is a defect (the entry is completed
    * and removed first, so layer release never waits for it).
    */
-  readonly submit: (start: (done: Core.Done) => Core.Operation) => Effect.Effect<Core.Completion>
+  readonly submit: (start: (done: Core.Done) => Core.InFlight) => Effect.Effect<Core.Completion>
   /** Registers a socket opened by the driver, so that closing the port closes it. */
   readonly track: (socket: Core.NativeSocket) => void
   /** Closes a socket (its pending operations complete with 995 first). Idempotent. */
@@ -47,7 +47,7 @@ export const makePort = (driver: Core.Driver): Port => {
   // Updated in place (no Effect per operation): this is the hot path of every connect, send and receive.
   const table = Core.makeCompletionTable({ onPendingChange: (delta) => Metrics.pendingOperations.unsafeModify(delta, noTags) })
 
-  const submit = (start: (done: Core.Done) => Core.Operation): Effect.Effect<Core.Completion> =>
+  const submit = (start: (done: Core.Done) => Core.InFlight): Effect.Effect<Core.Completion> =>
     Effect.async<Core.Completion>((resume) => {
       if (!open) return resume(Effect.succeed(notInitialised))
       const submitted = table.submit(start, (completion) => resume(Effect.succeed(completion)))

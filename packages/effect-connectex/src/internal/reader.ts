@@ -27,9 +27,9 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
   /** an error met after some chunks of a batch: reported by the next pull, after those chunks */
   let owed: WsaError.ReceiveError | undefined
 
-  const waitForOne = (s: internal.SocketImpl): Effect.Effect<Pulled, WsaError.ReceiveError> =>
-    s.receiveQueue.with(
-      Effect.flatMap(s.port.submit((done) => s.port.driver.receive(s.native, chunkSize, done)), (completion) => {
+  const waitForOne = (impl: internal.SocketImpl): Effect.Effect<Pulled, WsaError.ReceiveError> =>
+    impl.receiveQueue.with(
+      Effect.flatMap(impl.port.submit((done) => impl.port.driver.receive(impl.native, chunkSize, done)), (completion) => {
         if (completion.status !== 0) return Effect.fail(receiveError(completion.status, "receive"))
         const data = completion.data
         if (data === undefined || data.byteLength === 0) {
@@ -47,15 +47,15 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
       return Effect.fail(error)
     }
     if (ended) return Effect.succeed(undefined)
-    const s = internal.usableSync(socket, "receive")
-    if (!internal.isSocket(s)) return Effect.fail(s)
-    const refusal = Core.SocketState.checkReceive(s)
+    const impl = internal.usableSync(socket, "receive")
+    if (!internal.isSocket(impl)) return Effect.fail(impl)
+    const refusal = Core.SocketState.checkReceive(impl)
     if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "receive"))
-    const driver = s.port.driver
-    if (!s.receiveQueue.idle || driver.tryReceive === undefined) return waitForOne(s)
+    const driver = impl.port.driver
+    if (!impl.receiveQueue.idle || driver.tryReceive === undefined) return waitForOne(impl)
     let batch: Array<Uint8Array> | undefined
     for (let i = 0; i < BATCH; i++) {
-      const now = driver.tryReceive(s.native, chunkSize)
+      const now = driver.tryReceive(impl.native, chunkSize)
       if (now === undefined) break
       if (now.status !== 0) {
         const error = receiveError(now.status, "receive")
@@ -74,7 +74,7 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
     }
     if (batch !== undefined) return Effect.succeed(batch)
     if (ended) return Effect.succeed(undefined)
-    return waitForOne(s)
+    return waitForOne(impl)
   })
 
   return { pull }

@@ -69,7 +69,7 @@ export const usable = (u: unknown, operation: Operation): Effect.Effect<SocketIm
 export const submit = <E>(
   socket: SocketImpl,
   operation: Operation,
-  start: (done: Core.Done) => Core.Operation,
+  start: (done: Core.Done) => Core.InFlight,
   toError: ToError<E>,
   address?: Core.SocketAddress
 ): Effect.Effect<Core.Completion, E> =>

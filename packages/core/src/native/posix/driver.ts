@@ -5,6 +5,7 @@
  * A connect first checks readiness synchronously (`poll(fd, POLLOUT, 0)`): on loopback the handshake has
  * almost always finished inside connect(), so no wait is needed at all.
  */
+import { once, type Once } from "../../completion.js"
 import { wsa } from "../../errors/codes.js"
 import { type Family, isUnspecified, type SocketAddress } from "../../address.js"
 import {
@@ -17,7 +18,7 @@ import {
   type NativeSocket,
   ok,
   OPERATION_ABORTED,
-  type Operation,
+  type InFlight,
   type PartialSend,
   type Result,
   type SocketOption,
@@ -87,32 +88,35 @@ class PosixSocket implements NativeSocket {
   constructor(readonly fd: number, readonly family: Family) {}
 }
 
-/** One started operation: completes once, forgets its readiness wait when cancelled. */
-class PosixOperation implements Operation {
-  private completed = false
+/** One started operation: completes once (the core's `once`), forgets its readiness wait when cancelled. */
+class PosixOperation implements InFlight {
   stopWaiting: (() => void) | undefined = undefined
   /** a bound on the operation (the disconnect's wait for the peer's FIN), cleared when it completes */
   timer: ReturnType<typeof setTimeout> | undefined = undefined
-  constructor(private readonly socket: PosixSocket, private readonly done: Done, private readonly counter: Counter) {
+  /** the exactly-once latch: the first completion releases what the operation holds, then calls `done` */
+  private readonly completion: Once
+  constructor(private readonly socket: PosixSocket, done: Done, private readonly counter: Counter) {
     socket.operations.add(this)
     counter.live++
+    this.completion = once((completion) => {
+      this.stopWaiting?.()
+      this.stopWaiting = undefined
+      if (this.timer !== undefined) clearTimeout(this.timer)
+      this.timer = undefined
+      this.socket.operations.delete(this)
+      this.counter.live--
+      done(completion)
+    })
   }
   complete(status: number, bytes: number, data?: Uint8Array, accepted?: Accepted): void {
-    if (this.completed) return
-    this.completed = true
-    this.stopWaiting?.()
-    this.stopWaiting = undefined
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
-    this.socket.operations.delete(this)
-    this.counter.live--
-    const completion: Completion =
+    if (this.completion.completed()) return
+    this.completion.complete(
       accepted !== undefined
         ? (data === undefined ? { status, bytes, accepted } : { status, bytes, data, accepted })
         : data === undefined
         ? { status, bytes }
         : { status, bytes, data }
-    this.done(completion)
+    )
   }
   readonly cancel = (): void => this.complete(OPERATION_ABORTED, 0)
 }

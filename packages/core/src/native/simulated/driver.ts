@@ -5,7 +5,7 @@
 import { type Family, format, isLoopback, isUnspecified, makeIpv4, makeIpv6, type SocketAddress, withPort } from "../../address.js"
 import { finished, once, type Once } from "../../completion.js"
 import { wsa } from "../../errors/codes.js"
-import type { Completion, Done, Driver, NativeSocket, Operation, Result, SocketOption, SocketOptions } from "../Driver.js"
+import type { Completion, Done, Driver, NativeSocket, InFlight, Result, SocketOption, SocketOptions } from "../Driver.js"
 import { fail, OPERATION_ABORTED, ok } from "../Driver.js"
 import { type AttemptRecord, concat, type Ended, type Log, makeLog } from "./log.js"
 import { type Accept, type Network, outcomeOf, routeOf } from "./network.js"
@@ -91,7 +91,7 @@ const withHost = (address: SocketAddress, host: string): SocketAddress =>
     ? makeIpv4(host, address.port)
     : makeIpv6(host, address.port, address.flowInfo, address.scopeId)
 
-const immediately = (done: Done, status: number): Operation => {
+const immediately = (done: Done, status: number): InFlight => {
   done({ status, bytes: 0 })
   return finished
 }
@@ -145,7 +145,7 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
     return pending
   }
 
-  const operationOf = (pending: Pending): Operation => ({ cancel: () => abort(pending) })
+  const operationOf = (pending: Pending): InFlight => ({ cancel: () => abort(pending) })
 
   /** Runs `f` after `millis` (at once when zero, never when infinite), as part of `pending`. */
   const after = (pending: Pending, millis: number, f: () => void): void => {

@@ -1,38 +1,29 @@
 /**
  * The Windows driver: ws2_32 sockets created with WSA_FLAG_OVERLAPPED, every one associated with one I/O
- * completion port; ConnectEx / DisconnectEx (fetched once per address family with
+ * completion port; ConnectEx / DisconnectEx / AcceptEx (fetched once per address family with
  * SIO_GET_EXTENSION_FUNCTION_POINTER), WSASend and WSARecv started with an OVERLAPPED the operation owns.
  *
- * Every overlapped operation goes through `start` (one path, as Go's `execIO`): its native block
- * (OVERLAPPED, bytes DWORD, WSABUF, sockaddr, data) is allocated with koffi.alloc, the call either fails at
- * once (no packet will come: `done` is called synchronously and the block freed) or is pending / succeeded
- * (a packet will come: completion-port skipping is not enabled, so success also arrives through the port).
- * The block is freed only once its packet was dequeued. `cancel` is CancelIoEx on that OVERLAPPED;
- * `close` is closesocket, after which pending operations complete through the port with 995.
+ * Laid out by concern:
+ * - `overlapped.ts`: the one path of every overlapped operation (start, pending, cancel, completion of one
+ *   OVERLAPPED block); each operation here is a `submit` and a `finish` on top of it.
+ * - `options.ts`: the socket option table and setsockopt / getsockopt.
+ * - `wine.ts`: every workaround for Wine, each saying what Wine does and what Windows does.
+ * - `hooks.ts`: what the Windows-only tests look at (`windowsTestHooks(driver)`), off the driver type.
+ * - `port.ts` (the completion port and its poller), `socket.ts` (the socket record), `win32.ts` (the FFI).
  */
-import { type Family, makeIpv4, makeIpv6, type SocketAddress } from "../../address.js"
-import { wsa } from "../../errors/codes.js"
-import { ntStatusTable } from "../../errors/ntstatus.js"
-import {
-  type Completion,
-  type Done,
-  type Driver,
-  fail,
-  type NativeSocket,
-  ok,
-  OPERATION_ABORTED,
-  type Operation,
-  type Result,
-  type SocketOption,
-  type SocketOptions
-} from "../Driver.js"
-import { CompletionPort, type Entry, type PortStats } from "./port.js"
+import { type Family, type SocketAddress } from "../../address.js"
+import { type Done, type Driver, fail, type NativeSocket, ok, OPERATION_ABORTED, type Result } from "../Driver.js"
+import { registerTestHooks } from "./hooks.js"
+import { makeOptions } from "./options.js"
+import { makeOverlapped, type WindowsInFlight } from "./overlapped.js"
+import { CompletionPort, type Entry } from "./port.js"
 import * as Sockaddr from "./sockaddr.js"
+import { socketOf, WindowsSocket } from "./socket.js"
+import * as Wine from "./wine.js"
 import {
   ACCEPT_ADDRESS_LENGTH,
   type AcceptExFn,
   type GetAcceptExSockaddrsFn,
-  allocate,
   BLOCK_BYTES,
   BLOCK_DATA,
   BLOCK_FLAGS,
@@ -43,29 +34,20 @@ import {
   INVALID_SOCKET,
   IPPROTO_TCP,
   loadWin32,
-  release,
   SIO_GET_EXTENSION_FUNCTION_POINTER,
   SIO_TCP_INITIAL_RTO,
   SO_CONNECT_TIME,
-  SO_KEEPALIVE,
-  SO_LINGER,
-  SO_RCVBUF,
-  SO_REUSEADDR,
   SO_SNDBUF,
   SO_UPDATE_ACCEPT_CONTEXT,
   SO_UPDATE_CONNECT_CONTEXT,
   SOCK_STREAM,
   SOCKET_ERROR,
   SOL_SOCKET,
-  TCP_FASTOPEN,
   TCP_INITIAL_RTO_NO_RETRANSMISSIONS,
   TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS,
-  TCP_NODELAY,
   TF_REUSE_SOCKET,
-  viewOf,
   type Win32,
   WSA_FLAG_OVERLAPPED,
-  WSA_IO_PENDING,
   WSADATA_SIZE,
   WSAID_ACCEPTEX,
   WSAID_CONNECTEX,
@@ -75,91 +57,31 @@ import {
 
 const WSAEINVAL = 10022
 const WSAENOTSOCK = 10038
-const WSAEOPNOTSUPP = 10045
 const WSAEAFNOSUPPORT = 10047
 const WSAENOBUFS = 10055
-const WSAENOPROTOOPT = 10042
 const WSANOTINITIALISED = 10093
 const WSAECONNABORTED = 10053
 const WSAECONNRESET = 10054
 
-export type OperationKind = "connect" | "send" | "receive" | "disconnect" | "accept"
+export type { OperationKind, WindowsInFlight } from "./overlapped.js"
+/** @deprecated The old name of `WindowsInFlight`. */
+export type WindowsOperation = WindowsInFlight
+export { type WindowsTestHooks, windowsTestHooks } from "./hooks.js"
+export type { Entry, PortStats } from "./port.js"
 
-/**
- * The most connect data ConnectEx itself carries: the socket's send buffer (SO_SNDBUF, read at connect), at
- * most this; larger data follows with WSASend (see connectThenSend).
- */
-const CONNECT_DATA_MAX = 64 * 1024
-
-/** A started overlapped operation, with the address of its OVERLAPPED (for tests and tracing). */
-export interface WindowsOperation extends Operation {
-  readonly kind: OperationKind
-  /** the OVERLAPPED's address; 0n when the call failed at once (nothing was queued) */
-  readonly overlapped: bigint
-}
-
-/** The Windows driver, plus what the Windows-only tests look at. */
+/** The Windows driver: the `Driver` contract, its operations telling their OVERLAPPED. */
 export interface WindowsDriver extends Driver {
   readonly name: "windows"
-  /** Wine's version when running under Wine (where DisconnectEx cannot reuse a socket), else undefined. */
-  readonly wine: string | undefined
   readonly connect: (
     socket: NativeSocket,
     address: SocketAddress,
     data: Uint8Array | undefined,
     done: Done
-  ) => WindowsOperation
-  readonly send: (socket: NativeSocket, data: Uint8Array, done: Done) => WindowsOperation
-  readonly receive: (socket: NativeSocket, maxBytes: number, done: Done) => WindowsOperation
-  readonly disconnect: (socket: NativeSocket, reuse: boolean, done: Done) => WindowsOperation
-  readonly accept: (listening: NativeSocket, receiveBytes: number, done: Done) => WindowsOperation
-  /** The SOCKET handle, which is also the socket's completion key. */
-  readonly handleOf: (socket: NativeSocket) => number
-  /** SO_CONNECT_TIME as the kernel returns it (0xFFFFFFFF = not connected). */
-  readonly rawConnectTime: (socket: NativeSocket) => Result<number>
-  /** Called with every OVERLAPPED_ENTRY the poller dequeues, before it is dispatched. */
-  readonly onEntry: (listener: ((entry: Entry) => void) | undefined) => void
-  readonly stats: () => PortStats & { readonly pending: number; readonly polling: boolean }
-  /** The completion port's handle (undefined before startup and after cleanup). */
-  readonly portHandle: () => number | undefined
-}
-
-export type { Entry, PortStats } from "./port.js"
-
-class WindowsSocket implements NativeSocket {
-  closed = false
-  /** DisconnectEx completed and no ConnectEx succeeded since (Wine keeps counting SO_CONNECT_TIME) */
-  disconnected = false
-  /** status of the last ConnectEx completion (0 = connected) */
-  lastConnect = 0
-  /** the peer, read when a DisconnectEx starts: peerAddress answers with it afterwards if getpeername cannot */
-  lastPeer: SocketAddress | undefined = undefined
-  constructor(
-    readonly family: Family,
-    readonly handle: number
-  ) {}
-}
-
-const socketOf = (socket: NativeSocket): WindowsSocket | undefined =>
-  socket instanceof WindowsSocket && !socket.closed ? socket : undefined
-
-const wsaByNtStatus = new Map(ntStatusTable.map((row) => [row.ntStatus >>> 0, wsa[row.wsa]] as const))
-
-/** NTSTATUS values below 0x80000000 are success or information. */
-const ntSuccess = (status: number): boolean => status >>> 0 < 0x80000000
-
-interface OptionSpec {
-  readonly level: number
-  readonly name: number
-}
-const optionSpecs: Record<SocketOption, OptionSpec> = {
-  TCP_FASTOPEN: { level: IPPROTO_TCP, name: TCP_FASTOPEN },
-  TCP_NODELAY: { level: IPPROTO_TCP, name: TCP_NODELAY },
-  SO_KEEPALIVE: { level: SOL_SOCKET, name: SO_KEEPALIVE },
-  SO_REUSEADDR: { level: SOL_SOCKET, name: SO_REUSEADDR },
-  SO_SNDBUF: { level: SOL_SOCKET, name: SO_SNDBUF },
-  SO_RCVBUF: { level: SOL_SOCKET, name: SO_RCVBUF },
-  SO_LINGER: { level: SOL_SOCKET, name: SO_LINGER }
+  ) => WindowsInFlight
+  readonly send: (socket: NativeSocket, data: Uint8Array, done: Done) => WindowsInFlight
+  readonly receive: (socket: NativeSocket, maxBytes: number, done: Done) => WindowsInFlight
+  readonly disconnect: (socket: NativeSocket, reuse: boolean, done: Done) => WindowsInFlight
+  readonly accept: (listening: NativeSocket, receiveBytes: number, done: Done) => WindowsInFlight
 }
 
 const isLoopback = (address: SocketAddress): boolean =>
@@ -172,11 +94,10 @@ const isLoopback = (address: SocketAddress): boolean =>
  */
 export const makeWindowsDriver = (): WindowsDriver => {
   const win32: Win32 = loadWin32()
-  const { ws2, kernel32 } = win32
+  const { ws2 } = win32
   let port: CompletionPort | undefined
   let entryListener: ((entry: Entry) => void) | undefined
   let liveSockets = 0
-  let liveBlocks = 0
   const connectEx = new Map<Family, ConnectExFn>()
   const disconnectEx = new Map<Family, DisconnectExFn>()
   const acceptEx = new Map<Family, AcceptExFn>()
@@ -184,6 +105,8 @@ export const makeWindowsDriver = (): WindowsDriver => {
   const int32 = Buffer.alloc(4)
   const optionValue = Buffer.alloc(8)
   const nameBuffer = Buffer.alloc(Sockaddr.SOCKADDR_MAX)
+  const { start, failedAtOnce, statusOf, liveBlocks } = makeOverlapped(win32, () => port)
+  const { setOption, getUint32 } = makeOptions(win32)
 
   const lastError = (): number => ws2.WSAGetLastError()
   /** shutdown(): stop sending */
@@ -211,140 +134,31 @@ export const makeWindowsDriver = (): WindowsDriver => {
     return ok(fn)
   }
 
-  /** The WSA code of a failed completion: the NTSTATUS table, else WSAGetOverlappedResult, else WSAEINVAL. */
-  const failureCode = (socket: WindowsSocket, overlapped: bigint, status: number): number => {
-    if (socket.closed) return OPERATION_ABORTED
-    const known = wsaByNtStatus.get(status >>> 0)
-    if (known !== undefined) return known
-    if (ws2.WSAGetOverlappedResult(socket.handle, overlapped, int32, 0, optionValue) === 0) {
-      const code = lastError()
-      if (code !== 0) return code
-    }
-    return WSAEINVAL
-  }
-
-  const noop: WindowsOperation["cancel"] = () => {}
-  const failedAtOnce = (kind: OperationKind, code: number, done: Done): WindowsOperation => {
-    done({ status: code, bytes: 0 })
-    return { kind, overlapped: 0n, cancel: noop }
-  }
-
-  /**
-   * The one path of every overlapped operation: allocate its block, let `prepare` fill it, `submit` the
-   * call (returns the BOOL/int result), and hand the completion to `finish`, which turns it into `done`.
-   */
-  const start = (
-    kind: OperationKind,
-    socket: NativeSocket,
-    dataLength: number,
-    done: Done,
-    submit: (s: WindowsSocket, block: bigint, view: DataView) => { readonly started: boolean },
-    finish: (s: WindowsSocket, entry: Entry, view: DataView) => Completion
-  ): WindowsOperation => {
-    const s = socketOf(socket)
-    if (s === undefined) return failedAtOnce(kind, WSAENOTSOCK, done)
-    const p = port
-    if (p === undefined || p.isClosed) return failedAtOnce(kind, WSANOTINITIALISED, done)
-    const size = BLOCK_DATA + dataLength
-    let block: bigint
-    try {
-      block = allocate(size)
-    } catch {
-      return failedAtOnce(kind, WSAENOBUFS, done)
-    }
-    liveBlocks++
-    const view = new DataView(viewOf(block, size))
-    new Uint8Array(view.buffer, 0, BLOCK_DATA).fill(0)
-    let completed = false
-    const free = (): void => {
-      release(block)
-      liveBlocks--
-    }
-    const { started } = submit(s, block, view)
-    if (!started) {
-      const code = lastError()
-      if (code !== WSA_IO_PENDING) {
-        free()
-        return failedAtOnce(kind, code === 0 ? WSAEINVAL : code, done)
-      }
-    }
-    p.track({
-      overlapped: block,
-      complete: (entry) => {
-        completed = true
-        let completion: Completion
-        try {
-          completion = finish(s, entry, view)
-        } finally {
-          free()
-        }
-        done(completion)
-      }
-    })
-    return {
-      kind,
-      overlapped: block,
-      cancel: () => {
-        // after closesocket the kernel has cancelled it already
-        if (completed || s.closed) return
-        // FALSE with ERROR_NOT_FOUND: it already completed and its packet is queued. Either way exactly
-        // one packet comes, and `complete` runs once.
-        kernel32.CancelIoEx(s.handle, block)
-      }
-    }
-  }
-
-  /** Status of a dequeued entry (NTSTATUS from the OVERLAPPED's Internal field) as 0 or a WSA code. */
-  const statusOf = (s: WindowsSocket, entry: Entry, view: DataView): number => {
-    // closed while pending: 995 whatever the kernel reported (the handle is gone, nothing can be updated)
-    if (s.closed) return OPERATION_ABORTED
-    const status = view.getUint32(0, true)
-    return ntSuccess(status) ? 0 : failureCode(s, entry.overlapped, status)
-  }
-
-  const setInt = (s: WindowsSocket, level: number, name: number, value: number): number => {
-    optionValue.writeInt32LE(value, 0)
-    return ws2.setsockopt(s.handle, level, name, optionValue, 4) === SOCKET_ERROR ? lastError() : 0
-  }
-
-  const getUint32 = (s: WindowsSocket, level: number, name: number): Result<number> => {
-    optionValue.writeUInt32LE(0, 0)
-    int32.writeInt32LE(4, 0)
-    if (ws2.getsockopt(s.handle, level, name, optionValue, int32) === SOCKET_ERROR) return fail(lastError())
-    return ok(optionValue.readUInt32LE(0))
-  }
-
-  /** What one ConnectEx may carry on this socket: Wine 8 never completes one whose data exceeds SO_SNDBUF. */
-  const connectDataMax = (s: WindowsSocket): number => {
-    const sendBuffer = getUint32(s, SOL_SOCKET, SO_SNDBUF)
-    return sendBuffer.ok ? Math.min(sendBuffer.value, CONNECT_DATA_MAX) : CONNECT_DATA_MAX
-  }
-
   const address = (
     socket: NativeSocket,
     call: (handle: number, name: Buffer, length: Buffer) => number
   ): Result<SocketAddress> => {
-    const s = socketOf(socket)
-    if (s === undefined) return fail(WSAENOTSOCK)
+    const own = socketOf(socket)
+    if (own === undefined) return fail(WSAENOTSOCK)
     int32.writeInt32LE(Sockaddr.SOCKADDR_MAX, 0)
     nameBuffer.fill(0)
-    if (call(s.handle, nameBuffer, int32) === SOCKET_ERROR) return fail(lastError())
+    if (call(own.handle, nameBuffer, int32) === SOCKET_ERROR) return fail(lastError())
     const decoded = Sockaddr.decode(nameBuffer)
     return decoded === undefined ? fail(WSAEAFNOSUPPORT) : ok(decoded)
   }
 
   const rawConnectTime = (socket: NativeSocket): Result<number> => {
-    const s = socketOf(socket)
-    if (s === undefined) return fail(WSAENOTSOCK)
-    return getUint32(s, SOL_SOCKET, SO_CONNECT_TIME)
+    const own = socketOf(socket)
+    if (own === undefined) return fail(WSAENOTSOCK)
+    return getUint32(own, SOL_SOCKET, SO_CONNECT_TIME)
   }
 
   /** Windows 10 1709+: a refused loopback connect fails at once instead of after SYN retransmissions. */
-  const noSynRetransmissions = (s: WindowsSocket): void => {
+  const noSynRetransmissions = (socket: WindowsSocket): void => {
     const parameters = Buffer.alloc(4)
     parameters.writeUInt16LE(TCP_INITIAL_RTO_NO_RETRANSMISSIONS, 0)
     parameters.writeUInt8(TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS, 2)
-    ws2.WSAIoctl(s.handle, SIO_TCP_INITIAL_RTO, parameters, 4, null, 0, int32, null, null)
+    ws2.WSAIoctl(socket.handle, SIO_TCP_INITIAL_RTO, parameters, 4, null, 0, int32, null, null)
   }
 
   /** WSASocketW(WSA_FLAG_OVERLAPPED), associated with the port (key = the handle). */
@@ -362,13 +176,14 @@ export const makeWindowsDriver = (): WindowsDriver => {
     return ok(new WindowsSocket(family, handle))
   }
 
-  const closeSocket = (s: WindowsSocket): void => {
-    if (s.closed) return
-    s.closed = true
+  const closeSocket = (socket: WindowsSocket): void => {
+    if (socket.closed) return
+    socket.closed = true
     liveSockets--
     // pending operations complete through the port with 995; their blocks are freed when dequeued
-    ws2.closesocket(s.handle)
+    ws2.closesocket(socket.handle)
   }
+
 
   /**
    * One AcceptEx: the accepting socket is opened first (overlapped, on the port); the block holds the
@@ -377,28 +192,28 @@ export const makeWindowsDriver = (): WindowsDriver => {
    * GetAcceptExSockaddrs (its pointers point into the block), and the socket is handed over. Any other end
    * closes the accepting socket.
    */
-  const acceptOnce = (listening: NativeSocket, receiveBytes: number, done: Done): WindowsOperation => {
-    const l = socketOf(listening)
-    if (l === undefined) return failedAtOnce("accept", WSAENOTSOCK, done)
-    const fn = extension(acceptEx, l, WSAID_ACCEPTEX, win32.acceptExAt)
+  const acceptOnce = (listening: NativeSocket, receiveBytes: number, done: Done): WindowsInFlight => {
+    const listener = socketOf(listening)
+    if (listener === undefined) return failedAtOnce("accept", WSAENOTSOCK, done)
+    const fn = extension(acceptEx, listener, WSAID_ACCEPTEX, win32.acceptExAt)
     if (!fn.ok) return failedAtOnce("accept", fn.code, done)
-    const sockaddrs = extension(getAcceptExSockaddrs, l, WSAID_GETACCEPTEXSOCKADDRS, win32.getAcceptExSockaddrsAt)
+    const sockaddrs = extension(getAcceptExSockaddrs, listener, WSAID_GETACCEPTEXSOCKADDRS, win32.getAcceptExSockaddrsAt)
     if (!sockaddrs.ok) return failedAtOnce("accept", sockaddrs.code, done)
-    const opened = openSocket(l.family)
+    const opened = openSocket(listener.family)
     if (!opened.ok) return failedAtOnce("accept", opened.code, done)
     const accepting = opened.value
     let handedOver = false
     return start(
       "accept",
-      l,
+      listener,
       receiveBytes + 2 * ACCEPT_ADDRESS_LENGTH,
       (completion) => {
         if (!handedOver) closeSocket(accepting)
         done(completion)
       },
-      (l, block) => {
+      (listener, block) => {
         const started = fn.value(
-          l.handle,
+          listener.handle,
           accepting.handle,
           block + BigInt(BLOCK_DATA),
           receiveBytes,
@@ -409,10 +224,10 @@ export const makeWindowsDriver = (): WindowsDriver => {
         )
         return { started: started !== 0 }
       },
-      (l, entry, view) => {
-        const status = statusOf(l, entry, view)
+      (listener, entry, view) => {
+        const status = statusOf(listener, entry, view)
         if (status !== 0) return { status, bytes: 0 }
-        optionValue.writeBigInt64LE(BigInt(l.handle), 0)
+        optionValue.writeBigInt64LE(BigInt(listener.handle), 0)
         if (ws2.setsockopt(accepting.handle, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, optionValue, 8) === SOCKET_ERROR) {
           return { status: lastError(), bytes: 0 }
         }
@@ -449,10 +264,10 @@ export const makeWindowsDriver = (): WindowsDriver => {
    * WSAECONNABORTED, as libuv does): one bad client does not fail the listener. One cancel covers whichever
    * AcceptEx is posted.
    */
-  const accept = (listening: NativeSocket, receiveBytes: number, done: Done): WindowsOperation => {
+  const accept = (listening: NativeSocket, receiveBytes: number, done: Done): WindowsInFlight => {
     let cancelled = false
-    let current: WindowsOperation
-    const attempt = (): WindowsOperation => {
+    let current: WindowsInFlight
+    const attempt = (): WindowsInFlight => {
       let starting = true
       const operation = acceptOnce(listening, receiveBytes, (completion) => {
         const clientGone = completion.status === WSAECONNRESET || completion.status === WSAECONNABORTED
@@ -478,9 +293,9 @@ export const makeWindowsDriver = (): WindowsDriver => {
     }
   }
 
+
   const driver: WindowsDriver = {
     name: "windows",
-    wine: win32.wine,
 
     startup: () => {
       const data = Buffer.alloc(WSADATA_SIZE)
@@ -512,38 +327,40 @@ export const makeWindowsDriver = (): WindowsDriver => {
     open: openSocket,
 
     bind: (socket, addr) => {
-      const s = socketOf(socket)
-      if (s === undefined) return WSAENOTSOCK
+      const own = socketOf(socket)
+      if (own === undefined) return WSAENOTSOCK
       const name = Sockaddr.encode(addr)
-      return ws2.bind(s.handle, name, name.length) === SOCKET_ERROR ? lastError() : 0
+      return ws2.bind(own.handle, name, name.length) === SOCKET_ERROR ? lastError() : 0
     },
 
     listen: (socket, backlog) => {
-      const s = socketOf(socket)
-      if (s === undefined) return WSAENOTSOCK
-      return ws2.listen(s.handle, backlog) === SOCKET_ERROR ? lastError() : 0
+      const own = socketOf(socket)
+      if (own === undefined) return WSAENOTSOCK
+      return ws2.listen(own.handle, backlog) === SOCKET_ERROR ? lastError() : 0
     },
 
     accept,
 
     connect: (socket, destination, data, done) => {
-      const s = socketOf(socket)
-      if (s === undefined) return failedAtOnce("connect", WSAENOTSOCK, done)
-      if (data !== undefined && data.length > connectDataMax(s)) return connectThenSend(socket, destination, data, done)
-      const fn = extension(connectEx, s, WSAID_CONNECTEX, win32.connectExAt)
+      const own = socketOf(socket)
+      if (own === undefined) return failedAtOnce("connect", WSAENOTSOCK, done)
+      if (data !== undefined && data.length > Wine.connectDataMax(getUint32(own, SOL_SOCKET, SO_SNDBUF))) {
+        return Wine.connectThenSend(driver.connect, driver.send, socket, destination, data, done)
+      }
+      const fn = extension(connectEx, own, WSAID_CONNECTEX, win32.connectExAt)
       if (!fn.ok) return failedAtOnce("connect", fn.code, done)
-      if (isLoopback(destination)) noSynRetransmissions(s)
+      if (isLoopback(destination)) noSynRetransmissions(own)
       const length = data?.length ?? 0
       return start(
         "connect",
-        s,
+        own,
         length,
         done,
-        (s, block, view) => {
+        (connecting, block, view) => {
           const nameLength = Sockaddr.write(view, BLOCK_SOCKADDR, destination)
           if (data !== undefined && length > 0) new Uint8Array(view.buffer, BLOCK_DATA, length).set(data)
           const started = fn.value(
-            s.handle,
+            connecting.handle,
             block + BigInt(BLOCK_SOCKADDR),
             nameLength,
             length > 0 ? block + BigInt(BLOCK_DATA) : null,
@@ -553,15 +370,15 @@ export const makeWindowsDriver = (): WindowsDriver => {
           )
           return { started: started !== 0 }
         },
-        (s, entry, view) => {
-          const status = statusOf(s, entry, view)
-          s.lastConnect = status
+        (connecting, entry, view) => {
+          const status = statusOf(connecting, entry, view)
+          connecting.lastConnect = status
           if (status !== 0) return { status, bytes: 0 }
           // peer/local address, shutdown and options work only once the socket is updated
-          const update = ws2.setsockopt(s.handle, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, null, 0)
+          const update = ws2.setsockopt(connecting.handle, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, null, 0)
           if (update === SOCKET_ERROR) return { status: lastError(), bytes: 0 }
-          s.disconnected = false
-          s.lastPeer = undefined
+          connecting.disconnected = false
+          connecting.lastPeer = undefined
           return { status: 0, bytes: entry.bytes }
         }
       )
@@ -569,20 +386,13 @@ export const makeWindowsDriver = (): WindowsDriver => {
 
     // Windows: a refused / unreachable / timed-out ConnectEx leaves the socket bound and reusable; a
     // cancelled one does not (the connect may still be in progress in the stack: Wine answers the next
-    // ConnectEx with WSAEINVAL), so after 995 the socket is reported not resettable.
-    // Wine 8 maps the socket to a non-blocking Linux one, and Linux answers the next connect() after an
-    // asynchronous failure with ECONNABORTED (resetting itself on the way), so ConnectEx would fail once
-    // more with 10053. Under Wine this takes that hit with a throwaway connect() to an address of the other
-    // family: in the failed state Linux returns ECONNABORTED and resets, in a clean state it rejects the
-    // address at once (EAFNOSUPPORT / EINVAL); either way Wine's own socket state is left unconnected.
-    // (connect(AF_UNSPEC) would reset Linux too, but Wine then believes the socket connected.)
+    // ConnectEx with WSAEINVAL), so after 995 the socket is reported not resettable. Under Wine the
+    // socket needs one more step first (`Wine.resetAfterFailedConnect`).
     resetConnect: (socket) => {
-      const s = socketOf(socket)
-      if (s === undefined) return WSAENOTSOCK
-      if (s.lastConnect === OPERATION_ABORTED) return WSAEINVAL
-      if (win32.wine === undefined) return 0
-      const other = Sockaddr.encode(s.family === "ipv4" ? makeIpv6("::1", 9, 0, 0) : makeIpv4("127.0.0.1", 9))
-      ws2.connect(s.handle, other, other.length)
+      const own = socketOf(socket)
+      if (own === undefined) return WSAENOTSOCK
+      if (own.lastConnect === OPERATION_ABORTED) return WSAEINVAL
+      Wine.resetAfterFailedConnect(win32, own)
       return 0
     },
 
@@ -592,15 +402,15 @@ export const makeWindowsDriver = (): WindowsDriver => {
         socket,
         data.length,
         done,
-        (s, block, view) => {
+        (sending, block, view) => {
           new Uint8Array(view.buffer, BLOCK_DATA, data.length).set(data)
           view.setUint32(BLOCK_WSABUF, data.length, true)
           view.setBigUint64(BLOCK_WSABUF + 8, block + BigInt(BLOCK_DATA), true)
-          const result = ws2.WSASend(s.handle, block + BigInt(BLOCK_WSABUF), 1, null, 0, block, null)
+          const result = ws2.WSASend(sending.handle, block + BigInt(BLOCK_WSABUF), 1, null, 0, block, null)
           return { started: result === 0 }
         },
-        (s, entry, view) => {
-          const status = statusOf(s, entry, view)
+        (sending, entry, view) => {
+          const status = statusOf(sending, entry, view)
           return status !== 0 ? { status, bytes: 0 } : { status: 0, bytes: entry.bytes }
         }
       ),
@@ -611,15 +421,15 @@ export const makeWindowsDriver = (): WindowsDriver => {
         socket,
         maxBytes,
         done,
-        (s, block, view) => {
+        (receiving, block, view) => {
           view.setUint32(BLOCK_WSABUF, maxBytes, true)
           view.setBigUint64(BLOCK_WSABUF + 8, block + BigInt(BLOCK_DATA), true)
           view.setUint32(BLOCK_FLAGS, 0, true)
-          const result = ws2.WSARecv(s.handle, block + BigInt(BLOCK_WSABUF), 1, null, block + BigInt(BLOCK_FLAGS), block, null)
+          const result = ws2.WSARecv(receiving.handle, block + BigInt(BLOCK_WSABUF), 1, null, block + BigInt(BLOCK_FLAGS), block, null)
           return { started: result === 0 }
         },
-        (s, entry, view) => {
-          const status = statusOf(s, entry, view)
+        (receiving, entry, view) => {
+          const status = statusOf(receiving, entry, view)
           if (status !== 0) return { status, bytes: 0 }
           const bytes = Math.min(entry.bytes, maxBytes)
           return { status: 0, bytes, data: new Uint8Array(view.buffer, BLOCK_DATA, bytes).slice() }
@@ -627,76 +437,54 @@ export const makeWindowsDriver = (): WindowsDriver => {
       ),
 
     shutdownSend: (socket) => {
-      const s = socketOf(socket)
-      if (s === undefined) return WSAENOTSOCK
-      return ws2.shutdown(s.handle, SD_SEND) === SOCKET_ERROR ? lastError() : 0
+      const own = socketOf(socket)
+      if (own === undefined) return WSAENOTSOCK
+      return ws2.shutdown(own.handle, SD_SEND) === SOCKET_ERROR ? lastError() : 0
     },
 
     disconnect: (socket, reuse, done) => {
-      const s = socketOf(socket)
-      if (s === undefined) return failedAtOnce("disconnect", WSAENOTSOCK, done)
-      const fn = extension(disconnectEx, s, WSAID_DISCONNECTEX, win32.disconnectExAt)
+      const own = socketOf(socket)
+      if (own === undefined) return failedAtOnce("disconnect", WSAENOTSOCK, done)
+      const fn = extension(disconnectEx, own, WSAID_DISCONNECTEX, win32.disconnectExAt)
       if (!fn.ok) return failedAtOnce("disconnect", fn.code, done)
       return start(
         "disconnect",
-        s,
+        own,
         0,
         done,
-        (s, block) => {
-          const peer = address(s, ws2.getpeername)
-          s.lastPeer = peer.ok ? peer.value : undefined
-          return { started: fn.value(s.handle, block, reuse ? TF_REUSE_SOCKET : 0, 0) !== 0 }
+        (disconnecting, block) => {
+          Wine.rememberPeer(disconnecting, address(disconnecting, ws2.getpeername))
+          return { started: fn.value(disconnecting.handle, block, reuse ? TF_REUSE_SOCKET : 0, 0) !== 0 }
         },
-        (s, entry, view) => {
-          const status = statusOf(s, entry, view)
-          if (status === 0) s.disconnected = true
-          // Wine's DisconnectEx is shutdown(SD_SEND) ("Reusing socket not supported yet"): the socket stays
-          // connected, so a reuse that cannot happen is said at once instead of by the next ConnectEx.
-          if (status === 0 && reuse && win32.wine !== undefined) return { status: WSAEOPNOTSUPP, bytes: 0 }
-          return { status, bytes: 0 }
+        (disconnecting, entry, view) => {
+          const status = statusOf(disconnecting, entry, view)
+          if (status === 0) disconnecting.disconnected = true
+          return { status: Wine.disconnectStatus(win32, status, reuse), bytes: 0 }
         }
       )
     },
 
     close: (socket) => {
-      const s = socketOf(socket)
-      if (s !== undefined) closeSocket(s)
+      const own = socketOf(socket)
+      if (own !== undefined) closeSocket(own)
     },
 
     localAddress: (socket) => address(socket, ws2.getsockname),
-    // After DisconnectEx without reuse the front-end still asks (the socket drains what the peer sends).
-    peerAddress: (socket) => {
-      const peer = address(socket, ws2.getpeername)
-      const s = socketOf(socket)
-      return !peer.ok && s?.disconnected === true && s.lastPeer !== undefined ? ok(s.lastPeer) : peer
-    },
+    peerAddress: (socket) => Wine.peerAfterDisconnect(socketOf(socket), address(socket, ws2.getpeername)),
 
     connectTime: (socket) => {
       const raw = rawConnectTime(socket)
       if (!raw.ok) return raw
-      const disconnected = socket instanceof WindowsSocket && socket.disconnected
-      return ok(raw.value === 0xffffffff || disconnected ? undefined : raw.value)
+      return ok(raw.value === 0xffffffff || Wine.countsAfterDisconnect(socket) ? undefined : raw.value)
     },
 
-    setOption: <K extends SocketOption>(socket: NativeSocket, option: K, value: SocketOptions[K]): number => {
-      const s = socketOf(socket)
-      if (s === undefined) return WSAENOTSOCK
-      const spec = optionSpecs[option]
-      if (option === "SO_LINGER") {
-        // struct linger { u_short l_onoff; u_short l_linger; }
-        optionValue.writeUInt16LE(value === false ? 0 : 1, 0)
-        optionValue.writeUInt16LE(typeof value === "number" ? value : 0, 2)
-        return ws2.setsockopt(s.handle, spec.level, spec.name, optionValue, 4) === SOCKET_ERROR ? lastError() : 0
-      }
-      const result = setInt(s, spec.level, spec.name, typeof value === "boolean" ? (value ? 1 : 0) : Number(value))
-      // Wine 8 has no TCP_FASTOPEN (Windows has it since 10 1607): there the option is a no-op, and the
-      // connect data is sent right after the handshake, which is what callers observe either way.
-      if (result === WSAENOPROTOOPT && option === "TCP_FASTOPEN" && win32.wine !== undefined) return 0
-      return result
-    },
+    setOption,
 
-    liveAllocations: () => liveSockets + liveBlocks,
+    liveAllocations: () => liveSockets + liveBlocks()
+  }
 
+  registerTestHooks(driver, {
+    wine: win32.wine,
     handleOf: (socket) => (socket instanceof WindowsSocket ? socket.handle : INVALID_SOCKET),
     rawConnectTime,
     onEntry: (listener) => {
@@ -708,39 +496,7 @@ export const makeWindowsDriver = (): WindowsDriver => {
       return { ...base, pending: p?.pendingCount ?? 0, polling: p?.isPolling ?? false }
     },
     portHandle: () => port?.handle
-  }
-  /**
-   * Connect data larger than CONNECT_DATA_MAX: ConnectEx without data, then one WSASend of all of it, and the
-   * connect completes (bytes = all of it) once both have. Under Wine 8 a ConnectEx whose send buffer is larger
-   * than the socket's send buffer never completed (1 MiB did, 4 MiB did not), and with its first part in
-   * ConnectEx and the rest in a WSASend the peer once received them out of order (Wine completes ConnectEx
-   * before its own send is out). Windows takes either, so every backend gets the same answer. One cancel
-   * covers whichever of the two is in flight.
-   */
-  const connectThenSend = (
-    socket: NativeSocket,
-    destination: SocketAddress,
-    data: Uint8Array,
-    done: Done
-  ): WindowsOperation => {
-    const copy = data.slice() // the operation's own copy: the caller may reuse its buffer at once
-    let cancelled = false
-    let current: WindowsOperation = driver.connect(socket, destination, undefined, (connected) => {
-      if (connected.status !== 0) return done(connected)
-      if (cancelled) return done({ status: OPERATION_ABORTED, bytes: 0 })
-      current = driver.send(socket, copy, (sent) => done(sent.status !== 0 ? { status: sent.status, bytes: 0 } : sent))
-    })
-    return {
-      kind: "connect",
-      get overlapped() {
-        return current.overlapped
-      },
-      cancel: () => {
-        cancelled = true
-        current.cancel()
-      }
-    }
-  }
+  })
 
   return driver
 }

@@ -17,17 +17,17 @@ export interface Ws2_32 {
   readonly WSACleanup: () => number
   readonly WSAGetLastError: () => number
   readonly WSASocketW: (af: number, type: number, protocol: number, info: Pointer, group: number, flags: number) => number
-  readonly bind: (s: number, name: Pointer, length: number) => number
-  readonly closesocket: (s: number) => number
-  readonly listen: (s: number, backlog: number) => number
-  readonly shutdown: (s: number, how: number) => number
-  readonly connect: (s: number, name: Pointer, length: number) => number
-  readonly getsockname: (s: number, name: Pointer, length: Pointer) => number
-  readonly getpeername: (s: number, name: Pointer, length: Pointer) => number
-  readonly setsockopt: (s: number, level: number, name: number, value: Pointer, length: number) => number
-  readonly getsockopt: (s: number, level: number, name: number, value: Pointer, length: Pointer) => number
+  readonly bind: (socket: number, name: Pointer, length: number) => number
+  readonly closesocket: (socket: number) => number
+  readonly listen: (socket: number, backlog: number) => number
+  readonly shutdown: (socket: number, how: number) => number
+  readonly connect: (socket: number, name: Pointer, length: number) => number
+  readonly getsockname: (socket: number, name: Pointer, length: Pointer) => number
+  readonly getpeername: (socket: number, name: Pointer, length: Pointer) => number
+  readonly setsockopt: (socket: number, level: number, name: number, value: Pointer, length: number) => number
+  readonly getsockopt: (socket: number, level: number, name: number, value: Pointer, length: Pointer) => number
   readonly WSAIoctl: (
-    s: number,
+    socket: number,
     code: number,
     input: Pointer,
     inputLength: number,
@@ -38,7 +38,7 @@ export interface Ws2_32 {
     routine: Pointer
   ) => number
   readonly WSASend: (
-    s: number,
+    socket: number,
     buffers: Pointer,
     count: number,
     bytesSent: Pointer,
@@ -47,7 +47,7 @@ export interface Ws2_32 {
     routine: Pointer
   ) => number
   readonly WSARecv: (
-    s: number,
+    socket: number,
     buffers: Pointer,
     count: number,
     bytesReceived: Pointer,
@@ -55,7 +55,7 @@ export interface Ws2_32 {
     overlapped: Pointer,
     routine: Pointer
   ) => number
-  readonly WSAGetOverlappedResult: (s: number, overlapped: Pointer, bytes: Pointer, wait: BOOL, flags: Pointer) => BOOL
+  readonly WSAGetOverlappedResult: (socket: number, overlapped: Pointer, bytes: Pointer, wait: BOOL, flags: Pointer) => BOOL
 }
 
 /** Callback of a koffi `.async` call: an exception from koffi itself, or the function's result. */
@@ -83,7 +83,7 @@ export interface Kernel32 {
 
 /** `BOOL ConnectEx(SOCKET, const sockaddr *, int, PVOID, DWORD, LPDWORD, LPOVERLAPPED)` */
 export type ConnectExFn = (
-  s: number,
+  socket: number,
   name: Pointer,
   length: number,
   data: Pointer,
@@ -120,7 +120,7 @@ export type GetAcceptExSockaddrsFn = (
 ) => void
 
 /** `BOOL DisconnectEx(SOCKET, LPOVERLAPPED, DWORD, DWORD)` */
-export type DisconnectExFn = (s: number, overlapped: Pointer, flags: number, reserved: number) => BOOL
+export type DisconnectExFn = (socket: number, overlapped: Pointer, flags: number, reserved: number) => BOOL
 
 export interface Win32 {
   /** Running under Wine (ntdll exports wine_get_version): some Linux socket semantics show through. */

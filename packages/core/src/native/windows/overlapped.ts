@@ -1,0 +1,160 @@
+/**
+ * The one path of every overlapped operation (as Go's `execIO`): start, pending, cancel and completion of
+ * one OVERLAPPED block. ConnectEx, AcceptEx, DisconnectEx, WSASend and WSARecv each pass a `submit` that
+ * fills the block and makes the call, and a `finish` that turns the dequeued entry into a completion;
+ * everything else is here.
+ *
+ * The block (OVERLAPPED, bytes DWORD, WSABUF, sockaddr, data) is allocated with koffi.alloc. The call either
+ * fails at once (no packet will come: `done` is called synchronously and the block freed) or is pending /
+ * succeeded (a packet will come: completion-port skipping is not enabled, so success also arrives through
+ * the port). The block is freed only once its packet was dequeued, so memory the kernel writes on
+ * completion (Wine writes ConnectEx's lpdwBytesSent then, see `wine.ts`) lives long enough. `cancel` is
+ * CancelIoEx on that OVERLAPPED; closesocket cancels everything pending (995 through the port).
+ */
+import { once } from "../../completion.js"
+import { wsa } from "../../errors/codes.js"
+import { ntStatusTable } from "../../errors/ntstatus.js"
+import { type Completion, type Done, type InFlight, type NativeSocket, OPERATION_ABORTED } from "../Driver.js"
+import type { CompletionPort, Entry } from "./port.js"
+import { socketOf, type WindowsSocket } from "./socket.js"
+import { allocate, BLOCK_DATA, release, viewOf, type Win32, WSA_IO_PENDING } from "./win32.js"
+
+const WSAEINVAL = 10022
+const WSAENOTSOCK = 10038
+const WSAENOBUFS = 10055
+const WSANOTINITIALISED = 10093
+
+export type OperationKind = "connect" | "send" | "receive" | "disconnect" | "accept"
+
+/** A started overlapped operation, with the address of its OVERLAPPED (for tests and tracing). */
+export interface WindowsInFlight extends InFlight {
+  readonly kind: OperationKind
+  /** the OVERLAPPED's address; 0n when the call failed at once (nothing was queued) */
+  readonly overlapped: bigint
+}
+
+/** Fills the block and makes the call; `started` is its BOOL/int result read as success. */
+export type Submit = (socket: WindowsSocket, block: bigint, view: DataView) => { readonly started: boolean }
+
+/** Turns the dequeued entry into the completion (the block is still alive, freed right after). */
+export type Finish = (socket: WindowsSocket, entry: Entry, view: DataView) => Completion
+
+export interface Overlapped {
+  /**
+   * Allocates the operation's block (BLOCK_DATA + `dataLength` bytes), lets `submit` fill it and make the
+   * call, and hands the completion to `finish`, which turns it into `done` (exactly once).
+   */
+  readonly start: (
+    kind: OperationKind,
+    socket: NativeSocket,
+    dataLength: number,
+    done: Done,
+    submit: Submit,
+    finish: Finish
+  ) => WindowsInFlight
+  /** An operation that failed before anything was queued: `done` runs now, there is nothing to cancel. */
+  readonly failedAtOnce: (kind: OperationKind, code: number, done: Done) => WindowsInFlight
+  /** Status of a dequeued entry (NTSTATUS from the OVERLAPPED's Internal field) as 0 or a WSA code. */
+  readonly statusOf: (socket: WindowsSocket, entry: Entry, view: DataView) => number
+  /** blocks allocated and not yet freed */
+  readonly liveBlocks: () => number
+}
+
+const wsaByNtStatus = new Map(ntStatusTable.map((row) => [row.ntStatus >>> 0, wsa[row.wsa]] as const))
+
+/** NTSTATUS values below 0x80000000 are success or information. */
+const ntSuccess = (status: number): boolean => status >>> 0 < 0x80000000
+
+const noop: WindowsInFlight["cancel"] = () => {}
+
+/** The overlapped path on `port()` (the driver's current completion port, undefined before startup). */
+export const makeOverlapped = (win32: Win32, port: () => CompletionPort | undefined): Overlapped => {
+  const { ws2, kernel32 } = win32
+  const bytes = Buffer.alloc(4)
+  const flags = Buffer.alloc(8)
+  let liveBlocks = 0
+
+  /** The WSA code of a failed completion: the NTSTATUS table, else WSAGetOverlappedResult, else WSAEINVAL. */
+  const failureCode = (socket: WindowsSocket, overlapped: bigint, status: number): number => {
+    if (socket.closed) return OPERATION_ABORTED
+    const known = wsaByNtStatus.get(status >>> 0)
+    if (known !== undefined) return known
+    if (ws2.WSAGetOverlappedResult(socket.handle, overlapped, bytes, 0, flags) === 0) {
+      const code = ws2.WSAGetLastError()
+      if (code !== 0) return code
+    }
+    return WSAEINVAL
+  }
+
+  const failedAtOnce = (kind: OperationKind, code: number, done: Done): WindowsInFlight => {
+    done({ status: code, bytes: 0 })
+    return { kind, overlapped: 0n, cancel: noop }
+  }
+
+  const start = (
+    kind: OperationKind,
+    socket: NativeSocket,
+    dataLength: number,
+    done: Done,
+    submit: Submit,
+    finish: Finish
+  ): WindowsInFlight => {
+    const owner = socketOf(socket)
+    if (owner === undefined) return failedAtOnce(kind, WSAENOTSOCK, done)
+    const p = port()
+    if (p === undefined || p.isClosed) return failedAtOnce(kind, WSANOTINITIALISED, done)
+    const size = BLOCK_DATA + dataLength
+    let block: bigint
+    try {
+      block = allocate(size)
+    } catch {
+      return failedAtOnce(kind, WSAENOBUFS, done)
+    }
+    liveBlocks++
+    const view = new DataView(viewOf(block, size))
+    new Uint8Array(view.buffer, 0, BLOCK_DATA).fill(0)
+    const free = (): void => {
+      release(block)
+      liveBlocks--
+    }
+    const { started } = submit(owner, block, view)
+    if (!started) {
+      const code = ws2.WSAGetLastError()
+      if (code !== WSA_IO_PENDING) {
+        free()
+        return failedAtOnce(kind, code === 0 ? WSAEINVAL : code, done)
+      }
+    }
+    // Exactly once, latched on the dequeued entry: from then on `cancel` leaves the (freed) block alone.
+    const dequeued = once((entry: Entry) => {
+      let completion: Completion
+      try {
+        completion = finish(owner, entry, view)
+      } finally {
+        free()
+      }
+      done(completion)
+    })
+    p.track({ overlapped: block, complete: dequeued.complete })
+    return {
+      kind,
+      overlapped: block,
+      cancel: () => {
+        // after closesocket the kernel has cancelled it already
+        if (dequeued.completed() || owner.closed) return
+        // FALSE with ERROR_NOT_FOUND: it already completed and its packet is queued. Either way exactly
+        // one packet comes, and `complete` runs once.
+        kernel32.CancelIoEx(owner.handle, block)
+      }
+    }
+  }
+
+  const statusOf = (socket: WindowsSocket, entry: Entry, view: DataView): number => {
+    // closed while pending: 995 whatever the kernel reported (the handle is gone, nothing can be updated)
+    if (socket.closed) return OPERATION_ABORTED
+    const status = view.getUint32(0, true)
+    return ntSuccess(status) ? 0 : failureCode(socket, entry.overlapped, status)
+  }
+
+  return { start, failedAtOnce, statusOf, liveBlocks: () => liveBlocks }
+}
