@@ -2,7 +2,8 @@
 // Using a connection on loopback: round trips, bulk send, bulk receive, for every client, in one run.
 //
 //   npm run bench:data                    build, then the full sizes (20,000 round trips, 256 MiB each way)
-//   node bench/data.mjs --quick           small sizes (after a build), well under 15 s
+//   node bench/data.mjs --quick           small sizes (after a build), well under 15 s, both front-ends
+//   node bench/data.mjs --no-effect4      the Effect 3 front-end only
 //   options: --rtt N  --mib M  --runs R (median of R runs by throughput)  --clients a,b,...
 //
 // Cases, each on one fresh connection to the peer:
@@ -20,21 +21,26 @@
 // CPU is process.cpuUsage() of this (client) process around each run: per round trip, and per 64 KiB
 // for the bulk cases. The last line printed is one JSON object with every figure. Nothing here asserts
 // timings.
+// The Effect 4 front-end runs in the same run: after the clients above, bench/data-effect4.mjs under Node 22
+// (BENCH_NODE22, else scripts/install-node22.sh) against the same peer, with the same sizes; its JSON is
+// under `effect4` (or `effect4: { skipped: reason }`; --no-effect4 leaves it out), with the ratios
+// effect4{Rtt,Send,Receive}VsNet (against node:net in that Node 22 process) and effect4*VsEffect3.
 
-import { fork } from "node:child_process"
+import { execFileSync, fork, spawn } from "node:child_process"
+import { realpathSync } from "node:fs"
 import { once } from "node:events"
 import * as net from "node:net"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 
-const HOST = "127.0.0.1"
-const RTT_BYTES = 32
-const CHUNK = 64 * 1024
+export const HOST = "127.0.0.1"
+export const RTT_BYTES = 32
+export const CHUNK = 64 * 1024
 
 // ---------------------------------------------------------------------------------------------------------
 // The peer, in its own process
 
-function runPeer() {
+export function runPeer() {
   const server = net.createServer({ noDelay: true }, (socket) => {
     let header = Buffer.alloc(0)
     let mode
@@ -85,15 +91,15 @@ function runPeer() {
   process.on("disconnect", () => process.exit(0))
 }
 
-const startPeer = () =>
+export const startPeer = (execPath = process.execPath) =>
   new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ["--peer"], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    const child = fork(fileURLToPath(import.meta.url), ["--peer"], { execPath, stdio: ["ignore", "inherit", "inherit", "ipc"] })
     child.once("error", reject)
     child.once("exit", (code) => reject(new Error(`the peer exited early with code ${code}`)))
     child.once("message", (message) => resolve({ child, port: message.port }))
   })
 
-const stopPeer = (child) =>
+export const stopPeer = (child) =>
   new Promise((resolve) => {
     if (child.exitCode !== null) return resolve()
     child.removeAllListeners("exit")
@@ -101,7 +107,7 @@ const stopPeer = (child) =>
     child.disconnect()
   })
 
-const header = (kind, total) => {
+export const header = (kind, total) => {
   const bytes = Buffer.alloc(kind === "e" ? 1 : 9)
   bytes[0] = kind.charCodeAt(0)
   if (kind !== "e") bytes.writeBigUInt64BE(BigInt(total), 1)
@@ -111,7 +117,7 @@ const header = (kind, total) => {
 // ---------------------------------------------------------------------------------------------------------
 // Options
 
-function parseArgs(argv) {
+export function parseArgs(argv) {
   const value = (name) => {
     const i = argv.indexOf(name)
     return i === -1 ? undefined : argv[i + 1]
@@ -121,19 +127,26 @@ function parseArgs(argv) {
   const mib = Number(value("--mib") ?? (quick ? 8 : 256))
   const runs = Number(value("--runs") ?? (quick ? 1 : 3))
   const only = value("--clients")?.split(",")
+  // --port P: use a peer already listening there (the Effect 4 child uses its parent's peer)
+  const port = value("--port") === undefined ? undefined : Number(value("--port"))
+  const effect4 = !argv.includes("--no-effect4")
   for (const [name, x] of [["--rtt", rtt], ["--mib", mib], ["--runs", runs]]) {
     if (!Number.isInteger(x) || x < 1) {
       console.error(`bench: ${name} must be a positive integer`)
       process.exit(2)
     }
   }
-  return { quick, rtt, mib, runs, only }
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+    console.error("bench: --port must be a TCP port")
+    process.exit(2)
+  }
+  return { quick, rtt, mib, runs, only, port, effect4 }
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // The clients: each gives rtt(n), send(total), receive(total) as Promises
 
-function netClient(port, connect = () => net.createConnection({ host: HOST, port, noDelay: true })) {
+export function netClient(port, connect = () => net.createConnection({ host: HOST, port, noDelay: true })) {
   const open = async () => {
     const socket = await connect()
     if (socket.connecting) await once(socket, "connect")
@@ -327,9 +340,9 @@ function makeClients(port, lib, runtime) {
 // ---------------------------------------------------------------------------------------------------------
 // Measuring and reporting
 
-const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits
+export const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits
 
-async function measure(fn) {
+export async function measure(fn) {
   const cpu = process.cpuUsage()
   const started = performance.now()
   await fn()
@@ -338,14 +351,14 @@ async function measure(fn) {
   return { elapsedMs, cpuUs: used.user + used.system }
 }
 
-async function medianOf(runs, fn, key) {
+export async function medianOf(runs, fn, key) {
   const results = []
   for (let i = 0; i < runs; i++) results.push(await fn())
   results.sort((a, b) => a[key] - b[key])
   return results[Math.floor((results.length - 1) / 2)]
 }
 
-async function runClient(client, options) {
+export async function runClient(client, options) {
   const total = options.mib * 1024 * 1024
   const ops = total / CHUNK
   const rtt = await medianOf(options.runs, async () => {
@@ -369,10 +382,10 @@ async function runClient(client, options) {
   return { client: client.name, rtt, send, receive }
 }
 
-const fmt = (x, digits = 0) =>
+export const fmt = (x, digits = 0) =>
   Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "n/a"
 
-function table(results, options) {
+export function table(results, options) {
   const header = [
     "client",
     `rtt/s`,
@@ -399,6 +412,46 @@ function table(results, options) {
     widths.map((w) => "-".repeat(w)).join("  "),
     ...rows.map(line)
   ].join("\n")
+}
+
+/**
+ * Runs bench/data-effect4.mjs under Node 22 (BENCH_NODE22, else scripts/install-node22.sh) against `port`
+ * with the same sizes, and returns its JSON; `{ skipped: reason }` when Node 22 or the run is not there.
+ */
+async function runEffect4(port, options) {
+  const root = fileURLToPath(new URL("..", import.meta.url))
+  let node22 = process.env.BENCH_NODE22
+  if (!node22) {
+    try {
+      node22 = execFileSync("bash", [`${root}scripts/install-node22.sh`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim()
+    } catch (error) {
+      const detail = String(error?.stderr ?? "").trim().split("\n").pop() || String(error?.message ?? error)
+      return { skipped: `Node 22 could not be installed (scripts/install-node22.sh): ${detail}` }
+    }
+  }
+  const args = [`${root}bench/data-effect4.mjs`, "--port", String(port), "--rtt", String(options.rtt),
+    "--mib", String(options.mib), "--runs", String(options.runs), ...(options.quick ? ["--quick"] : [])]
+  const child = spawn(node22, args, { stdio: ["ignore", "pipe", "pipe"] })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.setEncoding("utf8").on("data", (text) => (stdout += text))
+  child.stderr.setEncoding("utf8").on("data", (text) => {
+    stderr += text
+    process.stderr.write(text.replace(/^bench: /gm, "bench: [effect4] "))
+  })
+  const [code, signal] = await new Promise((resolve) => {
+    child.once("error", (error) => resolve([null, String(error.message)]))
+    child.once("close", (c, s) => resolve([c, s]))
+  })
+  const last = stdout.trimEnd().split("\n").pop() ?? ""
+  if (code !== 0) {
+    return { skipped: `bench/data-effect4.mjs failed (${code ?? signal})${stderr.trim() === "" ? "" : `: ${stderr.trim().split("\n").pop()}`}` }
+  }
+  try {
+    return JSON.parse(last)
+  } catch {
+    return { skipped: "bench/data-effect4.mjs printed no JSON line" }
+  }
 }
 
 async function main() {
@@ -442,13 +495,38 @@ async function main() {
       duplexSendVsNet: ratio(at("Duplex")?.send.mibPerSec, net?.send.mibPerSec),
       duplexReceiveVsNet: ratio(at("Duplex")?.receive.mibPerSec, net?.receive.mibPerSec)
     }
+    // The Effect 4 front-end: its own process under Node 22, against this same peer, after ours (2 cores).
+    const effect4 = options.effect4 ? await runEffect4(port, options) : { skipped: "--no-effect4" }
+    const e4 = (name) => effect4.results?.find((r) => r.client === name)
+    const effect4Ratios = {
+      effect4RttVsNet: effect4.rttVsNet ?? null,
+      effect4SendVsNet: effect4.sendVsNet ?? null,
+      effect4ReceiveVsNet: effect4.receiveVsNet ?? null,
+      effect4RttVsEffect3: ratio(e4("Socket (Effect 4)")?.rtt.perSec, ours?.rtt.perSec),
+      effect4SendVsEffect3: ratio(e4("Socket (Effect 4)")?.send.mibPerSec, ours?.send.mibPerSec),
+      effect4ReceiveVsEffect3: ratio(e4("Socket (Effect 4)")?.receive.mibPerSec, ours?.receive.mibPerSec),
+      effect4PlatformRttVsEffect3: ratio(e4("PlatformSocket (Effect 4)")?.rtt.perSec, at("PlatformSocket")?.rtt.perSec)
+    }
     console.log(table(results, options))
+    if (effect4.results !== undefined) {
+      console.log(`\nEffect 4 front-end (effect ${effect4.effect}, node ${effect4.node}, its own process, same peer):`)
+      console.log(table(effect4.results, options).split("\n").slice(1).join("\n"))
+    } else {
+      console.log(`\nEffect 4 front-end skipped: ${effect4.skipped}`)
+    }
     console.log(
       `\nSocket.send/receive vs node:net: round trips ${ratios.rttVsNet}x (target >= 0.8), ` +
         `send ${ratios.sendVsNet}x, receive ${ratios.receiveVsNet}x (targets >= 0.95), ` +
         `CPU per round trip ${ratios.cpuPerRoundTripVsNet}x (target <= 1.5); ` +
         `PlatformSocket vs NodeSocket round trips ${ratios.platformRttVsNodeSocket}x (target >= 1.3)`
     )
+    if (effect4.results !== undefined) {
+      console.log(
+        `Effect 4 vs Effect 3 (Socket.send/receive): round trips ${effect4Ratios.effect4RttVsEffect3}x, ` +
+          `send ${effect4Ratios.effect4SendVsEffect3}x, receive ${effect4Ratios.effect4ReceiveVsEffect3}x; ` +
+          `PlatformSocket round trips ${effect4Ratios.effect4PlatformRttVsEffect3}x`
+      )
+    }
     console.log(JSON.stringify({
       bench: "data",
       quick: options.quick,
@@ -459,7 +537,9 @@ async function main() {
       runs: options.runs,
       node: process.version,
       ...ratios,
-      results
+      ...effect4Ratios,
+      results,
+      effect4
     }))
   } finally {
     await runtime.dispose()
@@ -467,8 +547,11 @@ async function main() {
   }
 }
 
-if (process.argv.includes("--peer")) {
+// Run only as a script: bench/data-effect4.mjs imports the peer, the options, the node:net client and the
+// measuring from here.
+const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+if (isMain && process.argv.includes("--peer")) {
   runPeer()
-} else {
+} else if (isMain) {
   await main()
 }
