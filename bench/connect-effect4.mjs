@@ -13,7 +13,8 @@
 //   node:net               net.createConnection, write(64 bytes), destroy (the baseline, on this Node)
 //   ConnectEx (Effect 4)   Effect.scoped(Socket.open, Socket.bind wildcard port 0, ConnectEx.connect with 64
 //                          bytes), all under one ConnectEx.layer (the built @effect-connectex/effect4 package)
-// Run `npm run bench` and `npm run bench:effect4` back to back to compare the front-ends.
+// `npm run bench` runs this as a child (under Node 22, against its own node:net peer, after its own clients) and
+// puts this JSON under `effect4` in its own; `npm run bench:effect4` runs it alone.
 // The last line printed is one JSON object with every figure. Nothing here asserts timings.
 
 import { fork } from "node:child_process"
@@ -58,13 +59,19 @@ function parseArgs(argv) {
   const n = Number(value("--n") ?? (quick ? 2_000 : 20_000))
   const runs = Number(value("--runs") ?? 1)
   const concurrency = (value("--concurrency") ?? "1,64").split(",").map(Number)
+  // --port P: use a peer already listening there (bench/connect.mjs passes its own node:net peer)
+  const port = value("--port") === undefined ? undefined : Number(value("--port"))
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+    console.error("bench: --port must be a TCP port")
+    process.exit(2)
+  }
   for (const [name, x] of [["--n", n], ["--runs", runs], ...concurrency.map((c) => ["--concurrency", c])]) {
     if (!Number.isInteger(x) || x < 1) {
       console.error(`bench: ${name} must be a positive integer`)
       process.exit(2)
     }
   }
-  return { quick, n, runs, concurrency }
+  return { quick, n, runs, concurrency, port }
 }
 
 const readNumbers = (path) => {
@@ -271,12 +278,14 @@ async function main() {
     import(pathToFileURL(`${root}packages/effect4/dist/index.js`).href)
   ])
 
-  const { child, port } = await startPeer()
+  const peer = options.port === undefined ? await startPeer() : undefined
+  const port = options.port ?? peer.port
   const { clients, dispose } = makeClients(port, { Effect, ManagedRuntime, ConnectEx, Socket, SocketAddress })
   try {
     console.log(
       `connect set-up on ${HOST} (Effect 4 front-end, effect ${effectVersion}): ${PAYLOAD_BYTES} bytes per connection, ` +
-        `N = ${fmt(options.n)} per run, ${options.runs} run(s) (median by conn/s), peer pid ${child.pid} in its own process`
+        `N = ${fmt(options.n)} per run, ${options.runs} run(s) (median by conn/s), ` +
+        (peer === undefined ? `the parent's peer on port ${port}` : `peer pid ${peer.child.pid} in its own process`)
     )
     console.log(
       `node ${process.version}, ephemeral ports ${range?.join("-") ?? "unknown"}, tcp_tw_reuse ${system.twReuse}\n`
@@ -330,7 +339,7 @@ async function main() {
     )
   } finally {
     await dispose()
-    await stopPeer(child)
+    if (peer !== undefined) await stopPeer(peer.child)
   }
 }
 

@@ -18,8 +18,12 @@
 // CPU is process.cpuUsage() of this (client) process around each run, divided by N; server CPU is the peer
 // process's own process.cpuUsage() around the same run (asked over IPC), divided by N.
 // The last line printed is one JSON object with every figure. Nothing here asserts timings.
+// The Effect 4 front-end runs in the same run: after the rows above, bench/connect-effect4.mjs under Node 22
+// (BENCH_NODE22, else scripts/install-node22.sh) against the same node:net peer with the same N; its JSON is
+// under `effect4` (or `effect4: { skipped: reason }`; --no-effect4 leaves it out), with effect4RatioVsNet,
+// effect4CpuRatioVsNet (against node:net in that Node 22 process) and effect4{ConnPerSec,Cpu}VsEffect3.
 
-import { fork } from "node:child_process"
+import { execFileSync, fork, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as net from "node:net"
 import { performance } from "node:perf_hooks"
@@ -138,7 +142,7 @@ function parseArgs(argv) {
       process.exit(2)
     }
   }
-  return { quick, n, runs, concurrency }
+  return { quick, n, runs, concurrency, effect4: !argv.includes("--no-effect4") }
 }
 
 const readNumbers = (path) => {
@@ -349,6 +353,45 @@ const median = (results) => {
 
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * Runs bench/connect-effect4.mjs under Node 22 (BENCH_NODE22, else scripts/install-node22.sh) against `port`
+ * with the same N, runs and concurrencies, and returns its JSON; `{ skipped: reason }` when it cannot.
+ */
+async function runEffect4(port, options) {
+  const root = fileURLToPath(new URL("..", import.meta.url))
+  let node22 = process.env.BENCH_NODE22
+  if (!node22) {
+    try {
+      node22 = execFileSync("bash", [`${root}scripts/install-node22.sh`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim()
+    } catch (error) {
+      const detail = String(error?.stderr ?? "").trim().split("\n").pop() || String(error?.message ?? error)
+      return { skipped: `Node 22 could not be installed (scripts/install-node22.sh): ${detail}` }
+    }
+  }
+  const args = [`${root}bench/connect-effect4.mjs`, "--port", String(port), "--n", String(options.n),
+    "--runs", String(options.runs), "--concurrency", options.concurrency.join(","), ...(options.quick ? ["--quick"] : [])]
+  const child = spawn(node22, args, { stdio: ["ignore", "pipe", "pipe"] })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.setEncoding("utf8").on("data", (text) => (stdout += text))
+  child.stderr.setEncoding("utf8").on("data", (text) => {
+    stderr += text
+    process.stderr.write(text.replace(/^bench: /gm, "bench: [effect4] "))
+  })
+  const [code, signal] = await new Promise((resolve) => {
+    child.once("error", (error) => resolve([null, String(error.message)]))
+    child.once("close", (c, s) => resolve([c, s]))
+  })
+  if (code !== 0) {
+    return { skipped: `bench/connect-effect4.mjs failed (${code ?? signal})${stderr.trim() === "" ? "" : `: ${stderr.trim().split("\n").pop()}`}` }
+  }
+  try {
+    return { ...JSON.parse(stdout.trimEnd().split("\n").pop() ?? ""), table: stdout.split("\n").filter((l) => /^(client|-|node:net|ConnectEx)/.test(l)) }
+  } catch {
+    return { skipped: "bench/connect-effect4.mjs printed no JSON line" }
+  }
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2))
   const range = readNumbers("/proc/sys/net/ipv4/ip_local_port_range")
@@ -432,6 +475,25 @@ async function main() {
       `Listener vs node:net server (node:net clients, C=${ratioC}): ${serverAcceptRatio}x the accepts per second, ` +
         `${serverCpuRatio}x the server CPU per connection`
     )
+    // The Effect 4 front-end: its own process under Node 22, against the same node:net peer, after ours.
+    const { table: effect4Table, ...effect4 } = options.effect4 ? await runEffect4(port, options) : { skipped: "--no-effect4" }
+    const e4 = effect4.results?.find((r) => r.client === "ConnectEx (Effect 4)" && r.concurrency === ratioC)
+    const effect4Ratios = {
+      effect4RatioVsNet: effect4.ratioVsNet ?? null,
+      effect4CpuRatioVsNet: effect4.cpuRatioVsNet ?? null,
+      effect4ConnPerSecVsEffect3: e4 === undefined ? null : round3(e4.connPerSec / cx64.connPerSec),
+      effect4CpuVsEffect3: e4 === undefined ? null : round3(e4.cpuUsPerConn / cx64.cpuUsPerConn)
+    }
+    if (effect4Table !== undefined) {
+      console.log(`\nEffect 4 front-end (effect ${effect4.effect}, node ${effect4.node}, its own process, same node:net peer):`)
+      console.log(effect4Table.join("\n"))
+      console.log(
+        `ConnectEx (Effect 4) vs ConnectEx (Effect 3) at C=${ratioC}: ${effect4Ratios.effect4ConnPerSecVsEffect3}x the connections ` +
+          `per second, ${effect4Ratios.effect4CpuVsEffect3}x the CPU per connection`
+      )
+    } else {
+      console.log(`\nEffect 4 front-end skipped: ${effect4.skipped}`)
+    }
     const errors = [...results, ...serverResults].reduce((sum, r) => sum + r.errors, 0)
     if (errors > 0) console.log(`errors: ${errors} connection(s) failed (see firstError in the JSON)`)
     console.log(
@@ -448,7 +510,9 @@ async function main() {
         cpuRatioVsNet,
         serverResults,
         serverAcceptRatio,
-        serverCpuRatio
+        serverCpuRatio,
+        ...effect4Ratios,
+        effect4
       })
     )
   } finally {
