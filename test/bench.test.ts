@@ -25,5 +25,15 @@ describe("bench/connect.mjs", () => {
         expect(typeof r[key], `${String(r["client"])} ${key}`).toBe("number")
       }
     }
+    // The Effect 4 front-end in the same run (a Node 22 child), or the reason it was skipped.
+    const effect4 = report["effect4"] as Record<string, unknown>
+    const effect4Keys = ["effect4RatioVsNet", "effect4CpuRatioVsNet", "effect4ConnPerSecVsEffect3", "effect4CpuVsEffect3"]
+    for (const key of effect4Keys) expect(key in report, key).toBe(true)
+    if (typeof effect4["skipped"] === "string") {
+      console.warn(`bench/connect.mjs: the Effect 4 part was skipped: ${effect4["skipped"]}`)
+      for (const key of effect4Keys) expect(report[key], key).toBeNull()
+    } else {
+      for (const key of effect4Keys) expect(typeof report[key], key).toBe("number")
+    }
   }, 150_000)
 })
