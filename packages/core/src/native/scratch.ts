@@ -23,9 +23,10 @@ export const makeReceiveScratch = (): ReceiveScratch => {
       if (maxBytes > scratch.length && maxBytes <= SCRATCH_MAX) scratch = Buffer.allocUnsafeSlow(maxBytes)
       return maxBytes <= scratch.length ? scratch : Buffer.allocUnsafe(maxBytes)
     },
-    take: (buffer, n, maxBytes) =>
-      buffer !== scratch && n * 2 >= maxBytes
-        ? buffer.subarray(0, n)
-        : (Uint8Array.prototype.slice.call(buffer, 0, n) as Uint8Array)
+    // plain Uint8Arrays (as the overlapped receive gives), not Buffers: a Buffer's slice would be a Buffer
+    take: (buffer, n, maxBytes) => {
+      const received = new Uint8Array(buffer.buffer, buffer.byteOffset, n)
+      return buffer !== scratch && n * 2 >= maxBytes ? received : received.slice()
+    }
   }
 }
