@@ -143,7 +143,10 @@ export interface Driver {
   /**
    * Optional synchronous fast path (libuv's uv_try_write): sends what the kernel takes now, straight from
    * `data`. Either the finished completion (all sent, or the failure), or how much went and a copy of the
-   * rest (owned by the caller now) to hand to `send(..., owned = true)`. Nothing stays pending.
+   * rest (owned by the caller now) to hand to `send(..., owned = true)`. Nothing stays pending. Only while
+   * no send of the socket is in flight (the front-end orders sends), or the bytes would overtake it.
+   * The rest may already sit in the memory that send's operation will own (Windows: the OVERLAPPED block),
+   * so `send(..., owned = true)` takes it over without copying; do not read it once handed over.
    */
   readonly trySend?: (socket: NativeSocket, data: Uint8Array) => Completion | PartialSend
   /**

@@ -24,6 +24,7 @@ import {
   type SocketOption,
   type SocketOptions
 } from "../Driver.js"
+import { makeReceiveScratch } from "../scratch.js"
 import { errno, wsaFromErrno } from "./errno.js"
 import {
   IP_BIND_ADDRESS_NO_PORT,
@@ -256,10 +257,8 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     operation.complete(0, base + sent)
   }
 
-  // Receives go through one scratch buffer (JS is single-threaded and recv is synchronous): only the bytes
-  // received are copied out, so a 32-byte read costs 32 bytes, not a fresh 64 KiB buffer.
-  const SCRATCH_MAX = 1024 * 1024
-  let scratch = Buffer.allocUnsafeSlow(64 * 1024)
+  // Receives go through one pooled scratch buffer: only the bytes received are copied out.
+  const scratch = makeReceiveScratch()
   const empty = new Uint8Array(0)
 
   const tryReceive = (native: NativeSocket, maxBytes: number): Completion | undefined => {
@@ -269,16 +268,9 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
       socket.deferredError = 0
       return { status, bytes: 0, data: empty }
     }
-    if (maxBytes > scratch.length && maxBytes <= SCRATCH_MAX) scratch = Buffer.allocUnsafeSlow(maxBytes)
-    const buffer = maxBytes <= scratch.length ? scratch : Buffer.allocUnsafe(maxBytes)
+    const buffer = scratch.bufferFor(maxBytes)
     const n = libc.recv(socket.fd, buffer, maxBytes, 0)
-    if (n >= 0) {
-      // A large read into its own buffer is handed over as it is; anything else is copied out.
-      const data = buffer !== scratch && n * 2 >= maxBytes
-        ? buffer.subarray(0, n)
-        : (Uint8Array.prototype.slice.call(buffer, 0, n) as Uint8Array)
-      return { status: 0, bytes: n, data }
-    }
+    if (n >= 0) return { status: 0, bytes: n, data: scratch.take(buffer, n, maxBytes) }
     const e = libc.errno()
     if (wouldBlock(e)) return undefined
     return { status: wsaFromErrno(e), bytes: 0, data: empty }

@@ -1,7 +1,12 @@
 /**
  * The Windows driver: ws2_32 sockets created with WSA_FLAG_OVERLAPPED, every one associated with one I/O
- * completion port; ConnectEx / DisconnectEx / AcceptEx (fetched once per address family with
+ * completion port and put in non-blocking mode (FIONBIO, as libuv does; overlapped operations are not
+ * affected by it); ConnectEx / DisconnectEx / AcceptEx (fetched once per address family with
  * SIO_GET_EXTENSION_FUNCTION_POINTER), WSASend and WSARecv started with an OVERLAPPED the operation owns.
+ * The data path tries synchronously first, as libuv's `uv_try_write` does: `trySend` is a non-overlapped
+ * send of the caller's bytes that copies only what the kernel did not take, straight into the block the
+ * overlapped WSASend then owns; `tryReceive` a non-overlapped recv into a pooled buffer. Only when they
+ * would block does an overlapped WSASend / WSARecv go through the port.
  *
  * Laid out by concern:
  * - `overlapped.ts`: the one path of every overlapped operation (start, pending, cancel, completion of one
@@ -12,10 +17,21 @@
  * - `port.ts` (the completion port and its poller), `socket.ts` (the socket record), `win32.ts` (the FFI).
  */
 import { type Family, type SocketAddress } from "../../address.js"
-import { type Done, type Driver, fail, type NativeSocket, ok, OPERATION_ABORTED, type Result } from "../Driver.js"
+import {
+  type Completion,
+  type Done,
+  type Driver,
+  fail,
+  type NativeSocket,
+  ok,
+  OPERATION_ABORTED,
+  type PartialSend,
+  type Result
+} from "../Driver.js"
+import { makeReceiveScratch } from "../scratch.js"
 import { registerTestHooks } from "./hooks.js"
 import { makeOptions } from "./options.js"
-import { makeOverlapped, type WindowsInFlight } from "./overlapped.js"
+import { makeOverlapped, type Prepared, type WindowsInFlight } from "./overlapped.js"
 import { CompletionPort, type Entry } from "./port.js"
 import * as Sockaddr from "./sockaddr.js"
 import { socketOf, WindowsSocket } from "./socket.js"
@@ -31,6 +47,7 @@ import {
   BLOCK_WSABUF,
   type ConnectExFn,
   type DisconnectExFn,
+  FIONBIO,
   INVALID_SOCKET,
   IPPROTO_TCP,
   loadWin32,
@@ -49,6 +66,7 @@ import {
   type Win32,
   WSA_FLAG_OVERLAPPED,
   WSADATA_SIZE,
+  WSAEWOULDBLOCK,
   WSAID_ACCEPTEX,
   WSAID_CONNECTEX,
   WSAID_GETACCEPTEXSOCKADDRS,
@@ -78,7 +96,9 @@ export interface WindowsDriver extends Driver {
     data: Uint8Array | undefined,
     done: Done
   ) => WindowsInFlight
-  readonly send: (socket: NativeSocket, data: Uint8Array, done: Done) => WindowsInFlight
+  readonly send: (socket: NativeSocket, data: Uint8Array, done: Done, owned?: boolean) => WindowsInFlight
+  readonly trySend: (socket: NativeSocket, data: Uint8Array) => Completion | PartialSend
+  readonly tryReceive: (socket: NativeSocket, maxBytes: number) => Completion | undefined
   readonly receive: (socket: NativeSocket, maxBytes: number, done: Done) => WindowsInFlight
   readonly disconnect: (socket: NativeSocket, reuse: boolean, done: Done) => WindowsInFlight
   readonly accept: (listening: NativeSocket, receiveBytes: number, done: Done) => WindowsInFlight
@@ -105,7 +125,7 @@ export const makeWindowsDriver = (): WindowsDriver => {
   const int32 = Buffer.alloc(4)
   const optionValue = Buffer.alloc(8)
   const nameBuffer = Buffer.alloc(Sockaddr.SOCKADDR_MAX)
-  const { start, failedAtOnce, statusOf, liveBlocks } = makeOverlapped(win32, () => port)
+  const { start, prepare, discard, failedAtOnce, statusOf, liveBlocks } = makeOverlapped(win32, () => port)
   const { setOption, getUint32 } = makeOptions(win32)
 
   const lastError = (): number => ws2.WSAGetLastError()
@@ -171,6 +191,15 @@ export const makeWindowsDriver = (): WindowsDriver => {
     if (associated !== 0) {
       ws2.closesocket(handle)
       return fail(WSAENOBUFS)
+    }
+    // Non-blocking, as libuv's uv__tcp_set_socket: the synchronous send / recv of the fast paths say
+    // WSAEWOULDBLOCK instead of waiting; overlapped ConnectEx / AcceptEx / WSASend / WSARecv are not
+    // affected (they pend whatever the mode).
+    int32.writeUInt32LE(1, 0)
+    if (ws2.ioctlsocket(handle, FIONBIO, int32) === SOCKET_ERROR) {
+      const code = lastError()
+      ws2.closesocket(handle)
+      return fail(code)
     }
     liveSockets++
     return ok(new WindowsSocket(family, handle))
@@ -294,6 +323,75 @@ export const makeWindowsDriver = (): WindowsDriver => {
   }
 
 
+  /**
+   * trySend's rests, by the view handed out as `rest`, until `send(..., owned = true)` takes one over. A
+   * rest the caller drops without sending is freed once its view is garbage (the registry), so that the
+   * block cannot outlive every reference to it nor be freed while one can still read it.
+   */
+  const rests = new WeakMap<Uint8Array, Prepared>()
+  const unsent = new FinalizationRegistry<Prepared>((prepared) => discard(prepared))
+
+  const claimRest = (data: Uint8Array): Prepared | undefined => {
+    const prepared = rests.get(data)
+    if (prepared === undefined || prepared.dataLength !== data.byteLength) return undefined
+    rests.delete(data)
+    unsent.unregister(data)
+    return prepared
+  }
+
+  /** What the kernel did not take, copied once into the block its overlapped WSASend will own. */
+  const restOf = (data: Uint8Array, sent: number): PartialSend => {
+    const length = data.byteLength - sent
+    const prepared = prepare(length)
+    // out of native memory: a plain copy, which `send` copies into a block (and fails if it cannot)
+    if (prepared === undefined) return { sent, rest: data.slice(sent) }
+    const rest = new Uint8Array(prepared.view.buffer, BLOCK_DATA, length)
+    rest.set(data.subarray(sent))
+    rests.set(rest, prepared)
+    unsent.register(rest, prepared, rest)
+    return { sent, rest }
+  }
+
+  /**
+   * uv_try_write: a non-overlapped send (WSASend of one buffer, lpOverlapped NULL) on the non-blocking
+   * socket, repeated while the kernel takes bytes. All taken: the finished completion. WSAEWOULDBLOCK
+   * (the send buffer is full) after none or some: how much went and the rest in its block. Any other
+   * error: that error. Nothing stays pending, and `data` is not read after this returns.
+   */
+  const trySend = (socket: NativeSocket, data: Uint8Array): Completion | PartialSend => {
+    const own = socketOf(socket)
+    if (own === undefined) return { status: WSAENOTSOCK, bytes: 0 }
+    let sent = 0
+    while (sent < data.byteLength) {
+      const n = ws2.send(own.handle, sent === 0 ? data : data.subarray(sent), data.byteLength - sent, 0)
+      if (n > 0) {
+        sent += n
+        continue
+      }
+      const code = n === SOCKET_ERROR ? lastError() : WSAEWOULDBLOCK
+      if (code === WSAEWOULDBLOCK) return restOf(data, sent)
+      return { status: code, bytes: sent }
+    }
+    return { status: 0, bytes: sent }
+  }
+
+  const scratch = makeReceiveScratch()
+  const empty = new Uint8Array(0)
+
+  /**
+   * A non-overlapped recv on the non-blocking socket into the pooled buffer: the bytes (copied out), the
+   * end (empty data), the error, or undefined on WSAEWOULDBLOCK (then an overlapped WSARecv waits).
+   */
+  const tryReceive = (socket: NativeSocket, maxBytes: number): Completion | undefined => {
+    const own = socketOf(socket)
+    if (own === undefined) return { status: WSAENOTSOCK, bytes: 0, data: empty }
+    const buffer = scratch.bufferFor(maxBytes)
+    const n = ws2.recv(own.handle, buffer, maxBytes, 0)
+    if (n !== SOCKET_ERROR) return { status: 0, bytes: n, data: scratch.take(buffer, n, maxBytes) }
+    const code = lastError()
+    return code === WSAEWOULDBLOCK ? undefined : { status: code, bytes: 0, data: empty }
+  }
+
   const driver: WindowsDriver = {
     name: "windows",
 
@@ -396,14 +494,16 @@ export const makeWindowsDriver = (): WindowsDriver => {
       return 0
     },
 
-    send: (socket, data, done) =>
-      start(
+    send: (socket, data, done, owned = false) => {
+      // trySend's rest already sits in its block: taken over, not copied again
+      const prepared = owned ? claimRest(data) : undefined
+      return start(
         "send",
         socket,
         data.length,
         done,
         (sending, block, view) => {
-          new Uint8Array(view.buffer, BLOCK_DATA, data.length).set(data)
+          if (prepared === undefined) new Uint8Array(view.buffer, BLOCK_DATA, data.length).set(data)
           view.setUint32(BLOCK_WSABUF, data.length, true)
           view.setBigUint64(BLOCK_WSABUF + 8, block + BigInt(BLOCK_DATA), true)
           const result = ws2.WSASend(sending.handle, block + BigInt(BLOCK_WSABUF), 1, null, 0, block, null)
@@ -412,8 +512,13 @@ export const makeWindowsDriver = (): WindowsDriver => {
         (sending, entry, view) => {
           const status = statusOf(sending, entry, view)
           return status !== 0 ? { status, bytes: 0 } : { status: 0, bytes: entry.bytes }
-        }
-      ),
+        },
+        prepared
+      )
+    },
+
+    trySend,
+    tryReceive,
 
     receive: (socket, maxBytes, done) =>
       start(

@@ -39,10 +39,18 @@ export type Submit = (socket: WindowsSocket, block: bigint, view: DataView) => {
 /** Turns the dequeued entry into the completion (the block is still alive, freed right after). */
 export type Finish = (socket: WindowsSocket, entry: Entry, view: DataView) => Completion
 
+/** An operation's block allocated ahead of its start (a send's data copied in already), not yet queued. */
+export interface Prepared {
+  readonly block: bigint
+  readonly view: DataView
+  readonly dataLength: number
+}
+
 export interface Overlapped {
   /**
-   * Allocates the operation's block (BLOCK_DATA + `dataLength` bytes), lets `submit` fill it and make the
-   * call, and hands the completion to `finish`, which turns it into `done` (exactly once).
+   * Allocates the operation's block (BLOCK_DATA + `dataLength` bytes), or takes the `prepared` one, lets
+   * `submit` fill it and make the call, and hands the completion to `finish`, which turns it into `done`
+   * (exactly once). A prepared block is the operation's from then on, freed with it whatever happens.
    */
   readonly start: (
     kind: OperationKind,
@@ -50,8 +58,13 @@ export interface Overlapped {
     dataLength: number,
     done: Done,
     submit: Submit,
-    finish: Finish
+    finish: Finish,
+    prepared?: Prepared
   ) => WindowsInFlight
+  /** A block for a later `start` (counted live until then); undefined when memory ran out. */
+  readonly prepare: (dataLength: number) => Prepared | undefined
+  /** Frees a prepared block that will never be started. */
+  readonly discard: (prepared: Prepared) => void
   /** An operation that failed before anything was queued: `done` runs now, there is nothing to cancel. */
   readonly failedAtOnce: (kind: OperationKind, code: number, done: Done) => WindowsInFlight
   /** Status of a dequeued entry (NTSTATUS from the OVERLAPPED's Internal field) as 0 or a WSA code. */
@@ -91,32 +104,45 @@ export const makeOverlapped = (win32: Win32, port: () => CompletionPort | undefi
     return { kind, overlapped: 0n, cancel: noop }
   }
 
+  const prepare = (dataLength: number): Prepared | undefined => {
+    const size = BLOCK_DATA + dataLength
+    let block: bigint
+    try {
+      block = allocate(size)
+    } catch {
+      return undefined
+    }
+    liveBlocks++
+    const view = new DataView(viewOf(block, size))
+    new Uint8Array(view.buffer, 0, BLOCK_DATA).fill(0)
+    return { block, view, dataLength }
+  }
+
+  const discard = (prepared: Prepared): void => {
+    release(prepared.block)
+    liveBlocks--
+  }
+
   const start = (
     kind: OperationKind,
     socket: NativeSocket,
     dataLength: number,
     done: Done,
     submit: Submit,
-    finish: Finish
+    finish: Finish,
+    prepared?: Prepared
   ): WindowsInFlight => {
     const owner = socketOf(socket)
-    if (owner === undefined) return failedAtOnce(kind, WSAENOTSOCK, done)
     const p = port()
-    if (p === undefined || p.isClosed) return failedAtOnce(kind, WSANOTINITIALISED, done)
-    const size = BLOCK_DATA + dataLength
-    let block: bigint
-    try {
-      block = allocate(size)
-    } catch {
-      return failedAtOnce(kind, WSAENOBUFS, done)
+    const refusal = owner === undefined ? WSAENOTSOCK : p === undefined || p.isClosed ? WSANOTINITIALISED : 0
+    if (refusal !== 0 || owner === undefined || p === undefined) {
+      if (prepared !== undefined) discard(prepared)
+      return failedAtOnce(kind, refusal, done)
     }
-    liveBlocks++
-    const view = new DataView(viewOf(block, size))
-    new Uint8Array(view.buffer, 0, BLOCK_DATA).fill(0)
-    const free = (): void => {
-      release(block)
-      liveBlocks--
-    }
+    const own = prepared ?? prepare(dataLength)
+    if (own === undefined) return failedAtOnce(kind, WSAENOBUFS, done)
+    const { block, view } = own
+    const free = (): void => discard(own)
     const { started } = submit(owner, block, view)
     if (!started) {
       const code = ws2.WSAGetLastError()
@@ -156,5 +182,5 @@ export const makeOverlapped = (win32: Win32, port: () => CompletionPort | undefi
     return ntSuccess(status) ? 0 : failureCode(socket, entry.overlapped, status)
   }
 
-  return { start, failedAtOnce, statusOf, liveBlocks: () => liveBlocks }
+  return { start, prepare, discard, failedAtOnce, statusOf, liveBlocks: () => liveBlocks }
 }

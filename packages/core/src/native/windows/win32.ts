@@ -56,6 +56,15 @@ export interface Ws2_32 {
     routine: Pointer
   ) => number
   readonly WSAGetOverlappedResult: (socket: number, overlapped: Pointer, bytes: Pointer, wait: BOOL, flags: Pointer) => BOOL
+  /** `int ioctlsocket(SOCKET, long cmd, u_long *argp)`: FIONBIO puts the socket in non-blocking mode. */
+  readonly ioctlsocket: (socket: number, command: number, argument: Pointer) => number
+  /**
+   * `int send(SOCKET, const char *, int, int)`: WSASend of one buffer with no OVERLAPPED (the same AFD
+   * send), taking the caller's bytes as a plain argument for the one synchronous call.
+   */
+  readonly send: (socket: number, data: Pointer, length: number, flags: number) => number
+  /** `int recv(SOCKET, char *, int, int)`: WSARecv of one buffer with no OVERLAPPED. */
+  readonly recv: (socket: number, data: Pointer, length: number, flags: number) => number
 }
 
 /** Callback of a koffi `.async` call: an exception from koffi itself, or the function's result. */
@@ -218,7 +227,12 @@ export const loadWin32 = (): Win32 => {
       ) as Ws2_32["WSARecv"],
       WSAGetOverlappedResult: ws2.func(
         "int __stdcall WSAGetOverlappedResult(intptr_t s, void *overlapped, void *bytes, int wait, void *flags)"
-      ) as Ws2_32["WSAGetOverlappedResult"]
+      ) as Ws2_32["WSAGetOverlappedResult"],
+      ioctlsocket: ws2.func(
+        "int __stdcall ioctlsocket(intptr_t s, uint32_t cmd, void *argp)"
+      ) as Ws2_32["ioctlsocket"],
+      send: ws2.func("int __stdcall send(intptr_t s, void *buf, int len, int flags)") as Ws2_32["send"],
+      recv: ws2.func("int __stdcall recv(intptr_t s, void *buf, int len, int flags)") as Ws2_32["recv"]
     },
     kernel32: {
       GetLastError: k32.func("uint32_t __stdcall GetLastError()") as Kernel32["GetLastError"],
@@ -276,6 +290,9 @@ export const SIO_TCP_INITIAL_RTO = 0x98000011
 export const TCP_INITIAL_RTO_NO_RETRANSMISSIONS = 0xffff
 export const TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS = 0xfe
 export const WSA_IO_PENDING = 997
+export const WSAEWOULDBLOCK = 10035
+/** `_IOW('f', 126, u_long)`: non-blocking mode on (argument 1) or off (0). */
+export const FIONBIO = 0x8004667e
 export const ERROR_NOT_FOUND = 1168
 export const INVALID_HANDLE_VALUE = -1
 export const INFINITE = 0xffffffff

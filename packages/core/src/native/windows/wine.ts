@@ -12,6 +12,8 @@
  * - a second ConnectEx while one is pending: Wine says WSAEINVAL, Windows WSAEALREADY; `checkConnect` again.
  * - a too-short sockaddr length: Wine says WSAEADDRNOTAVAIL, Windows WSAEFAULT; the driver writes every
  *   sockaddr itself with its exact length (`sockaddr.ts`), so none reaches ConnectEx.
+ * - send() on a socket that is not connected: Wine says WSAECONNRESET (Linux's EPIPE shows through),
+ *   Windows WSAENOTCONN; the socket state machine (`checkSend`) refuses such a send before `trySend` runs.
  * - Wine writes ConnectEx's `lpdwBytesSent` when the operation completes, after ConnectEx returned pending
  *   (Windows only when it returns TRUE): it points into the operation's block, which lives until the packet
  *   is dequeued (`overlapped.ts`).
