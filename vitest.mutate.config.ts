@@ -14,7 +14,8 @@ export default defineConfig({
       "test/decisions.test.ts",
       "test/dial.test.ts",
       "test/simulated.test.ts",
-      "test/errors.test.ts"
+      "test/errors.test.ts",
+      "test/observability.test.ts"
     ]
   }
 })

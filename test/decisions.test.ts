@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Metric, Schedule, TestClock } from "effect"
 import { ConnectEx, Iocp, Metrics, Simulated, Socket, SocketAddress, WsaError } from "../packages/effect-connectex/src/index.js"
+import { bound, untilPending } from "./support/fixtures.js"
 
 const routes = {
   "192.0.2.1:80": Simulated.refuse(),
@@ -8,12 +9,12 @@ const routes = {
   "192.0.2.3:80": Simulated.blackhole({ synTimeout: "1 second" }),
   "192.0.2.4:80": Simulated.unreachable("host"),
   "192.0.2.5:80": Simulated.blackhole(),
-  "192.0.2.6:80": Simulated.accept()
+  "192.0.2.6:80": Simulated.accept(),
+  "192.0.2.7:80": Simulated.accept({ delay: "20 millis" })
 }
 const layer = ConnectEx.layerSimulated(Simulated.network(routes))
 const at = (host: string) => SocketAddress.ipv4(host, 80)
 
-const bound = Effect.tap(Socket.open({ family: "ipv4" }), (socket) => Socket.bind(socket, SocketAddress.wildcard("ipv4")))
 
 /** Runs `effect` in a fiber and moves the TestClock until it is done. */
 const withClock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -23,11 +24,6 @@ const withClock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     return yield* Fiber.join(fiber)
   })
 
-const untilPending = (n: number) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 10_000 && (yield* Iocp.stats).pending < n; i++) yield* Effect.yieldNow()
-    expect((yield* Iocp.stats).pending).toBe(n)
-  })
 
 const untilAttempts = (n: number) =>
   Effect.gen(function*() {
@@ -82,7 +78,7 @@ describe("decisions on the simulated network", () => {
         expect((yield* Simulated.attempts(`${host}:80`)).length, host).toBe(attempts)
       }
       // the same socket connects again after a retryable failure; after host unreachable it is spent
-      const socket = yield* bound
+      const socket = yield* bound()
       expect((yield* Effect.flip(ConnectEx.connect(socket, at("192.0.2.1"))))._tag).toBe("WSAECONNREFUSED")
       expect((yield* Effect.flip(ConnectEx.connect(socket, at("192.0.2.4"))))._tag).toBe("WSAEHOSTUNREACH")
       expect((yield* Effect.flip(ConnectEx.connect(socket, at("192.0.2.6"))))._tag).toBe("WSAEINVAL")
@@ -104,7 +100,7 @@ describe("decisions on the simulated network", () => {
         pending: (yield* Metric.value(Metrics.pendingOperations)).value,
         open: (yield* Metric.value(Metrics.openSockets)).value
       }
-      const fiber = yield* Effect.fork(Effect.scoped(Effect.flatMap(bound, (s) => ConnectEx.connect(s, at("192.0.2.5")))))
+      const fiber = yield* Effect.fork(Effect.scoped(Effect.flatMap(bound(), (s) => ConnectEx.connect(s, at("192.0.2.5")))))
       yield* untilPending(1)
       expect((yield* Metric.value(Metrics.pendingOperations)).value).toBe(before.pending + 1)
       expect((yield* Metric.value(Metrics.openSockets)).value).toBe(before.open + 1)
@@ -122,12 +118,38 @@ describe("decisions on the simulated network", () => {
       const unbound = yield* Socket.open({ family: "ipv4" })
       expect((yield* Effect.flip(ConnectEx.connect(unbound, at("192.0.2.6"))))._tag).toBe("WSAEINVAL")
       expect(yield* count("WSAEINVAL")).toBe(invalid + 1)
-      expect((yield* Effect.flip(ConnectEx.connect(yield* bound, SocketAddress.ipv4("0.0.0.0", 80))))._tag).toBe(
+      expect((yield* Effect.flip(ConnectEx.connect(yield* bound(), SocketAddress.ipv4("0.0.0.0", 80))))._tag).toBe(
         "WSAEADDRNOTAVAIL"
       )
       expect(yield* count("WSAEADDRNOTAVAIL")).toBe(notAvail + 1)
-      yield* Effect.flip(ConnectEx.connect(yield* bound, at("192.0.2.1")))
+      yield* Effect.flip(ConnectEx.connect(yield* bound(), at("192.0.2.1")))
       expect(yield* count("WSAECONNREFUSED")).toBe(refused + 1)
       expect(yield* count("WSAEINVAL")).toBe(invalid + 1)
+    }).pipe(Effect.provide(layer)))
+
+  it.scoped("connectLatency records the connect's own time on the Clock (20 ms of TestClock is 20)", () =>
+    Effect.gen(function*() {
+      const before = yield* Metric.value(Metrics.connectLatency)
+      const socket = yield* bound()
+      const connecting = yield* Effect.fork(ConnectEx.connect(socket, at("192.0.2.7")))
+      yield* untilPending(1)
+      yield* TestClock.adjust("20 millis")
+      yield* Fiber.join(connecting)
+      const after = yield* Metric.value(Metrics.connectLatency)
+      expect(after.count).toBe(before.count + 1)
+      expect(after.sum - before.sum).toBeCloseTo(20, 6)
+    }).pipe(Effect.provide(layer)))
+
+  it.scoped("dial options from untyped callers: each wrong kind is a WSAEINVAL that says which option", () =>
+    Effect.gen(function*() {
+      const detailOf = (options: unknown) =>
+        Effect.map(Effect.flip(ConnectEx.dial(at("192.0.2.6"), options as ConnectEx.DialOptions)), (e) => [e._tag, e.message])
+      expect(yield* detailOf(null)).toEqual(["WSAEINVAL", expect.stringContaining("Dial options must be an object, got null.")])
+      expect(yield* detailOf(5)).toEqual(["WSAEINVAL", expect.stringContaining("Dial options must be an object, got 5.")])
+      expect(yield* detailOf({ timeout: "soon" })).toEqual(["WSAEINVAL", expect.stringContaining("Timeout is not a duration: \"soon\".")])
+      expect(yield* detailOf({ retry: 3 })).toEqual(["WSAEINVAL", expect.stringContaining("Retry is not a Schedule: 3.")])
+      // well-formed options pass the check
+      const { bytesSent } = yield* ConnectEx.dial(at("192.0.2.6"), { timeout: "1 second", retry: Schedule.recurs(1) })
+      expect(bytesSent).toBe(0)
     }).pipe(Effect.provide(layer)))
 })

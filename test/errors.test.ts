@@ -162,3 +162,42 @@ describe("NTSTATUS -> Win32 -> WSA (Windows completions)", () => {
     expect(WsaError.wsaFromNtStatus(0xc0000001)).toBe("WSAEINVAL")
   })
 })
+
+describe("narrowing onto one function's union", () => {
+  it("narrowing: the code's own error when its tag is listed, Unknown naming the tag otherwise, Unknown kept", () => {
+    const toSendError = WsaError.narrowing(["WSAECONNRESET", "WSAENOTCONN"])
+    const reset = toSendError(10054, { operation: "send" })
+    expect(reset._tag).toBe("WSAECONNRESET")
+    const other = toSendError(10048, { operation: "send" })
+    expect(other._tag).toBe("Unknown")
+    expect(other.code).toBe(10048)
+    expect(other.message).toContain("The system reported WSAEADDRINUSE, which this call is not expected to produce.")
+    const unknown = toSendError(12345, { operation: "send" })
+    expect(unknown._tag).toBe("Unknown")
+    expect(unknown.code).toBe(12345)
+    expect(unknown.message).not.toContain("not expected")
+  })
+
+  it("narrowingError: an error already made is kept when listed (or Unknown), else Unknown with its code and context", () => {
+    const toAcceptError = WsaError.narrowingError(WsaError.acceptTags)
+    const listed = new WsaError.WSAEINVAL({ operation: "accept" })
+    expect(toAcceptError(listed)).toBe(listed)
+    const unknown = new WsaError.Unknown({ operation: "accept", code: 1 })
+    expect(toAcceptError(unknown)).toBe(unknown)
+    const address = WsaError.fromCode(10048, { operation: "accept" })
+    const narrowed = toAcceptError(new WsaError.WSAEADDRINUSE({ operation: "bind", detail: "x" }))
+    expect(narrowed._tag).toBe("Unknown")
+    expect(narrowed.code).toBe(10048)
+    expect(narrowed.operation).toBe("bind")
+    expect(narrowed.message).toContain("The system reported WSAEADDRINUSE, which this call is not expected to produce.")
+    expect(address._tag).toBe("WSAEADDRINUSE")
+  })
+
+  it("isWsaError: a tagged value with a code; a look-alike without a code or with another tag is not", () => {
+    expect(WsaError.isWsaError(new WsaError.WSAEINVAL({ operation: "bind" }))).toBe(true)
+    expect(WsaError.isWsaError({ _tag: "WSAEINVAL" })).toBe(false)
+    expect(WsaError.isWsaError({ _tag: "Nope", code: 1 })).toBe(false)
+    expect(WsaError.isWsaError({ _tag: 1, code: 1 })).toBe(false)
+    expect(WsaError.isWsaError(null)).toBe(false)
+  })
+})

@@ -243,3 +243,53 @@ describe("SocketState", () => {
     }
   })
 })
+
+describe("the accepting side", () => {
+  const listeningSocket = () => {
+    const s = bound()
+    expect(S.checkListen(s)).toBeUndefined()
+    S.listening(s)
+    return s
+  }
+
+  it("listen: bound and open, or already listening; every other state refused with its reason", () => {
+    expect(S.checkListen(fresh())).toEqual({ refused: "WSAEINVAL", detail: "the socket is not bound: bind it before listening" })
+    expect(S.checkListen(bound())).toBeUndefined()
+    expect(S.checkListen(listeningSocket())).toBeUndefined()
+    expect(S.checkListen(connectingSocket())).toEqual({ refused: "WSAEALREADY", detail: "a connect is pending on this socket" })
+    for (const s of [connected(), disconnected()]) {
+      expect(S.checkListen(s)).toEqual({ refused: "WSAEISCONN", detail: "the socket is (or was) connected; listen on a fresh socket" })
+    }
+    expect(S.checkListen(spent())).toEqual({ refused: "WSAEINVAL", detail: "the socket is unusable after WSAEHOSTUNREACH; open a new one" })
+    const unnamed = spent()
+    unnamed.spentBy = undefined
+    expect(S.checkListen(unnamed)?.detail).toBe("the socket is unusable after an earlier failure; open a new one")
+    expect(S.checkListen(closed())).toEqual({ refused: "WSAENOTSOCK", detail: "the socket was closed" })
+  })
+
+  it("connect on a listening socket is WSAEINVAL (it accepts, it cannot connect)", () => {
+    expect(S.checkConnect(listeningSocket(), target)).toEqual({
+      refused: "WSAEINVAL",
+      detail: "the socket is listening: it accepts connections, it cannot make one"
+    })
+  })
+
+  it("accept: only on a listening socket; closed is WSAENOTSOCK, anything else WSAEINVAL", () => {
+    expect(S.checkAccept(listeningSocket())).toBeUndefined()
+    expect(S.checkAccept(closed())).toEqual({ refused: "WSAENOTSOCK", detail: "the socket was closed" })
+    for (const s of [fresh(), bound(), connectingSocket(), connected(), disconnected(), spent()]) {
+      expect(S.checkAccept(s)).toEqual({ refused: "WSAEINVAL", detail: "the socket is not listening: call listen first" })
+    }
+  })
+
+  it("an accepted socket starts bound and connected since `now`: connect is WSAEISCONN, send and receive go", () => {
+    const accepted = S.makeAcceptedState("ipv6", { family: "ipv6" }, 42)
+    expect(accepted).toMatchObject({ family: "ipv6", state: "connected", bound: true, connectedAt: 42, sendShut: false })
+    expect(S.checkConnect(accepted, target6)?.refused).toBe("WSAEISCONN")
+    expect(S.checkSend(accepted)).toBeUndefined()
+    expect(S.checkReceive(accepted)).toBeUndefined()
+    const record = fresh()
+    S.acceptedInto(record, 7)
+    expect(record).toMatchObject({ state: "connected", bound: true, connectedAt: 7 })
+  })
+})
