@@ -24,6 +24,11 @@ const receiveError = internal.statusOnto(WsaError.receiveTags)
 
 export const makeReader = (socket: unknown, chunkSize: number): Reader => {
   let ended = false
+  /**
+   * the last pull found the socket drained (a short read): the next one goes straight to the wait, whose
+   * receive tries the socket first anyway (one recv per wake-up instead of two EAGAINs)
+   */
+  let drained = false
   /** an error met after some chunks of a batch: reported by the next pull, after those chunks */
   let owed: WsaError.ReceiveError | undefined
 
@@ -52,7 +57,10 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
     const refusal = Core.SocketState.checkReceive(impl)
     if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "receive"))
     const driver = impl.port.driver
-    if (!impl.receiveQueue.idle || driver.tryReceive === undefined) return waitForOne(impl)
+    if (drained || !impl.receiveQueue.idle || driver.tryReceive === undefined) {
+      drained = false
+      return waitForOne(impl)
+    }
     let batch: Array<Uint8Array> | undefined
     for (let i = 0; i < BATCH; i++) {
       const now = driver.tryReceive(impl.native, chunkSize)
@@ -70,7 +78,10 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
       }
       ;(batch ??= []).push(data)
       // A short read: the kernel had no more; the next try would only say EAGAIN.
-      if (data.byteLength < chunkSize) break
+      if (data.byteLength < chunkSize) {
+        drained = true
+        break
+      }
     }
     if (batch !== undefined) return Effect.succeed(batch)
     if (ended) return Effect.succeed(undefined)
