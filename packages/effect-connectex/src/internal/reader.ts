@@ -16,8 +16,20 @@ const BATCH = 16
 /** What one pull gives: chunks (never empty), or `undefined` once the peer has closed its side. */
 export type Pulled = ReadonlyArray<Uint8Array> | undefined
 
+export const isPulled = (u: Pulled | WsaError.ReceiveError): u is Pulled => u === undefined || Array.isArray(u)
+
+/** `tryPull`'s answer when nothing is there yet: `wait` is the next step. */
+export const WAIT: unique symbol = Symbol.for("effect-connectex/Reader/wait")
+
 export interface Reader {
   readonly pull: Effect.Effect<Pulled, WsaError.ReceiveError>
+  /**
+   * The synchronous part of `pull`, for callers outside a fiber (the Duplex): what is there now (chunks,
+   * the end, or the error), or `WAIT` when `pull` would wait.
+   */
+  readonly tryPull: () => Pulled | WsaError.ReceiveError | typeof WAIT
+  /** After `tryPull` answered `WAIT`: the wait for one receive (a plain `pull` otherwise). */
+  readonly wait: Effect.Effect<Pulled, WsaError.ReceiveError>
 }
 
 const receiveError = internal.statusOnto(WsaError.receiveTags)
@@ -45,21 +57,25 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
       })
     )
 
-  const pull: Effect.Effect<Pulled, WsaError.ReceiveError> = Effect.suspend(() => {
+  /** the socket `tryPull` found empty: `wait` waits on it */
+  let waitingOn: internal.SocketImpl | undefined
+
+  const tryPull = (): Pulled | WsaError.ReceiveError | typeof WAIT => {
     if (owed !== undefined) {
       const error = owed
       owed = undefined
-      return Effect.fail(error)
+      return error
     }
-    if (ended) return Effect.succeed(undefined)
+    if (ended) return undefined
     const impl = internal.usableSync(socket, "receive")
-    if (!internal.isSocket(impl)) return Effect.fail(impl)
+    if (!internal.isSocket(impl)) return impl
     const refusal = Core.SocketState.checkReceive(impl)
-    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "receive"))
+    if (refusal !== undefined) return internal.refused(refusal, "receive")
     const driver = impl.port.driver
     if (drained || !impl.receiveQueue.idle || driver.tryReceive === undefined) {
       drained = false
-      return waitForOne(impl)
+      waitingOn = impl
+      return WAIT
     }
     let batch: Array<Uint8Array> | undefined
     for (let i = 0; i < BATCH; i++) {
@@ -67,7 +83,7 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
       if (now === undefined) break
       if (now.status !== 0) {
         const error = receiveError(now.status, "receive")
-        if (batch === undefined) return Effect.fail(error)
+        if (batch === undefined) return error
         owed = error
         break
       }
@@ -83,10 +99,23 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
         break
       }
     }
-    if (batch !== undefined) return Effect.succeed(batch)
-    if (ended) return Effect.succeed(undefined)
-    return waitForOne(impl)
+    if (batch !== undefined) return batch
+    if (ended) return undefined
+    waitingOn = impl
+    return WAIT
+  }
+
+  const wait: Effect.Effect<Pulled, WsaError.ReceiveError> = Effect.suspend(() => {
+    const impl = waitingOn
+    waitingOn = undefined
+    return impl === undefined ? pull : waitForOne(impl)
   })
 
-  return { pull }
+  const pull: Effect.Effect<Pulled, WsaError.ReceiveError> = Effect.suspend(() => {
+    const now = tryPull()
+    if (now === WAIT) return wait
+    return isPulled(now) ? Effect.succeed(now) : Effect.fail(now)
+  })
+
+  return { pull, tryPull, wait }
 }
