@@ -85,6 +85,12 @@ class PosixSocket implements NativeSocket {
   lastPeer: SocketAddress | undefined = undefined
   /** an error the kernel reported early, owed to the next receive or send */
   deferredError = 0
+  /**
+   * The last recv left the receive queue empty (EAGAIN, or a short read): the next receive may go straight
+   * to its wait, as the poll handle is level-triggered (bytes that arrived since wake it at once). Saves
+   * the second EAGAIN of a front-end's try-then-wait.
+   */
+  drained = false
   constructor(readonly fd: number, readonly family: Family) {}
 }
 
@@ -272,6 +278,7 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     if (maxBytes > scratch.length && maxBytes <= SCRATCH_MAX) scratch = Buffer.allocUnsafeSlow(maxBytes)
     const buffer = maxBytes <= scratch.length ? scratch : Buffer.allocUnsafe(maxBytes)
     const n = libc.recv(socket.fd, buffer, maxBytes, 0)
+    socket.drained = n > 0 && n < maxBytes
     if (n >= 0) {
       // A large read into its own buffer is handed over as it is; anything else is copied out.
       const data = buffer !== scratch && n * 2 >= maxBytes
@@ -280,7 +287,10 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
       return { status: 0, bytes: n, data }
     }
     const e = libc.errno()
-    if (wouldBlock(e)) return undefined
+    if (wouldBlock(e)) {
+      socket.drained = true
+      return undefined
+    }
     return { status: wsaFromErrno(e), bytes: 0, data: empty }
   }
 
@@ -348,7 +358,12 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
       if (completion === undefined) return waitFor(socket, operation, "read", attempt)
       operation.complete(completion.status, completion.bytes, completion.data)
     }
-    attempt()
+    if (socket.drained && socket.deferredError === 0) {
+      socket.drained = false
+      waitFor(socket, operation, "read", attempt)
+    } else {
+      attempt()
+    }
     return operation
   }
 
