@@ -221,7 +221,7 @@ export interface ServeOptions {
   readonly concurrency?: number | "unbounded" | undefined
   /**
    * accepts kept posted at once (default 4 on the Windows driver, as IIS/.NET keep several AcceptEx
-   * pending under load; 1 elsewhere, where readiness wakes one accept per queued connection anyway)
+   * pending under load; 1 elsewhere, where each wake-up drains the kernel's queue with the driver's tryAccept)
    */
   readonly accepts?: number | undefined
   /** passed to each accept: wait for the client's first bytes too */
