@@ -24,7 +24,8 @@
  */
 import { Cause, Effect, Exit, type Fiber, Runtime } from "effect"
 import { Duplex } from "node:stream"
-import { makeReader } from "./internal/reader.js"
+import type * as WsaError from "./errors/WsaError.js"
+import { isPulled, makeReader, type Pulled, type Reader, WAIT } from "./internal/reader.js"
 import * as internal from "./internal/socket.js"
 import * as Socket from "./Socket.js"
 
@@ -81,7 +82,7 @@ class ConnectionDuplex extends Duplex implements SocketDuplex {
   private readingNow = false
   private idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
   private idleMs = 0
-  private readonly pull: Effect.Effect<ReadonlyArray<Uint8Array> | undefined, unknown>
+  private readonly reader: Reader
 
   constructor(
     readonly socket: Socket.Socket,
@@ -93,7 +94,7 @@ class ConnectionDuplex extends Duplex implements SocketDuplex {
       readableHighWaterMark: options?.highWaterMark ?? 64 * 1024,
       decodeStrings: true
     })
-    this.pull = makeReader(socket, options?.readSize ?? 64 * 1024).pull
+    this.reader = makeReader(socket, options?.readSize ?? 64 * 1024)
   }
 
   /** Runs `effect` and calls `then` with its exit (synchronously when it completes at once). */
@@ -113,12 +114,39 @@ class ConnectionDuplex extends Duplex implements SocketDuplex {
     this.idleTimer?.unref?.()
   }
 
-  // One read outstanding at a time; it goes on while the consumer wants more. The fiber may finish (and
-  // its observer run) inside `runFork`/`addObserver`, so the state is set before either is called.
+  // What is already there is taken synchronously (the reader's `tryPull`, no fiber), as long as the consumer
+  // wants more; only an empty socket starts a fiber, for one wait. One read outstanding at a time. The fiber
+  // may finish (and its observer run) inside `runFork`/`addObserver`, so the state is set before either is
+  // called.
   override _read(): void {
     if (this.readingNow || this.destroyed) return
+    while (true) {
+      const now = this.reader.tryPull()
+      if (now === WAIT) return this.waitAndRead()
+      if (!this.deliver(now)) return
+    }
+  }
+
+  /** Pushes what a read gave; true when the consumer wants more at once. */
+  private deliver(pulled: Pulled | WsaError.ReceiveError): boolean {
+    if (!isPulled(pulled)) {
+      this.destroy(failureOf(Cause.fail(pulled)))
+      return false
+    }
+    this.activity()
+    const chunks = pulled
+    if (chunks === undefined) {
+      this.push(null)
+      return false
+    }
+    let more = true
+    for (const chunk of chunks) more = this.push(chunk)
+    return more && !this.destroyed
+  }
+
+  private waitAndRead(): void {
     this.readingNow = true
-    const fiber = this.runFork(this.pull)
+    const fiber = this.runFork(this.reader.wait)
     this.reading = fiber
     fiber.addObserver((exit) => {
       if (this.reading === fiber) this.reading = undefined
@@ -128,12 +156,7 @@ class ConnectionDuplex extends Duplex implements SocketDuplex {
         if (!Exit.isInterrupted(exit)) this.destroy(failureOf(exit.cause))
         return
       }
-      this.activity()
-      const chunks = exit.value
-      if (chunks === undefined) return void this.push(null)
-      let more = true
-      for (const chunk of chunks) more = this.push(chunk)
-      if (more) this._read()
+      if (this.deliver(exit.value)) this._read()
     })
   }
 

@@ -111,24 +111,30 @@ export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Eff
           // The streaming read (every chunk already there in one step, a wait on the port only when the
           // socket is empty); a handler's Effect completes before the next chunk is read.
           const { pull } = makeReader(socket, readSize)
-          const readLoop: Effect.Effect<void, Platform.SocketError> = Effect.gen(function*() {
-            while (true) {
-              const chunks = yield* Effect.mapError(pull, readError)
-              if (chunks === undefined) {
-                // The peer closed its side: the run ends successfully, as a node:net "end" does.
-                yield* Deferred.done(fiberSet.deferred, Exit.void)
-                return
-              }
-              for (const bytes of chunks) {
-                const result = handler(bytes)
-                if (Effect.isEffect(result)) yield* Fiber.await(runFork(result))
+          // One fiber reads for the whole run (no generator per chunk): plain handlers are called in place,
+          // a handler's Effect runs in the set (its failure ends the run) and is waited for before the next chunk.
+          const deliver = (chunks: ReadonlyArray<Uint8Array>, from: number): Effect.Effect<void, Platform.SocketError> => {
+            for (let i = from; i < chunks.length; i++) {
+              const result = handler(chunks[i]!)
+              if (Effect.isEffect(result)) {
+                return Effect.flatMap(Fiber.await(runFork(result)), () => deliver(chunks, i + 1))
               }
             }
+            return readLoop
+          }
+          const readLoop: Effect.Effect<void, Platform.SocketError> = Effect.matchEffect(pull, {
+            onFailure: (error) => Effect.fail(readError(error)),
+            onSuccess: (chunks) =>
+              chunks === undefined
+                // The peer closed its side: the run ends successfully, as a node:net "end" does.
+                ? Deferred.done(fiberSet.deferred, Exit.void)
+                : deliver(chunks, 0)
           })
           yield* FiberSet.run(fiberSet, readLoop)
 
           current = fiberSet as FiberSet.FiberSet<unknown, unknown>
           yield* latch.open
+          open = true
           if (opts?.onOpen !== undefined) yield* opts.onOpen
           return yield* FiberSet.join(fiberSet).pipe(
             Effect.catchIf(Platform.SocketCloseError.isClean((code) => !closeCodeIsError(code)), () => Effect.void)
@@ -136,14 +142,19 @@ export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Eff
         })
       ).pipe(
         Effect.ensuring(Effect.sync(() => {
+          open = false
           latch.unsafeClose()
           current = undefined
         })),
         Effect.interruptible
       )
 
+    // The latch's state mirrored in a plain flag: a write to an open socket skips `whenOpen`.
+    let open = false
     const write = (chunk: Uint8Array | string | Platform.CloseEvent): Effect.Effect<void, Platform.SocketError> =>
-      latch.whenOpen(Effect.suspend(() => {
+      open ? writeNow(chunk) : latch.whenOpen(writeNow(chunk))
+    const writeNow = (chunk: Uint8Array | string | Platform.CloseEvent): Effect.Effect<void, Platform.SocketError> =>
+      Effect.suspend(() => {
         if (Platform.isCloseEvent(chunk)) {
           const fiberSet = current
           // The run ends with the close event first, so that the receive the disconnect aborts is not
@@ -158,7 +169,7 @@ export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Eff
         }
         const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk
         return Effect.asVoid(Effect.mapError(Socket.send(socket, bytes), writeError))
-      }))
+      })
 
     return Platform.Socket.of({
       [Platform.TypeId]: Platform.TypeId,

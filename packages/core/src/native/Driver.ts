@@ -135,6 +135,12 @@ export interface Driver {
    */
   readonly accept: (listening: NativeSocket, receiveBytes: number, done: Done) => InFlight
   /**
+   * Optional synchronous fast path for accept (no receive): the completion when a connection is already
+   * queued (status 0 with `accepted`, ownership passing with it) or the accept failed, `undefined` when an
+   * accept would have to wait. Nothing stays pending. A server drains its queue with it after each wake-up.
+   */
+  readonly tryAccept?: (listening: NativeSocket) => Completion | undefined
+  /**
    * Sends all of `data`; bytes = data.length on success. The caller's bytes are read only during this call:
    * what must wait is copied into memory the operation owns before it returns (`owned`: `data` already is
    * such memory, no copy needed).

@@ -4,7 +4,7 @@
  * caller's scope. Accepts go through `Port.submit` like every other long operation (cancel, then wait).
  */
 import * as Core from "@effect-connectex/core"
-import { Cause, Clock, Effect, ExecutionStrategy, Exit, Scope } from "effect"
+import { Cause, Clock, Effect, ExecutionStrategy, Exit, Fiber, Runtime, Scope } from "effect"
 import * as WsaError from "../errors/WsaError.js"
 import { Iocp, portOf } from "../Iocp.js"
 import * as Metrics from "../Metrics.js"
@@ -52,14 +52,16 @@ export interface Accepted {
   readonly data: Uint8Array
 }
 
-/** The scoped close of a socket the library opened or accepted, counted in the open-sockets gauge. */
-const closeWithScope = (socket: internal.SocketImpl) =>
-  Effect.addFinalizer(() =>
-    Effect.sync(() => {
-      internal.close(socket)
-      Metrics.openSockets.unsafeModify(-1, [])
-    })
-  )
+/** The close of a socket the library accepted, counted in the open-sockets gauge. */
+const closeCounted = (socket: internal.SocketImpl): void => {
+  internal.close(socket)
+  Metrics.openSockets.unsafeModify(-1, [])
+}
+
+/** The scoped close of a socket the library opened or accepted. */
+const closeWithScope = (socket: internal.SocketImpl) => Effect.addFinalizer(() => Effect.sync(() => closeCounted(socket)))
+
+const empty = new Uint8Array(0)
 
 const toListenError = WsaError.narrowingError(WsaError.listenTags)
 const toAcceptError = WsaError.narrowingError(WsaError.acceptTags)
@@ -153,26 +155,44 @@ export const acceptOn = (
         internal.wsaError("WSAEINVAL", "accept", undefined, `receive must be an integer from 0 to ${Socket.MAX_RECEIVE}, got ${describe(receive)}`)
       )
     }
-    const port = impl.port
-    // The completion is kept here as it arrives: when the accept won the race with an interruption, the
-    // waiting fiber is gone, and the connection it made is closed instead of leaked.
-    let arrived: Core.Completion | undefined
-    const start = (done: Core.Done) =>
-      port.driver.accept(impl.native, receive, (completion) => {
-        arrived = completion
-        done(completion)
-      })
     return yield* Effect.uninterruptibleMask((restore) =>
-      restore(port.submit(start)).pipe(
-        Effect.onInterrupt(() =>
-          Effect.sync(() => {
-            if (arrived?.accepted !== undefined) port.driver.close(arrived.accepted.socket)
-          })
-        ),
-        Effect.flatMap((completion) => adopt(impl, completion))
-      )
+      Effect.flatMap(acceptCompletion(impl, receive, restore), (completion) => adopt(impl, completion))
     )
   })
+
+/**
+ * One accept's completion: the driver's synchronous `tryAccept` first (a queued connection needs no
+ * pending operation), otherwise an accept through the port (cancel, then wait). A connection that arrives
+ * after an interruption (it won the race) is closed instead of leaked. Called uninterruptibly: only the
+ * wait is `restore`d, so the caller takes ownership of the connection before an interruption can land.
+ */
+const acceptCompletion = (
+  impl: internal.SocketImpl,
+  receive: number,
+  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+): Effect.Effect<Core.Completion> => {
+  const port = impl.port
+  const driver = port.driver
+  if (receive === 0 && driver.tryAccept !== undefined) {
+    const now = driver.tryAccept(impl.native)
+    if (now !== undefined) return Effect.succeed(now)
+  }
+  // The completion is kept here as it arrives: when the accept won the race with an interruption, the
+  // waiting fiber is gone, and the connection it made is closed instead of leaked.
+  let arrived: Core.Completion | undefined
+  const start = (done: Core.Done) =>
+    driver.accept(impl.native, receive, (completion) => {
+      arrived = completion
+      done(completion)
+    })
+  return restore(port.submit(start)).pipe(
+    Effect.onInterrupt(() =>
+      Effect.sync(() => {
+        if (arrived?.accepted !== undefined) driver.close(arrived.accepted.socket)
+      })
+    )
+  )
+}
 
 const adopt = (
   listening: internal.SocketImpl,
@@ -201,7 +221,7 @@ export interface ServeOptions {
   readonly concurrency?: number | "unbounded" | undefined
   /**
    * accepts kept posted at once (default 4 on the Windows driver, as IIS/.NET keep several AcceptEx
-   * pending under load; 1 elsewhere, where readiness wakes one accept per queued connection anyway)
+   * pending under load; 1 elsewhere, where each wake-up drains the kernel's queue with the driver's tryAccept)
    */
   readonly accepts?: number | undefined
   /** passed to each accept: wait for the client's first bytes too */
@@ -211,6 +231,16 @@ export interface ServeOptions {
 /** Accept errors that pass (the process is out of descriptors or buffers for a moment): wait, then go on. */
 const transient = (error: WsaError.AcceptError): boolean => error._tag === "WSAEMFILE" || error._tag === "WSAENOBUFS"
 
+/** Connections taken from the kernel's queue in one synchronous step after a wake-up, at most. */
+const DRAIN_MAX = 64
+
+/**
+ * The serving loop, kept cheap per connection: after each wake-up the kernel's queue is drained with the
+ * driver's synchronous `tryAccept` (no pending operation, the listening fd stays armed), and each connection
+ * gets one fiber, started from the serve's runtime, that owns its socket from the first step: a scope for
+ * the handler, then the close. No semaphore when concurrency is unbounded; with a bound, a slot is taken
+ * before each accept and handed back when the connection's fiber ends.
+ */
 export const serve = <E, R>(
   listener: ListenerImpl,
   handler: (connection: Accepted) => Effect.Effect<unknown, E, R>,
@@ -218,31 +248,91 @@ export const serve = <E, R>(
 ): Effect.Effect<never, WsaError.AcceptError, Exclude<R, Scope.Scope>> =>
   Effect.scoped(
     Effect.gen(function*() {
-      const connections = yield* Effect.scope
       const concurrency = options?.concurrency ?? "unbounded"
-      const slots = typeof concurrency === "number" ? yield* Effect.makeSemaphore(Math.max(1, concurrency)) : undefined
+      let free = typeof concurrency === "number" ? Math.max(1, concurrency) : Infinity
+      const receive = options?.receive ?? 0
       const driverName = isListener(listener) ? listener.socket.port.driver.name : "posix"
       const accepts = Math.max(1, options?.accepts ?? (driverName === "windows" ? 4 : 1))
-      const one = Effect.gen(function*() {
-        if (slots !== undefined) yield* slots.take(1)
-        const scope = yield* Scope.fork(connections, ExecutionStrategy.sequential)
-        const release = (exit: Exit.Exit<unknown, unknown>) =>
-          Effect.zipRight(Scope.close(scope, exit), slots === undefined ? Effect.void : slots.release(1))
-        const connection = yield* accept(listener, { receive: options?.receive }).pipe(
-          Scope.extend(scope),
-          Effect.onExit((exit) => (Exit.isFailure(exit) ? release(exit) : Effect.void))
-        )
-        yield* handler(connection).pipe(
-          Scope.extend(scope),
+      // Interruptible whatever the caller's region: serve's end interrupts the handlers and waits for them.
+      const runFork = Runtime.runFork(yield* Effect.interruptible(Effect.runtime<Exclude<R, Scope.Scope>>()))
+      const clock = yield* Effect.clock
+      const live = new Set<Fiber.RuntimeFiber<void>>()
+      yield* Effect.addFinalizer(() => Effect.suspend(() => Fiber.interruptAll([...live])))
+
+      // A bounded serve's accept loops wait here for a slot freed by a connection's end.
+      const slotWaiters = new Set<() => void>()
+      const freeSlot = (): void => {
+        free++
+        for (const wake of slotWaiters) wake()
+        slotWaiters.clear()
+      }
+      const slotFreed = Effect.async<void>((resume) => {
+        const wake = () => resume(Effect.void)
+        slotWaiters.add(wake)
+        return Effect.sync(() => void slotWaiters.delete(wake))
+      })
+
+      const handle = (socket: internal.SocketImpl, connection: Accepted): Effect.Effect<void, never, Exclude<R, Scope.Scope>> =>
+        Effect.suspend(() => handler(connection)).pipe(
+          Effect.scoped,
           Effect.catchAllCause((cause) =>
             Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logWarning("Listener.serve: a connection handler failed", cause)
           ),
-          Effect.onExit(release),
-          Effect.forkIn(connections)
-        )
-      })
-      const loop: Effect.Effect<never, WsaError.AcceptError, R> = Effect.forever(
-        Effect.catchIf(one, transient, () => Effect.sleep("50 millis"))
+          Effect.ensuring(Effect.sync(() => closeCounted(socket)))
+        ) as Effect.Effect<void, never, Exclude<R, Scope.Scope>>
+
+      /** Hands an accepted connection (its slot already taken) to a fiber of its own, synchronously. */
+      const start = (impl: internal.SocketImpl, completion: Core.Completion): void => {
+        const accepted = completion.accepted!
+        const port = impl.port
+        port.track(accepted.socket)
+        Metrics.openSockets.unsafeModify(1, [])
+        const socket = new internal.SocketImpl(impl.family, accepted.socket, port)
+        Core.SocketState.acceptedInto(socket, clock.unsafeCurrentTimeMillis())
+        const fiber = runFork(handle(socket, { socket, peer: accepted.peer, data: completion.data ?? empty }))
+        live.add(fiber)
+        fiber.addObserver(() => {
+          live.delete(fiber)
+          freeSlot()
+        })
+      }
+
+      /** The first connection of a wake-up, then whatever else is queued (while slots last). */
+      const admit = (impl: internal.SocketImpl, first: Core.Completion): Effect.Effect<void, WsaError.AcceptError> => {
+        let completion: Core.Completion | undefined = first
+        for (let taken = 0; completion !== undefined; taken++) {
+          if (completion.status !== 0 || completion.accepted === undefined) {
+            freeSlot()
+            const status = completion.status !== 0 ? completion.status : Core.wsa.WSAEINVAL
+            return Effect.fail(acceptError(status, "accept"))
+          }
+          start(impl, completion)
+          const tryAccept = impl.port.driver.tryAccept
+          if (receive !== 0 || tryAccept === undefined || free <= 0 || taken + 1 >= DRAIN_MAX) break
+          free--
+          completion = tryAccept(impl.native)
+          if (completion === undefined) free++
+        }
+        return Effect.void
+      }
+
+      // One round: a slot, an accept (only the waits interruptible), and the connections handed over.
+      const round: Effect.Effect<void, WsaError.AcceptError> = Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          if (free <= 0) return Effect.zipRight(restore(slotFreed), round)
+          const socket = usableListener(listener, "accept")
+          if (!internal.isSocket(socket)) return Effect.fail(toAcceptError(socket))
+          const refusal = Core.SocketState.checkAccept(socket)
+          if (refusal !== undefined) return Effect.fail(toAcceptError(internal.refused(refusal, "accept")))
+          free--
+          return Effect.matchCauseEffect(acceptCompletion(socket, receive, restore), {
+            onFailure: (cause) => Effect.zipRight(Effect.sync(freeSlot), Effect.failCause(cause)),
+            onSuccess: (completion) => admit(socket, completion)
+          })
+        })
+      )
+      const loop: Effect.Effect<never, WsaError.AcceptError> = Effect.forever(
+        Effect.catchIf(round, transient, () => Effect.sleep("50 millis"))
       )
       // Several loops keep several accepts posted; the first failure (the listener closed) stops them all.
       yield* Effect.all(Array.from({ length: accepts }, () => loop), { concurrency: "unbounded", discard: true })

@@ -16,14 +16,31 @@ const BATCH = 16
 /** What one pull gives: chunks (never empty), or `undefined` once the peer has closed its side. */
 export type Pulled = ReadonlyArray<Uint8Array> | undefined
 
+export const isPulled = (u: Pulled | WsaError.ReceiveError): u is Pulled => u === undefined || Array.isArray(u)
+
+/** `tryPull`'s answer when nothing is there yet: `wait` is the next step. */
+export const WAIT: unique symbol = Symbol.for("effect-connectex/Reader/wait")
+
 export interface Reader {
   readonly pull: Effect.Effect<Pulled, WsaError.ReceiveError>
+  /**
+   * The synchronous part of `pull`, for callers outside a fiber (the Duplex): what is there now (chunks,
+   * the end, or the error), or `WAIT` when `pull` would wait.
+   */
+  readonly tryPull: () => Pulled | WsaError.ReceiveError | typeof WAIT
+  /** After `tryPull` answered `WAIT`: the wait for one receive (a plain `pull` otherwise). */
+  readonly wait: Effect.Effect<Pulled, WsaError.ReceiveError>
 }
 
 const receiveError = internal.statusOnto(WsaError.receiveTags)
 
 export const makeReader = (socket: unknown, chunkSize: number): Reader => {
   let ended = false
+  /**
+   * the last pull found the socket drained (a short read): the next one goes straight to the wait, whose
+   * receive tries the socket first anyway (one recv per wake-up instead of two EAGAINs)
+   */
+  let drained = false
   /** an error met after some chunks of a batch: reported by the next pull, after those chunks */
   let owed: WsaError.ReceiveError | undefined
 
@@ -40,26 +57,33 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
       })
     )
 
-  const pull: Effect.Effect<Pulled, WsaError.ReceiveError> = Effect.suspend(() => {
+  /** the socket `tryPull` found empty: `wait` waits on it */
+  let waitingOn: internal.SocketImpl | undefined
+
+  const tryPull = (): Pulled | WsaError.ReceiveError | typeof WAIT => {
     if (owed !== undefined) {
       const error = owed
       owed = undefined
-      return Effect.fail(error)
+      return error
     }
-    if (ended) return Effect.succeed(undefined)
+    if (ended) return undefined
     const impl = internal.usableSync(socket, "receive")
-    if (!internal.isSocket(impl)) return Effect.fail(impl)
+    if (!internal.isSocket(impl)) return impl
     const refusal = Core.SocketState.checkReceive(impl)
-    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "receive"))
+    if (refusal !== undefined) return internal.refused(refusal, "receive")
     const driver = impl.port.driver
-    if (!impl.receiveQueue.idle || driver.tryReceive === undefined) return waitForOne(impl)
+    if (drained || !impl.receiveQueue.idle || driver.tryReceive === undefined) {
+      drained = false
+      waitingOn = impl
+      return WAIT
+    }
     let batch: Array<Uint8Array> | undefined
     for (let i = 0; i < BATCH; i++) {
       const now = driver.tryReceive(impl.native, chunkSize)
       if (now === undefined) break
       if (now.status !== 0) {
         const error = receiveError(now.status, "receive")
-        if (batch === undefined) return Effect.fail(error)
+        if (batch === undefined) return error
         owed = error
         break
       }
@@ -70,12 +94,28 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
       }
       ;(batch ??= []).push(data)
       // A short read: the kernel had no more; the next try would only say EAGAIN.
-      if (data.byteLength < chunkSize) break
+      if (data.byteLength < chunkSize) {
+        drained = true
+        break
+      }
     }
-    if (batch !== undefined) return Effect.succeed(batch)
-    if (ended) return Effect.succeed(undefined)
-    return waitForOne(impl)
+    if (batch !== undefined) return batch
+    if (ended) return undefined
+    waitingOn = impl
+    return WAIT
+  }
+
+  const wait: Effect.Effect<Pulled, WsaError.ReceiveError> = Effect.suspend(() => {
+    const impl = waitingOn
+    waitingOn = undefined
+    return impl === undefined ? pull : waitForOne(impl)
   })
 
-  return { pull }
+  const pull: Effect.Effect<Pulled, WsaError.ReceiveError> = Effect.suspend(() => {
+    const now = tryPull()
+    if (now === WAIT) return wait
+    return isPulled(now) ? Effect.succeed(now) : Effect.fail(now)
+  })
+
+  return { pull, tryPull, wait }
 }

@@ -86,6 +86,12 @@ class PosixSocket implements NativeSocket {
   lastPeer: SocketAddress | undefined = undefined
   /** an error the kernel reported early, owed to the next receive or send */
   deferredError = 0
+  /**
+   * The last recv left the receive queue empty (EAGAIN, or a short read): the next receive may go straight
+   * to its wait, as the poll handle is level-triggered (bytes that arrived since wake it at once). Saves
+   * the second EAGAIN of a front-end's try-then-wait.
+   */
+  drained = false
   constructor(readonly fd: number, readonly family: Family) {}
 }
 
@@ -270,9 +276,13 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     }
     const buffer = scratch.bufferFor(maxBytes)
     const n = libc.recv(socket.fd, buffer, maxBytes, 0)
+    socket.drained = n > 0 && n < maxBytes
     if (n >= 0) return { status: 0, bytes: n, data: scratch.take(buffer, n, maxBytes) }
     const e = libc.errno()
-    if (wouldBlock(e)) return undefined
+    if (wouldBlock(e)) {
+      socket.drained = true
+      return undefined
+    }
     return { status: wsaFromErrno(e), bytes: 0, data: empty }
   }
 
@@ -340,7 +350,12 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
       if (completion === undefined) return waitFor(socket, operation, "read", attempt)
       operation.complete(completion.status, completion.bytes, completion.data)
     }
-    attempt()
+    if (socket.drained && socket.deferredError === 0) {
+      socket.drained = false
+      waitFor(socket, operation, "read", attempt)
+    } else {
+      attempt()
+    }
     return operation
   }
 
@@ -370,28 +385,55 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
    * which closes the half-accepted socket (Windows' guidance is the same: watch SO_CONNECT_TIME and drop
    * clients that connect and send nothing).
    */
+  /**
+   * One accept4(SOCK_NONBLOCK | SOCK_CLOEXEC) now: a connection that was aborted while it sat in the queue
+   * (ECONNABORTED) is dropped and the next one taken; `undefined` when the queue is empty.
+   */
+  const tryAccept = (native: NativeSocket): Completion | undefined => {
+    const listener = native as PosixSocket
+    // A closed listener's fd number may already belong to another socket: never call accept4 on it.
+    if (listener.closed) return { status: wsa.WSAENOTSOCK, bytes: 0 }
+    while (true) {
+      nameLength.writeUInt32LE(SOCKADDR_MAX, 0)
+      const fd = libc.accept4(listener.fd, name, nameLength, SOCK_NONBLOCK | SOCK_CLOEXEC)
+      if (fd >= 0) {
+        counter.live++
+        const socket = new PosixSocket(fd, listener.family)
+        const peer = decode(name)
+        if (peer === undefined) {
+          close(socket)
+          return { status: wsa.WSAEAFNOSUPPORT, bytes: 0 }
+        }
+        return { status: 0, bytes: 0, accepted: { socket, peer } }
+      }
+      const e = libc.errno()
+      if (e === ECONNABORTED || e === EINTR) continue
+      if (wouldBlock(e)) return undefined
+      return { status: wsaFromErrno(e), bytes: 0 }
+    }
+  }
+
+  /**
+   * AcceptEx's equivalent. `tryAccept` first (a queued connection needs no wait); otherwise the listening fd
+   * is watched for readability through the same readiness machinery as a receive (it stays armed while
+   * accepts keep coming, as a receive's does), and accept4 is tried again. A connection reset while it sat
+   * in the queue (seen by the first receive) is dropped and the next one taken.
+   *
+   * With `receiveBytes` this waits, like AcceptEx with a receive, for the client's first bytes (or its end:
+   * empty data) before completing; no bound of its own: the front-end's timeout / interruption cancels it,
+   * which closes the half-accepted socket (Windows' guidance is the same: watch SO_CONNECT_TIME and drop
+   * clients that connect and send nothing).
+   */
   const accept: Driver["accept"] = (native, receiveBytes, done) => {
     const listener = native as PosixSocket
     const operation = new PosixOperation(listener, done, counter)
     const attempt = (): void => {
-      while (true) {
-        nameLength.writeUInt32LE(SOCKADDR_MAX, 0)
-        const fd = libc.accept4(listener.fd, name, nameLength, SOCK_NONBLOCK | SOCK_CLOEXEC)
-        if (fd >= 0) return accepted(fd)
-        const e = libc.errno()
-        if (e === ECONNABORTED || e === EINTR) continue
-        if (wouldBlock(e)) return waitFor(listener, operation, "read", attempt)
-        return operation.complete(wsaFromErrno(e), 0)
-      }
+      const now = tryAccept(listener)
+      if (now === undefined) return waitFor(listener, operation, "read", attempt)
+      if (now.accepted === undefined) return operation.complete(now.status, 0)
+      accepted(now.accepted.socket as PosixSocket, now.accepted.peer)
     }
-    const accepted = (fd: number): void => {
-      counter.live++
-      const socket = new PosixSocket(fd, listener.family)
-      const peer = decode(name)
-      if (peer === undefined) {
-        close(socket)
-        return operation.complete(wsa.WSAEAFNOSUPPORT, 0)
-      }
+    const accepted = (socket: PosixSocket, peer: SocketAddress): void => {
       if (receiveBytes <= 0) return operation.complete(0, 0, undefined, { socket, peer })
       // The first bytes: a receive on the new socket, cancelled (and the socket closed) with the accept.
       const first = receive(socket, receiveBytes, (completion) => {
@@ -556,6 +598,7 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     resetConnect,
     listen: (native, backlog) => (libc.listen((native as PosixSocket).fd, backlog) === 0 ? 0 : wsaFromErrno(libc.errno())),
     accept,
+    tryAccept,
     send,
     trySend,
     receive,
