@@ -1,22 +1,5 @@
-import {
-  acceptTags,
-  addressTags,
-  bindTags,
-  connectTags,
-  connectTimeTags,
-  disconnectTags,
-  listenTags,
-  nameByCode,
-  openTags,
-  receiveTags,
-  retryableNames,
-  sendTags,
-  setOptionTags,
-  shutdownTags,
-  type SocketAddress,
-  type WsaName,
-  wsaCodes
-} from "@effect-connectex/core"
+import * as Core from "@effect-connectex/core"
+import { nameByCode, retryableNames, type SocketAddress, type WsaName, wsaCodes } from "@effect-connectex/core"
 import { Predicate } from "effect"
 import { classes, Unknown, type WSAECONNREFUSED, type WSAENETUNREACH, type WSAETIMEDOUT, type WsaError } from "./classes.js"
 
@@ -88,7 +71,7 @@ export type ErrorOf<T extends Tag> = Extract<WsaError, { readonly _tag: T }>
  * @since 0.1.0
  * @category models
  */
-export type OpenError = ErrorOf<(typeof openTags)[number]> | Unknown
+export type OpenError = ErrorOf<(typeof Core.openTags)[number]> | Unknown
 
 /**
  * What `Socket.bind` can fail with.
@@ -96,7 +79,7 @@ export type OpenError = ErrorOf<(typeof openTags)[number]> | Unknown
  * @since 0.1.0
  * @category models
  */
-export type BindError = ErrorOf<(typeof bindTags)[number]> | Unknown
+export type BindError = ErrorOf<(typeof Core.bindTags)[number]> | Unknown
 
 /**
  * What `Socket.setOption` can fail with: an unknown option (`WSAENOPROTOOPT`), a bad value (`WSAEINVAL`), or
@@ -105,7 +88,7 @@ export type BindError = ErrorOf<(typeof bindTags)[number]> | Unknown
  * @since 0.1.0
  * @category models
  */
-export type SetOptionError = ErrorOf<(typeof setOptionTags)[number]> | Unknown
+export type SetOptionError = ErrorOf<(typeof Core.setOptionTags)[number]> | Unknown
 
 /**
  * What `Socket.localAddress` and `Socket.peerAddress` can fail with.
@@ -113,7 +96,7 @@ export type SetOptionError = ErrorOf<(typeof setOptionTags)[number]> | Unknown
  * @since 0.1.0
  * @category models
  */
-export type AddressError = ErrorOf<(typeof addressTags)[number]> | Unknown
+export type AddressError = ErrorOf<(typeof Core.addressTags)[number]> | Unknown
 
 /**
  * What `Socket.connectTime` can fail with (Windows reads SO_CONNECT_TIME; elsewhere only the first two).
@@ -121,7 +104,7 @@ export type AddressError = ErrorOf<(typeof addressTags)[number]> | Unknown
  * @since 0.1.0
  * @category models
  */
-export type ConnectTimeError = ErrorOf<(typeof connectTimeTags)[number]> | Unknown
+export type ConnectTimeError = ErrorOf<(typeof Core.connectTimeTags)[number]> | Unknown
 
 /**
  * What `Socket.send` can fail with: not connected, shut down, bytes that are not a `Uint8Array` (`WSAEFAULT`),
@@ -130,7 +113,7 @@ export type ConnectTimeError = ErrorOf<(typeof connectTimeTags)[number]> | Unkno
  * @since 0.1.0
  * @category models
  */
-export type SendError = ErrorOf<(typeof sendTags)[number]> | Unknown
+export type SendError = ErrorOf<(typeof Core.sendTags)[number]> | Unknown
 
 /**
  * What `Socket.receive` can fail with: not connected, a bad `maxBytes` (`WSAEINVAL`), or a broken connection.
@@ -139,7 +122,7 @@ export type SendError = ErrorOf<(typeof sendTags)[number]> | Unknown
  * @since 0.1.0
  * @category models
  */
-export type ReceiveError = ErrorOf<(typeof receiveTags)[number]> | Unknown
+export type ReceiveError = ErrorOf<(typeof Core.receiveTags)[number]> | Unknown
 
 /**
  * What `Socket.shutdown` can fail with.
@@ -147,7 +130,7 @@ export type ReceiveError = ErrorOf<(typeof receiveTags)[number]> | Unknown
  * @since 0.1.0
  * @category models
  */
-export type ShutdownError = ErrorOf<(typeof shutdownTags)[number]> | Unknown
+export type ShutdownError = ErrorOf<(typeof Core.shutdownTags)[number]> | Unknown
 
 /**
  * What `Socket.disconnect` can fail with (`WSAEOPNOTSUPP`: a reuse the platform cannot do, as under Wine).
@@ -155,7 +138,7 @@ export type ShutdownError = ErrorOf<(typeof shutdownTags)[number]> | Unknown
  * @since 0.1.0
  * @category models
  */
-export type DisconnectError = ErrorOf<(typeof disconnectTags)[number]> | Unknown
+export type DisconnectError = ErrorOf<(typeof Core.disconnectTags)[number]> | Unknown
 
 /**
  * What `ConnectEx.connect` can fail with: the fifteen codes the ConnectEx documentation lists, and what a
@@ -164,7 +147,7 @@ export type DisconnectError = ErrorOf<(typeof disconnectTags)[number]> | Unknown
  * @since 0.1.0
  * @category models
  */
-export type ConnectError = ErrorOf<(typeof connectTags)[number]> | Unknown
+export type ConnectError = ErrorOf<(typeof Core.connectTags)[number]> | Unknown
 
 /**
  * What `ConnectEx.dial` can fail with (besides `TimeoutException` when it has a `timeout`): the connect's
@@ -282,10 +265,9 @@ export {
   receiveTags,
   sendTags,
   setOptionTags,
-  shutdownTags,
-  type WsaName,
-  wsaCodes
-}
+  shutdownTags
+} from "@effect-connectex/core"
+export { type WsaName, wsaCodes }
 
 // -- Listener ---------------------------------------------------------------------------------------------
 
@@ -296,7 +278,7 @@ export {
  * @since 0.1.0
  * @category models
  */
-export type ListenError = ErrorOf<(typeof listenTags)[number]> | Unknown
+export type ListenError = ErrorOf<(typeof Core.listenTags)[number]> | Unknown
 
 
 /**
@@ -305,7 +287,7 @@ export type ListenError = ErrorOf<(typeof listenTags)[number]> | Unknown
  * @since 0.1.0
  * @category models
  */
-export type AcceptError = ErrorOf<(typeof acceptTags)[number]> | Unknown
+export type AcceptError = ErrorOf<(typeof Core.acceptTags)[number]> | Unknown
 
 /**
  * `narrowing` for an error already made (by an earlier step of a call): kept when its tag is in `tags`,
