@@ -7,9 +7,8 @@
  *
  * @since 0.1.0
  */
-import { describe } from "@effect-connectex/core"
+import { describe, HappyEyeballs as Core } from "@effect-connectex/core"
 import { Cause, Data, Deferred, Duration, Effect, ExecutionStrategy, Exit, Fiber, Option, Queue, Scope } from "effect"
-import { isIP } from "node:net"
 import type * as ConnectEx from "./internal/dial.js"
 import { dial } from "./internal/dial.js"
 import * as WsaError from "./errors/WsaError.js"
@@ -55,11 +54,6 @@ export interface FailedAttempt {
   readonly error: WsaError.DialFailure
 }
 
-const describeAttempts = (attempts: ReadonlyArray<FailedAttempt>): string =>
-  attempts.length === 0
-    ? "there was no address to try"
-    : attempts.map((a) => `${keyOf(a.address)} ${a.error._tag}`).join(", ")
-
 /**
  * Every attempt failed: `attempts` lists each address tried, in the order the attempts started, with its
  * typed WSA error.
@@ -82,7 +76,7 @@ export class DialError extends Data.TaggedError("DialError")<{
     const target = props.host === undefined ? `port ${props.port}` : `${props.host}:${props.port}`
     super({
       ...props,
-      message: `every connection attempt to ${target} failed: ${describeAttempts(props.attempts)}. ` +
+      message: `every connection attempt to ${target} failed: ${Core.describeAttempts(props.attempts)}. ` +
         `Check that the service listens on one of these addresses and that a route leads there.`
     })
   }
@@ -101,14 +95,6 @@ export interface DialedAddress extends ConnectEx.Dialed {
   readonly address: SocketAddress.SocketAddress
 }
 
-const keyOf = (address: SocketAddress.SocketAddress): string => {
-  try {
-    return SocketAddress.format(address)
-  } catch {
-    return `invalid ${String(address)}`
-  }
-}
-
 /**
  * RFC 8305 section 4: IPv6 first, then the families alternate, each family keeping its own order.
  * Duplicates are dropped.
@@ -118,43 +104,14 @@ const keyOf = (address: SocketAddress.SocketAddress): string => {
  * @since 0.1.0
  * @category ordering
  */
-export const interleave = (addresses: ReadonlyArray<SocketAddress.SocketAddress>): Array<SocketAddress.SocketAddress> => {
-  const seen = new Set<string>()
-  const v6: Array<SocketAddress.SocketAddress> = []
-  const v4: Array<SocketAddress.SocketAddress> = []
-  for (const address of addresses) {
-    const key = keyOf(address)
-    if (seen.has(key)) continue
-    seen.add(key)
-    ;(address.family === "ipv6" ? v6 : v4).push(address)
-  }
-  const result: Array<SocketAddress.SocketAddress> = []
-  for (let i = 0; i < Math.max(v6.length, v4.length); i++) {
-    const a = v6[i]
-    const b = v4[i]
-    if (a !== undefined) result.push(a)
-    if (b !== undefined) result.push(b)
-  }
-  return result
-}
+export const interleave = (addresses: ReadonlyArray<SocketAddress.SocketAddress>): Array<SocketAddress.SocketAddress> =>
+  Core.interleave(addresses)
 
-/**
- * An address literal from a resolver and a port. An IPv6 `%zone` must be numeric (the scope id); a named
- * zone ("fe80::1%eth0") cannot be given to a socket here, so that address becomes a WSAEINVAL attempt.
- */
-const toAddress = (literal: string, port: number): SocketAddress.SocketAddress | FailedAttempt => {
-  const zoneAt = literal.indexOf("%")
-  const base = zoneAt < 0 ? literal : literal.slice(0, zoneAt)
-  if (isIP(base) === 4) return SocketAddress.ipv4(base, port)
-  const zone = zoneAt < 0 ? "0" : literal.slice(zoneAt + 1)
-  const address = SocketAddress.ipv6(base, port)
-  return /^\d{1,10}$/.test(zone) && Number(zone) <= 0xffffffff
-    ? SocketAddress.ipv6(base, port, { scopeId: Number(zone) })
-    : {
-      address,
-      error: new WsaError.WSAEINVAL({ operation: "connect", address, detail: `the zone of ${JSON.stringify(literal)} is not a numeric scope id` })
-    }
-}
+/** A literal the resolver gave that a socket cannot take, as the WSAEINVAL attempt it becomes. */
+const unusableAttempt = ({ address, detail }: Core.UnusableLiteral): FailedAttempt => ({
+  address,
+  error: new WsaError.WSAEINVAL({ operation: "connect", address, detail })
+})
 
 interface Winner {
   readonly dialed: ConnectEx.Dialed
@@ -346,16 +303,10 @@ export const dialName = <R = never>(
     if (!isPort(port)) return yield* invalid("resolve", `The port must be an integer from 0 to 65535, got ${describe(port)}.`)
     const badOptions = invalidOptions(options)
     if (badOptions !== undefined) return yield* invalid("resolve", badOptions)
-    const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
-    const literals = isIP(bare.replace(/%.*$/, "")) !== 0 ? [bare] : yield* Resolver.resolve(host)
-    const unusable: Array<FailedAttempt> = []
-    const usable: Array<SocketAddress.SocketAddress> = []
-    for (const literal of literals) {
-      const address = toAddress(literal, port)
-      if ("error" in address) unusable.push(address)
-      else usable.push(address)
-    }
-    return yield* race(host, port, interleave(usable), unusable, options)
+    const literal = Core.hostLiteral(host)
+    const literals = literal !== undefined ? [literal] : yield* Resolver.resolve(host)
+    const { unusable, usable } = Core.fromLiterals(literals, port)
+    return yield* race(host, port, interleave(usable), unusable.map(unusableAttempt), options)
   })
   return Effect.suspend(() => withTimeout(run, validTimeout(options))).pipe(
     Effect.withSpan("ConnectEx.dialName", {

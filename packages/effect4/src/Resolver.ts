@@ -15,12 +15,11 @@
  *
  * @since 0.1.0
  */
+import { Resolver as Core } from "@effect-connectex/core"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as dns from "node:dns"
-import { isIP } from "node:net"
 
 /**
  * Why a name did not resolve: `"NotFound"` (no such name, or a name with no address), `"TryAgain"` (the
@@ -31,7 +30,7 @@ import { isIP } from "node:net"
  * @since 0.1.0
  * @category models
  */
-export type ResolveFailure = "NotFound" | "TryAgain" | "Failed"
+export type ResolveFailure = Core.ResolveFailure
 
 /**
  * A host name that did not resolve to any address.
@@ -68,21 +67,6 @@ export interface Service {
   readonly resolve: (host: string) => Effect.Effect<ReadonlyArray<string>, ResolveError>
 }
 
-const reasonOf = (code: string | undefined): ResolveFailure =>
-  code === "ENOTFOUND" || code === "ENODATA" || code === "EAI_NONAME" || code === "EAI_NODATA"
-    ? "NotFound"
-    : code === "EAI_AGAIN" || code === "ETIMEOUT"
-    ? "TryAgain"
-    : "Failed"
-
-const notFound = (host: string, code?: string, detail?: string): ResolveError =>
-  new ResolveError({
-    host,
-    reason: reasonOf(code ?? "ENOTFOUND"),
-    code,
-    message: `cannot resolve ${JSON.stringify(host)}: ${detail ?? "no address for this name"}. Check the name and the resolver (DNS, /etc/hosts).`
-  })
-
 /**
  * The system resolver: `node:dns` `lookup(host, { all: true, verbatim: true })`. A failure is a
  * `ResolveError` whose `code` is the resolver's (`ENOTFOUND`, `EAI_AGAIN`, ...). Interrupting it abandons
@@ -95,25 +79,9 @@ const notFound = (host: string, code?: string, detail?: string): ResolveError =>
  */
 export const node: Service = {
   resolve: (host) =>
-    Effect.callback<ReadonlyArray<string>, ResolveError>((resume) => {
-      if (typeof host !== "string" || host.length === 0) {
-        return resume(Effect.fail(notFound(String(host), "EINVAL", "the host name is empty or not a string")))
-      }
-      dns.lookup(host, { all: true, verbatim: true }, (error, addresses) => {
-        if (error !== null) {
-          const code = typeof error.code === "string" ? error.code : undefined
-          const reason = reasonOf(code)
-          return resume(Effect.fail(new ResolveError({
-            host,
-            reason,
-            code,
-            message: `cannot resolve ${JSON.stringify(host)}: ${code ?? error.message}${reason === "TryAgain" ? " (the resolver could not answer now; retrying may help)" : ""}.`
-          })))
-        }
-        const literals = addresses.map((entry) => entry.address)
-        resume(literals.length === 0 ? Effect.fail(notFound(host, "ENODATA")) : Effect.succeed(literals))
-      })
-    })
+    Effect.callback<ReadonlyArray<string>, ResolveError>((resume) =>
+      Core.lookup(host, (failure, literals) => resume(failure !== undefined ? Effect.fail(new ResolveError(failure)) : Effect.succeed(literals)))
+    )
 }
 
 /**
@@ -152,20 +120,12 @@ export const layerNode: Layer.Layer<never> = Layer.succeed(Resolver, node)
  * @category layers
  */
 export const layerStatic = (table: Readonly<Record<string, ReadonlyArray<string>>>): Layer.Layer<never> => {
-  const entries = new Map<string, ReadonlyArray<string>>()
-  for (const [name, literals] of Object.entries(table)) {
-    for (const literal of literals) {
-      if (isIP(literal.replace(/%.*$/, "")) === 0) {
-        throw new TypeError(`Resolver.layerStatic: ${JSON.stringify(literal)} (for ${JSON.stringify(name)}) is not an IP address`)
-      }
-    }
-    entries.set(name.toLowerCase(), [...literals])
-  }
+  const lookup = Core.staticTable(table)
   return Layer.succeed(Resolver, {
     resolve: (host) =>
       Effect.suspend(() => {
-        const literals = entries.get(String(host).toLowerCase())
-        return literals === undefined || literals.length === 0 ? Effect.fail(notFound(String(host))) : Effect.succeed(literals)
+        const answer = lookup(host)
+        return "reason" in answer ? Effect.fail(new ResolveError(answer)) : Effect.succeed(answer)
       })
   })
 }

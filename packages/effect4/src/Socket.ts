@@ -57,7 +57,7 @@ export type Option = SocketOption
  * const chunk = yield* Socket.receive(socket, Socket.MAX_RECEIVE)
  * @since 0.1.0
  */
-export const MAX_RECEIVE = 64 * 1024 * 1024
+export const MAX_RECEIVE: number = Core.Options.MAX_RECEIVE
 
 /**
  * Whether a value is a socket opened by `open`.
@@ -174,16 +174,6 @@ export const connectTime = (socket: Socket): Effect.Effect<O.Option<Duration.Dur
     return Effect.map(Clock.currentTimeMillis, (now) => O.some(Duration.millis(Math.max(0, now - (s.connectedAt ?? now)))))
   })
 
-const optionKinds: { readonly [K in SocketOption]: (value: unknown) => boolean } = {
-  TCP_FASTOPEN: (v) => typeof v === "boolean",
-  TCP_NODELAY: (v) => typeof v === "boolean",
-  SO_KEEPALIVE: (v) => typeof v === "boolean",
-  SO_REUSEADDR: (v) => typeof v === "boolean",
-  SO_SNDBUF: (v) => typeof v === "number" && Number.isInteger(v) && v > 0 && v <= 0x7fffffff,
-  SO_RCVBUF: (v) => typeof v === "number" && Number.isInteger(v) && v > 0 && v <= 0x7fffffff,
-  SO_LINGER: (v) => v === false || (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffff)
-}
-
 /**
  * Sets a socket option. `TCP_FASTOPEN` before connect lets the connect's data ride with the SYN.
  *
@@ -194,9 +184,8 @@ const optionKinds: { readonly [K in SocketOption]: (value: unknown) => boolean }
  */
 export const setOption = <K extends SocketOption>(socket: Socket, option: K, value: SocketOptions[K]): Effect.Effect<void, WsaError.WsaError> =>
   Effect.flatMap(internal.usable(socket, "setsockopt"), (s) => {
-    const valid = typeof option === "string" && Object.hasOwn(optionKinds, option) ? optionKinds[option] : undefined
-    if (valid === undefined) return Effect.fail(internal.wsaError("WSAENOPROTOOPT", "setsockopt", undefined, `unknown option ${describe(option)}`))
-    if (!valid(value)) return Effect.fail(internal.wsaError("WSAEINVAL", "setsockopt", undefined, `invalid value for ${option}: ${describe(value)}`))
+    const invalid = Core.Options.checkOption(option, value)
+    if (invalid !== undefined) return Effect.fail(internal.wsaError(invalid.name, "setsockopt", undefined, invalid.detail))
     const status = s.port.driver.setOption(s.native, option, value)
     return status === 0 ? Effect.void : Effect.fail(internal.fromStatus(status, "setsockopt"))
   })
@@ -279,9 +268,8 @@ export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Ar
   Effect.suspend(() => {
     const s = checkedSync(socket, "receive", Core.SocketState.checkReceive)
     if (!internal.isSocket(s)) return Effect.fail(s)
-    if (typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_RECEIVE) {
-      return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `maxBytes must be an integer from 1 to ${MAX_RECEIVE}, got ${describe(maxBytes)}`))
-    }
+    const badMaxBytes = Core.Options.checkReceiveSize("maxBytes", maxBytes)
+    if (badMaxBytes !== undefined) return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, badMaxBytes))
     return receiveQueued(s, maxBytes).pipe(internal.traced("Socket.receive", maxBytes))
   })
 
@@ -377,9 +365,8 @@ const DEFAULT_CHUNK = 64 * 1024
 export const stream = (socket: Socket, options?: { readonly chunkSize?: number }): Stream.Stream<Uint8Array, WsaError.WsaError> =>
   Stream.suspend(() => {
     const chunkSize = options?.chunkSize ?? DEFAULT_CHUNK
-    if (typeof chunkSize !== "number" || !Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_RECEIVE) {
-      return Stream.fail(internal.wsaError("WSAEINVAL", "receive", undefined, `chunkSize must be an integer from 1 to ${MAX_RECEIVE}, got ${describe(chunkSize)}`))
-    }
+    const badChunkSize = Core.Options.checkReceiveSize("chunkSize", chunkSize)
+    if (badChunkSize !== undefined) return Stream.fail(internal.wsaError("WSAEINVAL", "receive", undefined, badChunkSize))
     const { pull } = makeReader(socket, chunkSize)
     return Stream.fromPull(Effect.succeed(Effect.flatMap(pull, (chunks) => chunks === undefined ? Cause.done() : Effect.succeed(chunks))))
   }).pipe(Stream.withSpan("Socket.stream"))

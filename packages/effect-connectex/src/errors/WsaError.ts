@@ -1,3 +1,4 @@
+import * as Core from "@effect-connectex/core"
 import { nameByCode, retryableNames, type SocketAddress, type WsaName, wsaCodes } from "@effect-connectex/core"
 import { Predicate } from "effect"
 import { classes, Unknown, type WSAECONNREFUSED, type WSAENETUNREACH, type WSAETIMEDOUT, type WsaError } from "./classes.js"
@@ -60,24 +61,9 @@ export type Tag = WsaError["_tag"]
 export type ErrorOf<T extends Tag> = Extract<WsaError, { readonly _tag: T }>
 
 // Each function's error union is a list of tags (checked at run time) and the type made from it, so that
-// the two cannot drift apart. `Unknown` is in every union: it is the documented catch-all for a status the
+// the two cannot drift apart. The lists are the core's (shared with the Effect 4 front-end), re-exported here. `Unknown` is in every union: it is the documented catch-all for a status the
 // kernel reports that the call is not expected to produce (see `narrowing`).
 
-/** Every call on a socket: a value that is not one of ours or was closed, or a released layer. */
-const usableTags = ["WSAENOTSOCK", "WSANOTINITIALISED"] as const
-
-/**
- * The tags of `OpenError` (besides `Unknown`), as a value: what the function maps a kernel status onto.
- *
- * @example
- * WsaError.openTags.includes("WSAEINVAL")
- * @since 0.1.0
- * @category models
- */
-export const openTags = [
-  "WSAEAFNOSUPPORT", "WSANOTINITIALISED", "WSAENETDOWN", "WSAEMFILE", "WSAENOBUFS", "WSAEACCES", "WSAEINVAL",
-  "WSAEPROTONOSUPPORT", "WSAESOCKTNOSUPPORT", "WSAEPROTOTYPE"
-] as const
 /**
  * What `Socket.open` can fail with: a bad family, a released layer, or what the system says (out of sockets
  * or buffers, no permission, no network).
@@ -85,37 +71,16 @@ export const openTags = [
  * @since 0.1.0
  * @category models
  */
-export type OpenError = ErrorOf<(typeof openTags)[number]> | Unknown
+export type OpenError = ErrorOf<(typeof Core.openTags)[number]> | Unknown
 
-/**
- * The tags of `BindError` (besides `Unknown`), as a value: what the function maps a kernel status onto.
- *
- * @example
- * WsaError.bindTags.includes("WSAEINVAL")
- * @since 0.1.0
- * @category models
- */
-export const bindTags = [
-  ...usableTags, "WSAEINVAL", "WSAEAFNOSUPPORT", "WSAEADDRINUSE", "WSAEADDRNOTAVAIL", "WSAEACCES", "WSAEFAULT",
-  "WSAENOBUFS", "WSAENETDOWN"
-] as const
 /**
  * What `Socket.bind` can fail with.
  *
  * @since 0.1.0
  * @category models
  */
-export type BindError = ErrorOf<(typeof bindTags)[number]> | Unknown
+export type BindError = ErrorOf<(typeof Core.bindTags)[number]> | Unknown
 
-/**
- * The tags of `SetOptionError` (besides `Unknown`), as a value: what the function maps a kernel status onto.
- *
- * @example
- * WsaError.setOptionTags.includes("WSAEINVAL")
- * @since 0.1.0
- * @category models
- */
-export const setOptionTags = [...usableTags, "WSAENOPROTOOPT", "WSAEINVAL", "WSAEFAULT", "WSAENETDOWN", "WSAENOTCONN", "WSAENETRESET", "WSAEOPNOTSUPP"] as const
 /**
  * What `Socket.setOption` can fail with: an unknown option (`WSAENOPROTOOPT`), a bad value (`WSAEINVAL`), or
  * what the system says.
@@ -123,54 +88,24 @@ export const setOptionTags = [...usableTags, "WSAENOPROTOOPT", "WSAEINVAL", "WSA
  * @since 0.1.0
  * @category models
  */
-export type SetOptionError = ErrorOf<(typeof setOptionTags)[number]> | Unknown
+export type SetOptionError = ErrorOf<(typeof Core.setOptionTags)[number]> | Unknown
 
-/**
- * The tags of `AddressError` (besides `Unknown`), as a value: what the function maps a kernel status onto.
- *
- * @example
- * WsaError.addressTags.includes("WSAEINVAL")
- * @since 0.1.0
- * @category models
- */
-export const addressTags = [...usableTags, "WSAEINVAL", "WSAENOTCONN", "WSAEFAULT", "WSAENETDOWN", "WSAENOBUFS", "WSAEAFNOSUPPORT"] as const
 /**
  * What `Socket.localAddress` and `Socket.peerAddress` can fail with.
  *
  * @since 0.1.0
  * @category models
  */
-export type AddressError = ErrorOf<(typeof addressTags)[number]> | Unknown
+export type AddressError = ErrorOf<(typeof Core.addressTags)[number]> | Unknown
 
-/**
- * The tags of `ConnectTimeError` (besides `Unknown`), as a value: what the function maps a kernel status onto.
- *
- * @example
- * WsaError.connectTimeTags.includes("WSAEINVAL")
- * @since 0.1.0
- * @category models
- */
-export const connectTimeTags = [...usableTags, "WSAENOPROTOOPT", "WSAEINVAL", "WSAEFAULT", "WSAENETDOWN"] as const
 /**
  * What `Socket.connectTime` can fail with (Windows reads SO_CONNECT_TIME; elsewhere only the first two).
  *
  * @since 0.1.0
  * @category models
  */
-export type ConnectTimeError = ErrorOf<(typeof connectTimeTags)[number]> | Unknown
+export type ConnectTimeError = ErrorOf<(typeof Core.connectTimeTags)[number]> | Unknown
 
-/** A broken connection, as send and receive report it. */
-const brokenTags = ["WSAECONNRESET", "WSAECONNABORTED", "WSAENETRESET", "WSAENETDOWN", "WSAETIMEDOUT", "WSAENOBUFS", "WSA_OPERATION_ABORTED"] as const
-
-/**
- * The tags of `SendError` (besides `Unknown`), as a value: what the function maps a kernel status onto.
- *
- * @example
- * WsaError.sendTags.includes("WSAEINVAL")
- * @since 0.1.0
- * @category models
- */
-export const sendTags = [...usableTags, "WSAENOTCONN", "WSAESHUTDOWN", "WSAEFAULT", "WSAEHOSTUNREACH", "WSAENETUNREACH", ...brokenTags] as const
 /**
  * What `Socket.send` can fail with: not connected, shut down, bytes that are not a `Uint8Array` (`WSAEFAULT`),
  * or a broken connection (reset, aborted, timed out, no buffers, cancelled).
@@ -178,17 +113,8 @@ export const sendTags = [...usableTags, "WSAENOTCONN", "WSAESHUTDOWN", "WSAEFAUL
  * @since 0.1.0
  * @category models
  */
-export type SendError = ErrorOf<(typeof sendTags)[number]> | Unknown
+export type SendError = ErrorOf<(typeof Core.sendTags)[number]> | Unknown
 
-/**
- * The tags of `ReceiveError` (besides `Unknown`), as a value: what the function maps a kernel status onto.
- *
- * @example
- * WsaError.receiveTags.includes("WSAEINVAL")
- * @since 0.1.0
- * @category models
- */
-export const receiveTags = [...usableTags, "WSAENOTCONN", "WSAEINVAL", "WSAEFAULT", "WSAEDISCON", ...brokenTags] as const
 /**
  * What `Socket.receive` can fail with: not connected, a bad `maxBytes` (`WSAEINVAL`), or a broken connection.
  * The peer's graceful end is not an error: an empty result.
@@ -196,59 +122,24 @@ export const receiveTags = [...usableTags, "WSAENOTCONN", "WSAEINVAL", "WSAEFAUL
  * @since 0.1.0
  * @category models
  */
-export type ReceiveError = ErrorOf<(typeof receiveTags)[number]> | Unknown
+export type ReceiveError = ErrorOf<(typeof Core.receiveTags)[number]> | Unknown
 
-/**
- * The tags of `ShutdownError` (besides `Unknown`), as a value: what the function maps a kernel status onto.
- *
- * @example
- * WsaError.shutdownTags.includes("WSAEINVAL")
- * @since 0.1.0
- * @category models
- */
-export const shutdownTags = [...usableTags, "WSAENOTCONN", "WSAEINVAL", "WSAENETDOWN", "WSAECONNRESET", "WSAECONNABORTED"] as const
 /**
  * What `Socket.shutdown` can fail with.
  *
  * @since 0.1.0
  * @category models
  */
-export type ShutdownError = ErrorOf<(typeof shutdownTags)[number]> | Unknown
+export type ShutdownError = ErrorOf<(typeof Core.shutdownTags)[number]> | Unknown
 
-/**
- * The tags of `DisconnectError` (besides `Unknown`), as a value: what the function maps a kernel status onto.
- *
- * @example
- * WsaError.disconnectTags.includes("WSAEINVAL")
- * @since 0.1.0
- * @category models
- */
-export const disconnectTags = [
-  ...usableTags, "WSAENOTCONN", "WSAEINVAL", "WSAEOPNOTSUPP", "WSAENETDOWN", "WSAECONNRESET", "WSAECONNABORTED",
-  "WSAETIMEDOUT", "WSAENOBUFS", "WSA_OPERATION_ABORTED"
-] as const
 /**
  * What `Socket.disconnect` can fail with (`WSAEOPNOTSUPP`: a reuse the platform cannot do, as under Wine).
  *
  * @since 0.1.0
  * @category models
  */
-export type DisconnectError = ErrorOf<(typeof disconnectTags)[number]> | Unknown
+export type DisconnectError = ErrorOf<(typeof Core.disconnectTags)[number]> | Unknown
 
-/**
- * The tags of `ConnectError` (besides `Unknown`), as a value: what the function maps a kernel status onto.
- *
- * @example
- * WsaError.connectTags.includes("WSAEINVAL")
- * @since 0.1.0
- * @category models
- */
-export const connectTags = [
-  "WSANOTINITIALISED", "WSAENETDOWN", "WSAEADDRINUSE", "WSAEALREADY", "WSAEADDRNOTAVAIL", "WSAEAFNOSUPPORT",
-  "WSAECONNREFUSED", "WSAEFAULT", "WSAEINVAL", "WSAEISCONN", "WSAENETUNREACH", "WSAEHOSTUNREACH", "WSAENOBUFS",
-  "WSAENOTSOCK", "WSAETIMEDOUT", "WSAEACCES", "WSAECONNRESET", "WSAECONNABORTED", "WSAENETRESET", "WSAEOPNOTSUPP",
-  "WSAEHOSTDOWN", "WSA_OPERATION_ABORTED"
-] as const
 /**
  * What `ConnectEx.connect` can fail with: the fifteen codes the ConnectEx documentation lists, and what a
  * completed or cancelled connect, or the send of its first data, adds.
@@ -256,7 +147,7 @@ export const connectTags = [
  * @since 0.1.0
  * @category models
  */
-export type ConnectError = ErrorOf<(typeof connectTags)[number]> | Unknown
+export type ConnectError = ErrorOf<(typeof Core.connectTags)[number]> | Unknown
 
 /**
  * What `ConnectEx.dial` can fail with (besides `TimeoutException` when it has a `timeout`): the connect's
@@ -362,27 +253,24 @@ export type Retryable = WSAECONNREFUSED | WSAENETUNREACH | WSAETIMEDOUT
 export const isRetryable = (error: unknown): error is Retryable =>
   isWsaError(error) && retryable.has(error._tag)
 
+export {
+  acceptTags,
+  addressTags,
+  bindTags,
+  connectTags,
+  connectTimeTags,
+  disconnectTags,
+  listenTags,
+  openTags,
+  receiveTags,
+  sendTags,
+  setOptionTags,
+  shutdownTags
+} from "@effect-connectex/core"
 export { type WsaName, wsaCodes }
 
 // -- Listener ---------------------------------------------------------------------------------------------
 
-/**
- * The tags of `ListenError` (besides `Unknown`), as a value: opening the socket, binding (the address is in
- * use, not local, the wrong family, not allowed) and listen() itself.
- *
- * @example
- * WsaError.listenTags.includes("WSAEADDRINUSE") // true
- * @since 0.1.0
- * @category models
- */
-export const listenTags = [
-  ...openTags,
-  ...bindTags,
-  "WSAEISCONN",
-  "WSAEOPNOTSUPP",
-  "WSAEFAULT",
-  "WSAENOTSOCK"
-] as const
 
 /**
  * What `Listener.listen` can fail with.
@@ -390,31 +278,8 @@ export const listenTags = [
  * @since 0.1.0
  * @category models
  */
-export type ListenError = ErrorOf<(typeof listenTags)[number]> | Unknown
+export type ListenError = ErrorOf<(typeof Core.listenTags)[number]> | Unknown
 
-/**
- * The tags of `AcceptError` (besides `Unknown`), as a value: not a listening socket (WSAEINVAL), closed
- * (WSAENOTSOCK, or WSA_OPERATION_ABORTED when the listener closed while the accept was pending), out of
- * descriptors or buffers (WSAEMFILE, WSAENOBUFS), and what AcceptEx reports.
- *
- * @example
- * WsaError.acceptTags.includes("WSA_OPERATION_ABORTED") // true
- * @since 0.1.0
- * @category models
- */
-export const acceptTags = [
-  "WSANOTINITIALISED",
-  "WSAENETDOWN",
-  "WSAEFAULT",
-  "WSAEINVAL",
-  "WSAEMFILE",
-  "WSAENOBUFS",
-  "WSAENOTSOCK",
-  "WSAEOPNOTSUPP",
-  "WSAECONNRESET",
-  "WSAECONNABORTED",
-  "WSA_OPERATION_ABORTED"
-] as const
 
 /**
  * What `Listener.accept` can fail with.
@@ -422,7 +287,7 @@ export const acceptTags = [
  * @since 0.1.0
  * @category models
  */
-export type AcceptError = ErrorOf<(typeof acceptTags)[number]> | Unknown
+export type AcceptError = ErrorOf<(typeof Core.acceptTags)[number]> | Unknown
 
 /**
  * `narrowing` for an error already made (by an earlier step of a call): kept when its tag is in `tags`,

@@ -5,7 +5,17 @@
  *
  * @since 0.1.0
  */
-import { describeAddress, nameByCode, retryableNames, type SocketAddress, type WsaName, wsaCodes } from "@effect-connectex/core"
+import {
+  acceptTags,
+  connectTags,
+  describeAddress,
+  listenTags,
+  nameByCode,
+  retryableNames,
+  type SocketAddress,
+  type WsaName,
+  wsaCodes
+} from "@effect-connectex/core"
 import type { YieldableError } from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Predicate from "effect/Predicate"
@@ -493,34 +503,13 @@ export type WsaError =
   | Unknown
 
 /**
- * What `ConnectEx.connect` can fail with.
+ * What `ConnectEx.connect` can fail with: the core's `connectTags` (the codes ConnectEx documents, and what
+ * a completed or cancelled connect, or the send of its first data, adds).
  *
  * @since 0.1.0
  * @category models
  */
-export type ConnectError =
-  | WSANOTINITIALISED
-  | WSAENETDOWN
-  | WSAEADDRINUSE
-  | WSAEALREADY
-  | WSAEADDRNOTAVAIL
-  | WSAEAFNOSUPPORT
-  | WSAECONNREFUSED
-  | WSAEFAULT
-  | WSAEINVAL
-  | WSAEISCONN
-  | WSAENETUNREACH
-  | WSAEHOSTUNREACH
-  | WSAENOBUFS
-  | WSAENOTSOCK
-  | WSAETIMEDOUT
-  | WSAEACCES
-  | WSAECONNRESET
-  | WSAECONNABORTED
-  | WSAENETRESET
-  | WSAEOPNOTSUPP
-  | WSA_OPERATION_ABORTED
-  | Unknown
+export type ConnectError = ErrorOf<(typeof connectTags)[number]> | Unknown
 
 /**
  * The `_tag` of every WSA error, `Unknown` included.
@@ -538,33 +527,8 @@ export type Tag = WsaError["_tag"]
  */
 export type ErrorOf<T extends Tag> = Extract<WsaError, { readonly _tag: T }>
 
-/**
- * The tags of `ListenError` (besides `Unknown`), as a value: opening the socket, binding (the address is in
- * use, not local, the wrong family, not allowed) and listen() itself.
- *
- * @example
- * WsaError.listenTags.includes("WSAEADDRINUSE") // true
- * @since 0.1.0
- * @category models
- */
-export const listenTags = [
-  "WSAENOTSOCK",
-  "WSANOTINITIALISED",
-  "WSAEAFNOSUPPORT",
-  "WSAEMFILE",
-  "WSAENOBUFS",
-  "WSAEPROTONOSUPPORT",
-  "WSAEPROTOTYPE",
-  "WSAESOCKTNOSUPPORT",
-  "WSAEINVAL",
-  "WSAENETDOWN",
-  "WSAEACCES",
-  "WSAEADDRINUSE",
-  "WSAEADDRNOTAVAIL",
-  "WSAEFAULT",
-  "WSAEISCONN",
-  "WSAEOPNOTSUPP"
-] as const
+// The tags of ListenError and AcceptError (besides Unknown), as values: the core's lists.
+export { acceptTags, listenTags }
 
 /**
  * What `Listener.listen` can fail with.
@@ -573,30 +537,6 @@ export const listenTags = [
  * @category models
  */
 export type ListenError = ErrorOf<(typeof listenTags)[number]> | Unknown
-
-/**
- * The tags of `AcceptError` (besides `Unknown`), as a value: not a listening socket (WSAEINVAL), closed
- * (WSAENOTSOCK, or WSA_OPERATION_ABORTED when the listener closed while the accept was pending), out of
- * descriptors or buffers (WSAEMFILE, WSAENOBUFS), and what AcceptEx reports.
- *
- * @example
- * WsaError.acceptTags.includes("WSA_OPERATION_ABORTED") // true
- * @since 0.1.0
- * @category models
- */
-export const acceptTags = [
-  "WSANOTINITIALISED",
-  "WSAENETDOWN",
-  "WSAEFAULT",
-  "WSAEINVAL",
-  "WSAEMFILE",
-  "WSAENOBUFS",
-  "WSAENOTSOCK",
-  "WSAEOPNOTSUPP",
-  "WSAECONNRESET",
-  "WSAECONNABORTED",
-  "WSA_OPERATION_ABORTED"
-] as const
 
 /**
  * What `Listener.accept` (and `Listener.serve`) can fail with.

@@ -1,0 +1,97 @@
+/**
+ * The pure parts of Happy Eyeballs (RFC 8305) that both front-ends race with: the order of the attempts,
+ * what a resolver's answer becomes, and the words of a failed race. The race itself is each front-end's.
+ */
+import { isIP } from "node:net"
+import { format, type Invalid, type Ipv6Address, ipv4, ipv6, isInvalid, type SocketAddress } from "./address.js"
+
+/** An address as messages and duplicate detection show it; a value `format` cannot print is still named. */
+export const keyOf = (address: SocketAddress): string => {
+  try {
+    return format(address)
+  } catch {
+    return `invalid ${String(address)}`
+  }
+}
+
+/**
+ * RFC 8305 section 4: IPv6 first, then the families alternate, each family keeping its own order.
+ * Duplicates are dropped.
+ */
+export const interleave = <A extends SocketAddress>(addresses: ReadonlyArray<A>): Array<A> => {
+  const seen = new Set<string>()
+  const v6: Array<A> = []
+  const v4: Array<A> = []
+  for (const address of addresses) {
+    const key = keyOf(address)
+    if (seen.has(key)) continue
+    seen.add(key)
+    ;(address.family === "ipv6" ? v6 : v4).push(address)
+  }
+  const result: Array<A> = []
+  for (let i = 0; i < Math.max(v6.length, v4.length); i++) {
+    const a = v6[i]
+    const b = v4[i]
+    if (a !== undefined) result.push(a)
+    if (b !== undefined) result.push(b)
+  }
+  return result
+}
+
+/** One failed attempt as a message lists it: where and the tag of its error. */
+export const describeAttempts = (
+  attempts: ReadonlyArray<{ readonly address: SocketAddress; readonly error: { readonly _tag: string } }>
+): string =>
+  attempts.length === 0
+    ? "there was no address to try"
+    : attempts.map((a) => `${keyOf(a.address)} ${a.error._tag}`).join(", ")
+
+/** A resolver's literal that cannot be dialed: the address it names and why (a WSAEINVAL attempt). */
+export interface UnusableLiteral {
+  readonly address: Ipv6Address
+  readonly detail: string
+}
+
+const checked = <A extends SocketAddress>(address: A | Invalid, constructor: "ipv4" | "ipv6"): A => {
+  if (isInvalid(address)) throw new TypeError(`SocketAddress.${constructor}: ${address.invalid}`)
+  return address as A
+}
+
+/**
+ * An address literal from a resolver and a port. An IPv6 `%zone` must be numeric (the scope id); a named
+ * zone ("fe80::1%eth0") cannot be given to a socket here, so that literal is unusable. A literal that is not
+ * an address at all throws, as `SocketAddress.ipv4` / `ipv6` do.
+ */
+export const fromLiteral = (literal: string, port: number): SocketAddress | UnusableLiteral => {
+  const zoneAt = literal.indexOf("%")
+  const base = zoneAt < 0 ? literal : literal.slice(0, zoneAt)
+  if (isIP(base) === 4) return checked(ipv4(base, port), "ipv4")
+  const zone = zoneAt < 0 ? "0" : literal.slice(zoneAt + 1)
+  const address = checked<Ipv6Address>(ipv6(base, port), "ipv6")
+  return /^\d{1,10}$/.test(zone) && Number(zone) <= 0xffffffff
+    ? checked(ipv6(base, port, { scopeId: Number(zone) }), "ipv6")
+    : { address, detail: `the zone of ${JSON.stringify(literal)} is not a numeric scope id` }
+}
+
+/** The resolver's literals as addresses, in their order: those a socket can take, and those it cannot. */
+export const fromLiterals = (
+  literals: ReadonlyArray<string>,
+  port: number
+): { readonly usable: Array<SocketAddress>; readonly unusable: Array<UnusableLiteral> } => {
+  const usable: Array<SocketAddress> = []
+  const unusable: Array<UnusableLiteral> = []
+  for (const literal of literals) {
+    const address = fromLiteral(literal, port)
+    if ("detail" in address) unusable.push(address)
+    else usable.push(address)
+  }
+  return { usable, unusable }
+}
+
+/**
+ * The IP literal `host` is (brackets taken off, a `%zone` kept), or undefined when it is a name to resolve.
+ */
+export const hostLiteral = (host: string): string | undefined => {
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
+  return isIP(bare.replace(/%.*$/, "")) !== 0 ? bare : undefined
+}
