@@ -3,6 +3,7 @@
  * what a resolver's answer becomes, and the words of a failed race. The race itself is each front-end's.
  */
 import { isIP } from "node:net"
+import { describe } from "./describe.js"
 import { format, type Invalid, type Ipv6Address, ipv4, ipv6, isInvalid, type SocketAddress } from "./address.js"
 
 /** An address as messages and duplicate detection show it; a value `format` cannot print is still named. */
@@ -95,3 +96,22 @@ export const hostLiteral = (host: string): string | undefined => {
   const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
   return isIP(bare.replace(/%.*$/, "")) !== 0 ? bare : undefined
 }
+
+/** The longest host `dialName` takes: a DNS name has at most 253 characters (255 with a final dot). */
+export const MAX_HOST_LENGTH = 255
+
+/** Why `host` cannot be a host name or an IP literal (a sentence), or undefined when it may be one. */
+export const invalidHost = (host: unknown): string | undefined => {
+  if (typeof host !== "string") return `The host must be a string, got ${describe(host)}.`
+  if (host.length === 0) return "The host is empty."
+  if (host.length > MAX_HOST_LENGTH) return `The host is ${host.length} characters long; a host name has at most 253.`
+  // NUL would cut the name short in the C resolver; no other control character or space is valid in a name.
+  if (/[\u0000-\u0020\u007f]/.test(host)) return `The host ${describe(host)} contains a NUL byte, a control character or a space.`
+  return undefined
+}
+
+/** Why `port` is not a port for `dialName` (a sentence), or undefined. */
+export const invalidPort = (port: unknown): string | undefined =>
+  typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535
+    ? undefined
+    : `The port must be an integer from 0 to 65535, got ${describe(port)}.`

@@ -199,23 +199,9 @@ const withTimeout = <A, E, R>(
   timeout: Duration.DurationInput | undefined
 ): Effect.Effect<A, E | Cause.TimeoutException, R> => timeout === undefined ? effect : Effect.timeout(effect, timeout)
 
-const isPort = (port: unknown): port is number =>
-  typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535
-
-/** The longest host `dialName` takes: a DNS name has at most 253 characters (255 with a final dot). */
-const MAX_HOST_LENGTH = 255
+const MAX_HOST_LENGTH = Core.MAX_HOST_LENGTH
 
 const invalid = (operation: WsaError.Operation, detail: string) => Effect.fail(new WsaError.WSAEINVAL({ operation, detail }))
-
-/** Why `host` cannot be a host name or an IP literal, or undefined when it may be one. */
-const invalidHost = (host: unknown): string | undefined => {
-  if (typeof host !== "string") return `The host must be a string, got ${describe(host)}.`
-  if (host.length === 0) return "The host is empty."
-  if (host.length > MAX_HOST_LENGTH) return `The host is ${host.length} characters long; a host name has at most 253.`
-  // NUL would cut the name short in the C resolver; no other control character or space is valid in a name.
-  if (/[\u0000-\u0020\u007f]/.test(host)) return `The host ${describe(host)} contains a NUL byte, a control character or a space.`
-  return undefined
-}
 
 /** The attempt options as given, or why they cannot be used. */
 const invalidOptions = (options: unknown): string | undefined => {
@@ -298,9 +284,8 @@ export const dialName = <R = never>(
   ConnectEx.ConnectEx | Scope.Scope | R
 > => {
   const run = Effect.gen(function*() {
-    const badHost = invalidHost(host)
-    if (badHost !== undefined) return yield* invalid("resolve", badHost)
-    if (!isPort(port)) return yield* invalid("resolve", `The port must be an integer from 0 to 65535, got ${describe(port)}.`)
+    const badArgument = Core.invalidHost(host) ?? Core.invalidPort(port)
+    if (badArgument !== undefined) return yield* invalid("resolve", badArgument)
     const badOptions = invalidOptions(options)
     if (badOptions !== undefined) return yield* invalid("resolve", badOptions)
     const literal = Core.hostLiteral(host)

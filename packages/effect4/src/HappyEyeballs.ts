@@ -202,9 +202,6 @@ const withTimeout = <A, E, R>(
   timeout: Duration.Input | undefined
 ): Effect.Effect<A, E | Cause.TimeoutError, R> => timeout === undefined ? effect : Effect.timeout(effect, timeout)
 
-const isPort = (port: unknown): port is number =>
-  typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535
-
 /**
  * Races connects to `addresses` (RFC 8305): IPv6 first and the families interleaved, one new attempt every
  * `attemptDelay` (default 250 ms, on Effect's Clock) or as soon as one fails. The first connection wins and
@@ -252,13 +249,13 @@ export const dialName = <R = never>(
   options?: DialManyOptions<R>
 ): Effect.Effect<
   DialedAddress,
-  DialError | Resolver.ResolveError | Cause.TimeoutError,
+  DialError | Resolver.ResolveError | WsaError.WSAEINVAL | Cause.TimeoutError,
   ConnectEx.ConnectEx | Scope.Scope | R
 > => {
   const run = Effect.gen(function*() {
-    if (!isPort(port)) {
-      return yield* Effect.die(new TypeError(`ConnectEx.dialName: port must be an integer from 0 to 65535, got ${String(port)}`))
-    }
+    // Hostile arguments are a typed WSAEINVAL, never a defect.
+    const badArgument = Core.invalidHost(host) ?? Core.invalidPort(port)
+    if (badArgument !== undefined) return yield* Effect.fail(new WsaError.WSAEINVAL({ operation: "resolve", detail: badArgument }))
     const literal = Core.hostLiteral(host)
     const literals = literal !== undefined ? [literal] : yield* Resolver.resolve(host)
     const { unusable, usable } = Core.fromLiterals(literals, port)

@@ -86,6 +86,19 @@ describe("HappyEyeballs.interleave", () => {
 })
 
 describe("dialName on the simulated network (TestClock)", () => {
+  simulated("hostile arguments are WSAEINVAL in the error channel, never a defect", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [unknown, unknown]> = [
+        [42, 80], ["", 80], ["a\u0000b", 80], ["x".repeat(300), 80], ["ok.test", -1], ["ok.test", 1.5], ["ok.test", "80"]
+      ]
+      for (const [host, port] of cases) {
+        const exit = yield* Effect.exit(ConnectEx.dialName(host as string, port as number))
+        expect(Exit.isFailure(exit) && Cause.hasFails(exit.cause)).toBe(true)
+        const error = yield* Effect.flip(ConnectEx.dialName(host as string, port as number))
+        expect(error._tag).toBe("WSAEINVAL")
+      }
+    }))
+
   simulated("both families answer: IPv6 is tried first and wins; no IPv4 attempt is made", () =>
     Effect.gen(function*() {
       const { address, socket } = yield* HappyEyeballs.dialName("both.test", 80)
