@@ -81,7 +81,8 @@ export const makeCompletionTable = (
 ): CompletionTable => {
   interface Entry {
     operation: InFlight
-    done: boolean
+    /** the entry's exactly-once latch: the driver's `done`, or `start` throwing, whichever comes first */
+    readonly latch: Once<Completion | undefined>
     readonly waiters: Array<() => void>
   }
   const pending = new Set<Entry>()
@@ -90,34 +91,33 @@ export const makeCompletionTable = (
   let duplicates = 0
   let thrown = 0
 
-  /** The one transition to "completed": false when the entry already was (a duplicate completion). */
-  const finish = (entry: Entry): boolean => {
-    if (entry.done) return void duplicates++, false
-    entry.done = true
-    completed++
-    pending.delete(entry)
-    hooks.onPendingChange?.(-1)
-    for (const wake of entry.waiters.splice(0)) wake()
-    return true
-  }
-
   const submit = (start: (done: Done) => InFlight, onComplete: (completion: Completion) => void): Submitted | Thrown => {
-    const entry: Entry = { operation: finished, done: false, waiters: [] }
+    const entry: Entry = {
+      operation: finished,
+      // The one transition to "completed"; a later call is a duplicate (a broken driver), counted.
+      latch: once<Completion | undefined>((completion) => {
+        completed++
+        pending.delete(entry)
+        hooks.onPendingChange?.(-1)
+        for (const wake of entry.waiters.splice(0)) wake()
+        if (completion !== undefined) onComplete(completion)
+      }, () => void duplicates++),
+      waiters: []
+    }
     pending.add(entry)
     submitted++
     hooks.onPendingChange?.(1)
     try {
-      entry.operation = start((completion) => {
-        if (finish(entry)) onComplete(completion)
-      })
+      entry.operation = start(entry.latch.complete)
     } catch (error) {
       thrown++
       // Completed before it threw: the caller already has its completion; the exception is only counted.
-      if (!entry.done) return finish(entry), { thrown: error }
+      // Otherwise the entry completes now, without a completion: the caller reports the exception instead.
+      if (!entry.latch.completed()) return entry.latch.complete(undefined), { thrown: error }
     }
     return {
       cancel: () => entry.operation.cancel(),
-      whenCompleted: (callback) => (entry.done ? callback() : void entry.waiters.push(callback))
+      whenCompleted: (callback) => (entry.latch.completed() ? callback() : void entry.waiters.push(callback))
     }
   }
 
