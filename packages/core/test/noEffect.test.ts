@@ -1,6 +1,7 @@
 /** The core is Effect-free: no source file of it imports `effect` (or an `@effect/` package). */
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 
 const sourcesOf = (dir: string): Array<string> =>
@@ -10,7 +11,7 @@ const sourcesOf = (dir: string): Array<string> =>
 
 describe("the core", () => {
   it("imports neither effect nor any @effect/ package, nor a front-end", () => {
-    const root = new URL("../src", import.meta.url).pathname
+    const root = fileURLToPath(new URL("../src", import.meta.url))
     const files = sourcesOf(root)
     expect(files.length).toBeGreaterThan(10)
     for (const file of files) {
