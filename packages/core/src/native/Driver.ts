@@ -10,9 +10,10 @@
  * @since 0.1.0
  */
 import type { Family, SocketAddress } from "../address.js"
+import { wsa } from "../errors/codes.js"
 
 /** `WSA_OPERATION_ABORTED`: the status of a cancelled operation. */
-export const OPERATION_ABORTED = 995
+export const OPERATION_ABORTED = wsa.WSA_OPERATION_ABORTED
 
 /** A driver's socket: opaque to the layers above, which only hand it back. */
 export interface NativeSocket {

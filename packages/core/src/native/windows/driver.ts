@@ -17,6 +17,7 @@
  * - `port.ts` (the completion port and its poller), `socket.ts` (the socket record), `win32.ts` (the FFI).
  */
 import { type Family, type SocketAddress } from "../../address.js"
+import { wsa } from "../../errors/codes.js"
 import {
   type Completion,
   type Done,
@@ -73,13 +74,7 @@ import {
   WSAID_DISCONNECTEX
 } from "./win32.js"
 
-const WSAEINVAL = 10022
-const WSAENOTSOCK = 10038
-const WSAEAFNOSUPPORT = 10047
-const WSAENOBUFS = 10055
-const WSANOTINITIALISED = 10093
-const WSAECONNABORTED = 10053
-const WSAECONNRESET = 10054
+const { WSAEAFNOSUPPORT, WSAECONNABORTED, WSAECONNRESET, WSAEINVAL, WSAENOBUFS, WSAENOTSOCK, WSANOTINITIALISED } = wsa
 
 export type { OperationKind, WindowsInFlight } from "./overlapped.js"
 /** @deprecated The old name of `WindowsInFlight`. */

@@ -19,10 +19,7 @@ import type { CompletionPort, Entry } from "./port.js"
 import { socketOf, type WindowsSocket } from "./socket.js"
 import { allocate, BLOCK_DATA, release, viewOf, type Win32, WSA_IO_PENDING } from "./win32.js"
 
-const WSAEINVAL = 10022
-const WSAENOTSOCK = 10038
-const WSAENOBUFS = 10055
-const WSANOTINITIALISED = 10093
+const { WSAEINVAL, WSAENOBUFS, WSAENOTSOCK, WSANOTINITIALISED } = wsa
 
 export type OperationKind = "connect" | "send" | "receive" | "disconnect" | "accept"
 
