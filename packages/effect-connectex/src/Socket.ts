@@ -196,7 +196,7 @@ export const setOption = <K extends SocketOption>(socket: Socket, option: K, val
 /** The socket, if the state machine lets `operation` proceed on it (synchronously). */
 const checkedSync = <N extends WsaError.WsaName>(
   socket: Socket,
-  operation: "send" | "receive",
+  operation: "send" | "receive" | "disconnect",
   check: (impl: internal.SocketImpl) => Core.SocketState.Refusal<N> | undefined
 ): internal.SocketImpl | internal.NotUsable | WsaError.ErrorOf<N> => {
   const impl = internal.usableSync(socket, operation)
@@ -211,9 +211,9 @@ const checked = <N extends WsaError.WsaName>(
   operation: "send" | "receive" | "disconnect",
   check: (impl: internal.SocketImpl) => Core.SocketState.Refusal<N> | undefined
 ): Effect.Effect<internal.SocketImpl, internal.NotUsable | WsaError.ErrorOf<N>> =>
-  Effect.flatMap(internal.usable(socket, operation), (impl) => {
-    const refusal = check(impl)
-    return refusal === undefined ? Effect.succeed(impl) : Effect.fail(internal.refused(refusal, operation))
+  Effect.suspend(() => {
+    const impl = checkedSync(socket, operation, check)
+    return internal.isSocket(impl) ? Effect.succeed(impl) : Effect.fail(impl)
   })
 
 /**
