@@ -4,7 +4,7 @@
  */
 import { isIP } from "node:net"
 import { describe } from "./describe.js"
-import { format, type Invalid, type Ipv6Address, ipv4, ipv6, isInvalid, type SocketAddress } from "./address.js"
+import { format, type Invalid, type Ipv6Address, ipv4, ipv6, isInvalid, parseZone, type SocketAddress } from "./address.js"
 
 /** An address as messages and duplicate detection show it; a value `format` cannot print is still named. */
 export const keyOf = (address: SocketAddress): string => {
@@ -67,11 +67,10 @@ export const fromLiteral = (literal: string, port: number): SocketAddress | Unus
   const zoneAt = literal.indexOf("%")
   const base = zoneAt < 0 ? literal : literal.slice(0, zoneAt)
   if (isIP(base) === 4) return checked(ipv4(base, port), "ipv4")
-  const zone = zoneAt < 0 ? "0" : literal.slice(zoneAt + 1)
-  const address = checked<Ipv6Address>(ipv6(base, port), "ipv6")
-  return /^\d{1,10}$/.test(zone) && Number(zone) <= 0xffffffff
-    ? checked(ipv6(base, port, { scopeId: Number(zone) }), "ipv6")
-    : { address, detail: `the zone of ${JSON.stringify(literal)} is not a numeric scope id` }
+  const scopeId = parseZone(zoneAt < 0 ? undefined : literal.slice(zoneAt + 1))
+  return typeof scopeId === "number"
+    ? checked(ipv6(base, port, { scopeId }), "ipv6")
+    : { address: checked<Ipv6Address>(ipv6(base, port), "ipv6"), detail: `the zone of ${JSON.stringify(literal)} is not a numeric scope id` }
 }
 
 /** The resolver's literals as addresses, in their order: those a socket can take, and those it cannot. */
