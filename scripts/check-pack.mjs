@@ -64,14 +64,20 @@ const readme = readFileSync(Path.join(root, "README.md"), "utf8")
 const quickStart = readFileSync(Path.join(root, "examples/quickstart.ts"), "utf8")
 const tsconfigBlock = /```json\n(\{\n  "compilerOptions"[\s\S]*?)```/.exec(readme)?.[1]
 if (tsconfigBlock === undefined) problems.push("README: no tsconfig block for users")
-const user3 = Path.join(work, "user-effect3")
-execFileSync("mkdir", ["-p", Path.join(user3, "src")])
-writeFileSync(Path.join(user3, "package.json"), JSON.stringify({ name: "user3", private: true, type: "module" }, null, 2))
-writeFileSync(Path.join(user3, "tsconfig.json"), tsconfigBlock ?? "{}")
-writeFileSync(Path.join(user3, "src/quickstart.ts"), quickStart)
-writeFileSync(Path.join(user3, "src/main.ts"), `import { Effect } from "effect"
+/**
+ * A user's project: the README's tsconfig, `quickStart` as src/quickstart.ts and a main that runs its `hello`
+ * against a local echo server. Installs `packages`, type-checks and runs with `node`; `checkTree` may add
+ * problems about what was installed. `label` names the project in messages.
+ */
+const tryQuickStart = ({ checkTree, label, library, node, packages, quickStart }) => {
+  const dir = Path.join(work, label.replace(/[^a-z0-9.]+/gi, "-"))
+  execFileSync("mkdir", ["-p", Path.join(dir, "src")])
+  writeFileSync(Path.join(dir, "package.json"), JSON.stringify({ name: "user", private: true, type: "module" }, null, 2))
+  writeFileSync(Path.join(dir, "tsconfig.json"), tsconfigBlock ?? "{}")
+  writeFileSync(Path.join(dir, "src/quickstart.ts"), quickStart)
+  writeFileSync(Path.join(dir, "src/main.ts"), `import { Effect } from "effect"
 import * as net from "node:net"
-import { SocketAddress } from "effect-connectex"
+import { SocketAddress } from "${library}"
 import { hello } from "./quickstart.js"
 const server = net.createServer((c) => c.pipe(c)).listen(0, "127.0.0.1", async () => {
   const { port } = server.address() as net.AddressInfo
@@ -79,22 +85,28 @@ const server = net.createServer((c) => c.pipe(c)).listen(0, "127.0.0.1", async (
   server.close()
 })
 `)
-const install3 = npm(["install", "--no-audit", "--no-fund", "--loglevel=error", tarballs.core, tarballs.library, "effect@^3.22", "typescript@5.9.3", "@types/node@20"], user3)
-if (install3.status !== 0) {
-  problems.push(`effect@3 project: npm install failed:\n${install3.stderr}`)
-} else {
-  const tree = npm(["ls", "--all", "--parseable"], user3).stdout
-  for (const unwanted of ["@effect/cli", "@effect/platform-node", "@parcel/watcher"]) {
-    if (tree.includes(`${Path.sep}${unwanted}`)) problems.push(`effect@3 project: ${unwanted} was installed with the library`)
-  }
-  const tsc = spawnSync(process.execPath, [Path.join(user3, "node_modules/typescript/bin/tsc"), "-p", user3], { encoding: "utf8" })
-  if (tsc.status !== 0) problems.push(`effect@3 project: the quick start does not type-check:\n${tsc.stdout}${tsc.stderr}`)
-  else {
-    const run = spawnSync(process.execPath, [Path.join(user3, "dist/main.js")], { encoding: "utf8", timeout: 30_000 })
-    if (!run.stdout.includes("connected, sent 5 bytes")) problems.push(`effect@3 project: the quick start did not connect:\n${run.stdout}${run.stderr}`)
-    else console.log(`effect@3 project: installed, type-checked and ran the quick start (${run.stdout.trim()})`)
-  }
+  const install = npm(["install", "--no-audit", "--no-fund", "--loglevel=error", ...packages], dir)
+  if (install.status !== 0) return void problems.push(`${label} project: npm install failed:\n${install.stderr}`)
+  checkTree?.(npm(["ls", "--all", "--parseable"], dir).stdout)
+  const tsc = spawnSync(node, [Path.join(dir, "node_modules/typescript/bin/tsc"), "-p", dir], { encoding: "utf8" })
+  if (tsc.status !== 0) return void problems.push(`${label} project: the quick start does not type-check:\n${tsc.stdout}${tsc.stderr}`)
+  const run = spawnSync(node, [Path.join(dir, "dist/main.js")], { encoding: "utf8", timeout: 30_000 })
+  if (!run.stdout.includes("connected, sent 5 bytes")) problems.push(`${label} project: the quick start did not connect:\n${run.stdout}${run.stderr}`)
+  else console.log(`${label} project: installed, type-checked and ran the quick start on ${spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim()} (${run.stdout.trim()})`)
 }
+
+tryQuickStart({
+  label: "effect@3",
+  library: "effect-connectex",
+  node: process.execPath,
+  packages: [tarballs.core, tarballs.library, "effect@^3.22", "typescript@5.9.3", "@types/node@20"],
+  quickStart,
+  checkTree: (tree) => {
+    for (const unwanted of ["@effect/cli", "@effect/platform-node", "@parcel/watcher"]) {
+      if (tree.includes(`${Path.sep}${unwanted}`)) problems.push(`effect@3 project: ${unwanted} was installed with the library`)
+    }
+  }
+})
 
 // 3. a fresh project with effect@4 must refuse the Effect 3 library -----------------------------------------
 const user4 = Path.join(work, "user-effect4")
@@ -106,34 +118,13 @@ else if (!/ERESOLVE/.test(install4.stderr)) problems.push(`effect@4 project: fai
 else console.log("effect@4 project: npm refuses the Effect 3 library (ERESOLVE), as it should")
 
 // 4. a fresh project with effect@4.1.0 and the Effect 4 package, on Node 22 ------------------------------------
-const node22 = execFileSync("bash", [Path.join(root, "scripts/install-node22.sh")], { encoding: "utf8" }).trim()
-const user4b = Path.join(work, "user-effect4-package")
-execFileSync("mkdir", ["-p", Path.join(user4b, "src")])
-writeFileSync(Path.join(user4b, "package.json"), JSON.stringify({ name: "user4b", private: true, type: "module" }, null, 2))
-writeFileSync(Path.join(user4b, "tsconfig.json"), tsconfigBlock ?? "{}")
-writeFileSync(Path.join(user4b, "src/quickstart.ts"), readFileSync(Path.join(root, "packages/effect4/examples/quickstart.ts"), "utf8"))
-writeFileSync(Path.join(user4b, "src/main.ts"), `import { Effect } from "effect"
-import * as net from "node:net"
-import { SocketAddress } from "@effect-connectex/effect4"
-import { hello } from "./quickstart.js"
-const server = net.createServer((c) => c.pipe(c)).listen(0, "127.0.0.1", async () => {
-  const { port } = server.address() as net.AddressInfo
-  console.log(await Effect.runPromise(hello(SocketAddress.ipv4("127.0.0.1", port), new TextEncoder().encode("hello"))))
-  server.close()
+tryQuickStart({
+  label: "effect@4.1.0",
+  library: "@effect-connectex/effect4",
+  node: execFileSync("bash", [Path.join(root, "scripts/install-node22.sh")], { encoding: "utf8" }).trim(),
+  packages: [tarballs.core, tarballs.effect4, "effect@4.1.0", "typescript@5.9.3", "@types/node@22"],
+  quickStart: readFileSync(Path.join(root, "packages/effect4/examples/quickstart.ts"), "utf8")
 })
-`)
-const install4b = npm(["install", "--no-audit", "--no-fund", "--loglevel=error", tarballs.core, tarballs.effect4, "effect@4.1.0", "typescript@5.9.3", "@types/node@22"], user4b)
-if (install4b.status !== 0) {
-  problems.push(`effect@4.1.0 project: npm install of the Effect 4 package failed:\n${install4b.stderr}`)
-} else {
-  const tsc = spawnSync(node22, [Path.join(user4b, "node_modules/typescript/bin/tsc"), "-p", user4b], { encoding: "utf8" })
-  if (tsc.status !== 0) problems.push(`effect@4.1.0 project: the Effect 4 quick start does not type-check:\n${tsc.stdout}${tsc.stderr}`)
-  else {
-    const run = spawnSync(node22, [Path.join(user4b, "dist/main.js")], { encoding: "utf8", timeout: 30_000 })
-    if (!run.stdout.includes("connected, sent 5 bytes")) problems.push(`effect@4.1.0 project: the quick start did not connect:\n${run.stdout}${run.stderr}`)
-    else console.log(`effect@4.1.0 project: installed the Effect 4 package, type-checked and ran its quick start on Node 22 (${run.stdout.trim()})`)
-  }
-}
 
 rmSync(work, { recursive: true, force: true })
 if (problems.length > 0) {
