@@ -195,17 +195,8 @@ export const fromName = <N extends WsaName>(name: N, context: Context): ErrorOf<
  * @category constructors
  */
 export const narrowing = <N extends WsaName>(tags: ReadonlyArray<N>) => {
-  const allowed: ReadonlySet<string> = new Set(tags)
-  const isAllowed = (error: WsaError): error is ErrorOf<N> => allowed.has(error._tag)
-  return (code: number, context: Context): ErrorOf<N> | Unknown => {
-    const error = fromCode(code, context)
-    if (isAllowed(error) || error._tag === "Unknown") return error
-    return new Unknown({
-      ...context,
-      code,
-      detail: `the system reported ${error._tag}, which this call is not expected to produce`
-    })
-  }
+  const narrow = narrowingError(tags)
+  return (code: number, context: Context): ErrorOf<N> | Unknown => narrow(fromCode(code, context))
 }
 
 /**
