@@ -454,7 +454,7 @@ async function runEffect4(port, options) {
   }
 }
 
-async function main() {
+export async function main() {
   const options = parseArgs(process.argv.slice(2))
   const [effect, NodeSocket, library] = await Promise.all([
     import("effect"),

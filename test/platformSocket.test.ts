@@ -247,6 +247,57 @@ describe.each(backends)("PlatformSocket: $name", (backend) => {
         .toBe("WSAENOTCONN")
     }))
 
+  test("a handler that throws ends the run with that defect; nothing stays pending", () =>
+    Effect.gen(function*() {
+      const socket = yield* PlatformSocket.make(yield* backend.echo)
+      const fiber = yield* Effect.fork(socket.run(() => {
+        throw new Error("handler broke")
+      }))
+      const write = yield* socket.writer
+      yield* write("boom")
+      const exit = yield* Fiber.await(fiber)
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "").toContain("handler broke")
+      expect((yield* Iocp.stats).pending).toBe(0)
+    }))
+
+  test("every byte of 4 MiB echoed arrives at a plain handler, in order (many chunks, batches that yield)", () =>
+    Effect.gen(function*() {
+      const socket = yield* PlatformSocket.make(yield* backend.echo)
+      const bulk = new Uint8Array(4 * 1024 * 1024).map((_, i) => (i * 7) % 251)
+      const chunks: Array<Uint8Array> = []
+      let got = 0
+      const all = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(socket.run((bytes) => {
+        chunks.push(bytes.slice())
+        got += bytes.byteLength
+        if (got >= bulk.byteLength) Deferred.unsafeDone(all, Exit.void)
+      }))
+      const write = yield* socket.writer
+      yield* write(bulk)
+      yield* Deferred.await(all)
+      expect(chunks.length).toBeGreaterThan(1)
+      expect(Buffer.compare(Buffer.concat(chunks), bulk)).toBe(0)
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  test("while a run reads, Socket.receive waits behind it, and gets the bytes sent once the run is over", () =>
+    Effect.gen(function*() {
+      const { socket: connected } = yield* ConnectEx.dial(yield* backend.echo)
+      const socket = yield* PlatformSocket.fromSocket(connected)
+      const seen = yield* Queue.unbounded<string>()
+      const run = yield* Effect.fork(socket.run((bytes) => Queue.offer(seen, decoder.decode(bytes))))
+      const write = yield* socket.writer
+      yield* write("to the run")
+      expect(yield* Queue.take(seen)).toBe("to the run")
+      const receive = yield* Effect.fork(Socket.receive(connected, 100))
+      for (let i = 0; i < 100; i++) yield* Effect.yieldNow()
+      expect(receive.unsafePoll()).toBe(null)
+      yield* Fiber.interrupt(run)
+      yield* Socket.send(connected, new TextEncoder().encode("to the receive"))
+      expect(decoder.decode(yield* Fiber.join(receive))).toBe("to the receive")
+    }))
+
   test("closing the socket's scope ends a run with \"Read\" and WSA_OPERATION_ABORTED; nothing stays pending", () =>
     Effect.gen(function*() {
       const target = yield* backend.echo

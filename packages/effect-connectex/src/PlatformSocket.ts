@@ -4,9 +4,11 @@
  *
  * The adapter follows `@effect/platform-node`'s `NodeSocket.fromDuplex`: `run` reads until the peer
  * closes (the run then succeeds) or fails, `writer` waits until a `run` is active, and a `CloseEvent`
- * written ends the connection with the platform's close-code semantics. Reading is the streaming read of
- * `Socket.stream`; a handler's Effect completes before the next receive is issued, so a slow consumer
- * slows the peer down (TCP back-pressure). A write completes when `Socket.send` has completed.
+ * written ends the connection with the platform's close-code semantics. Reading pushes chunks to the
+ * handler from the driver's callbacks, as node:net's "data" events do (no fiber hand-off per chunk); a
+ * handler's Effect completes before the next chunk is read, so a slow consumer slows the peer down (TCP
+ * back-pressure). While a `run` reads, other receives on the socket wait until it ends. A write completes
+ * when `Socket.send` has completed.
  *
  * Errors are the platform's `SocketError`; the library's typed WSA error is the `cause`:
  *
@@ -34,10 +36,10 @@
  * @since 0.1.0
  */
 import * as Platform from "@effect/platform/Socket"
-import { type Cause, Context, Deferred, Effect, Exit, Fiber, FiberSet, Layer, Scope } from "effect"
+import { type Cause, Context, Deferred, Effect, Exit, FiberSet, Layer, Scope } from "effect"
 import * as ConnectEx from "./ConnectEx.js"
 import type * as WsaError from "./errors/WsaError.js"
-import { makeReader } from "./internal/reader.js"
+import { pushRead } from "./internal/pushReader.js"
 import * as Socket from "./Socket.js"
 import type * as SocketAddress from "./SocketAddress.js"
 
@@ -108,34 +110,35 @@ export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Eff
           const fiberSet = yield* Scope.extend(FiberSet.make<unknown, E | Platform.SocketError>(), scope)
           const runFork = yield* FiberSet.runtime(fiberSet)<R>()
 
-          // The streaming read (every chunk already there in one step, a wait on the port only when the
-          // socket is empty); a handler's Effect completes before the next chunk is read.
-          const { pull } = makeReader(socket, readSize)
-          // One fiber reads for the whole run (no generator per chunk): plain handlers are called in place,
-          // a handler's Effect runs in the set (its failure ends the run) and is waited for before the next chunk.
-          const deliver = (chunks: ReadonlyArray<Uint8Array>, from: number): Effect.Effect<void, Platform.SocketError> => {
-            for (let i = from; i < chunks.length; i++) {
-              const result = handler(chunks[i]!)
-              if (Effect.isEffect(result)) {
-                return Effect.flatMap(Fiber.await(runFork(result)), () => deliver(chunks, i + 1))
-              }
-            }
-            return readLoop
-          }
-          const readLoop: Effect.Effect<void, Platform.SocketError> = Effect.matchEffect(pull, {
-            onFailure: (error) => Effect.fail(readError(error)),
-            onSuccess: (chunks) =>
-              chunks === undefined
-                // The peer closed its side: the run ends successfully, as a node:net "end" does.
-                ? Deferred.done(fiberSet.deferred, Exit.void)
-                : deliver(chunks, 0)
-          })
-          yield* FiberSet.run(fiberSet, readLoop)
-
           current = fiberSet as FiberSet.FiberSet<unknown, unknown>
           yield* latch.open
           open = true
           if (opts?.onOpen !== undefined) yield* opts.onOpen
+
+          // Reading starts once open (after onOpen, as node:net's first "data" event comes after it).
+          // The push read: chunks are handed to the handler from the driver's callbacks (no fiber hand-off per
+          // chunk), as node:net's "data" events are. A plain handler is called in place; a handler's Effect
+          // runs in the set (its failure ends the run) and the read waits for it before the next chunk.
+          yield* Scope.extend(
+            pushRead(socket, readSize, {
+              chunk: (bytes, resume) => {
+                let result: Effect.Effect<_, E, R> | void
+                try {
+                  result = handler(bytes)
+                } catch (defect) {
+                  Deferred.unsafeDone(fiberSet.deferred, Exit.die(defect))
+                  return false
+                }
+                if (!Effect.isEffect(result)) return true
+                runFork(result).addObserver((exit) => Exit.isSuccess(exit) && resume())
+                return false
+              },
+              // The peer closed its side: the run ends successfully, as a node:net "end" does.
+              end: (exit) => Deferred.unsafeDone(fiberSet.deferred, Exit.mapError(exit, readError))
+            }),
+            scope
+          ).pipe(Effect.mapError(readError))
+
           return yield* FiberSet.join(fiberSet).pipe(
             Effect.catchIf(Platform.SocketCloseError.isClean((code) => !closeCodeIsError(code)), () => Effect.void)
           )

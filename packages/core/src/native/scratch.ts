@@ -1,7 +1,7 @@
 /**
  * The receive scratch both drivers read into: one pooled buffer (JS is single-threaded and a synchronous
  * recv is done with it before anything else runs), grown up to 1 MiB, so that a 32-byte read costs 32 bytes
- * copied out, not a fresh 64 KiB allocation.
+ * copied out, not a fresh 64 KiB allocation, while a read that fills most of it takes the buffer itself.
  */
 const SCRATCH_MAX = 1024 * 1024
 
@@ -26,7 +26,12 @@ export const makeReceiveScratch = (): ReceiveScratch => {
     // plain Uint8Arrays (as the overlapped receive gives), not Buffers: a Buffer's slice would be a Buffer
     take: (buffer, n, maxBytes) => {
       const received = new Uint8Array(buffer.buffer, buffer.byteOffset, n)
-      return buffer !== scratch && n * 2 >= maxBytes ? received : received.slice()
+      if (buffer !== scratch) return n * 2 >= maxBytes ? received : received.slice()
+      if (n * 2 < scratch.length) return received.slice()
+      // At least half of the pooled buffer filled (bulk reads): hand the buffer itself over and take a fresh
+      // one, as libuv's reads do; a fresh buffer costs less than copying out more than half of one.
+      scratch = Buffer.allocUnsafeSlow(scratch.length)
+      return received
     }
   }
 }

@@ -26,6 +26,11 @@ export interface Port {
    * and removed first, so layer release never waits for it).
    */
   readonly submit: (start: (done: Core.Done) => Core.InFlight) => Effect.Effect<Core.Completion>
+  /**
+   * `submit` without an Effect, for the push read that runs in driver callbacks: `onComplete` runs exactly
+   * once, possibly before this returns. A driver whose `start` throws is returned as `Thrown`.
+   */
+  readonly start: (start: (done: Core.Done) => Core.InFlight, onComplete: Core.Done) => Core.Submitted | Core.Thrown
   /** Registers a socket opened by the driver, so that closing the port closes it. */
   readonly track: (socket: Core.NativeSocket) => void
   /** Closes a socket (its pending operations complete with 995 first). Idempotent. */
@@ -58,6 +63,12 @@ export const makePort = (driver: Core.Driver): Port => {
       })
     })
 
+  const start = (begin: (done: Core.Done) => Core.InFlight, onComplete: Core.Done): Core.Submitted | Core.Thrown => {
+    if (open) return table.submit(begin, onComplete)
+    onComplete(notInitialised)
+    return { cancel: () => {}, whenCompleted: (callback) => callback() }
+  }
+
   const close = (socket: Core.NativeSocket): void => {
     if (sockets.delete(socket)) driver.close(socket)
   }
@@ -75,6 +86,7 @@ export const makePort = (driver: Core.Driver): Port => {
   return {
     driver,
     submit,
+    start,
     track: (socket) => void sockets.add(socket),
     close,
     isOpen: () => open,

@@ -83,12 +83,24 @@ export const close = (socket: SocketImpl): void => {
   if (Core.SocketState.close(socket)) socket.port.close(socket.native)
 }
 
+/** Effect's built-in tracer: its spans are recorded nowhere, so a span no child can see is unobservable. */
+const nativeTracer = Effect.runSync(Effect.tracer)
+
 /**
  * A span for an i/o call with its size and outcome (bytes moved, or the WSA tag). `Effect.useSpan` and
  * attributes set on the span object directly: the call does not become the parent span of anything (it
- * runs no child effects), so the fiber-ref work of `withSpan` and `annotateCurrentSpan` is saved.
+ * runs no child effects), so the fiber-ref work of `withSpan` and `annotateCurrentSpan` is saved. Under
+ * Effect's built-in tracer (no tracer installed) no span is made at all: nothing could ever see it, and
+ * making one (random ids, an attribute map) was a fifth of the garbage of a small send or receive.
  */
 export const traced = <A extends number | Uint8Array, E extends { readonly _tag: string }>(
+  name: string,
+  requested: number,
+  effect: Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  Effect.tracerWith((tracer) => tracer === nativeTracer ? effect : spanned(name, requested, effect))
+
+const spanned = <A extends number | Uint8Array, E extends { readonly _tag: string }>(
   name: string,
   requested: number,
   effect: Effect.Effect<A, E>
