@@ -64,6 +64,11 @@ const WSAECONNRESET = wsa.WSAECONNRESET
 
 const wouldBlock = (e: number) => e === EAGAIN || e === EWOULDBLOCK
 
+const remove = <A>(list: Array<A>, item: A): void => {
+  const i = list.indexOf(item)
+  if (i >= 0) list.splice(i, 1)
+}
+
 type Wake = () => void
 
 class PosixSocket implements NativeSocket {
@@ -74,9 +79,11 @@ class PosixSocket implements NativeSocket {
   /** the poll handle's callback, made once per socket */
   onEvent: ((status: number, ready: { readonly readable: boolean; readonly writable: boolean }) => void) | undefined =
     undefined
-  readonly readers = new Set<Wake>()
-  readonly writers = new Set<Wake>()
-  readonly operations = new Set<PosixOperation>()
+  // Arrays, not Sets: they hold zero or one entry nearly always, and a Set's table is a few hundred bytes per
+  // socket that a busy server's young generation copies for every connection still open.
+  readers: Array<Wake> = []
+  writers: Array<Wake> = []
+  readonly operations: Array<PosixOperation> = []
   fastOpen = false
   closed = false
   /**
@@ -103,14 +110,14 @@ class PosixOperation implements InFlight {
   /** the exactly-once latch: the first completion releases what the operation holds, then calls `done` */
   private readonly completion: Once
   constructor(private readonly socket: PosixSocket, done: Done, private readonly counter: Counter) {
-    socket.operations.add(this)
+    socket.operations.push(this)
     counter.live++
     this.completion = once((completion) => {
       this.stopWaiting?.()
       this.stopWaiting = undefined
       if (this.timer !== undefined) clearTimeout(this.timer)
       this.timer = undefined
-      this.socket.operations.delete(this)
+      remove(this.socket.operations, this)
       this.counter.live--
       done(completion)
     })
@@ -193,8 +200,8 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
   // The handle is started or stopped only when what it is armed for changes.
   const rearm = (socket: PosixSocket, keepReading: boolean): void => {
     if (socket.closed) return
-    const readable = socket.readers.size > 0 || (keepReading && socket.armedRead)
-    const writable = socket.writers.size > 0
+    const readable = socket.readers.length > 0 || (keepReading && socket.armedRead)
+    const writable = socket.writers.length > 0
     if (readable === socket.armedRead && writable === socket.armedWrite) return
     socket.armedRead = readable
     socket.armedWrite = writable
@@ -216,12 +223,12 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     // armed for, so that a waiter added from here on starts it again.
     if (status < 0) socket.armedRead = socket.armedWrite = false
     const readEvent = status < 0 || ready.readable
-    const idleRead = readEvent && socket.readers.size === 0
+    const idleRead = readEvent && socket.readers.length === 0
     let woken: Array<Wake> | undefined
-    if (readEvent && socket.readers.size > 0) woken = [...socket.readers], socket.readers.clear()
-    if ((status < 0 || ready.writable) && socket.writers.size > 0) {
-      ;(woken ??= []).push(...socket.writers)
-      socket.writers.clear()
+    if (readEvent && socket.readers.length > 0) woken = socket.readers, socket.readers = []
+    if ((status < 0 || ready.writable) && socket.writers.length > 0) {
+      woken = woken === undefined ? socket.writers : woken.concat(socket.writers)
+      socket.writers = []
     }
     if (woken !== undefined) for (const wake of woken) wake()
     // An error, or readiness nobody waited for: stop reading (a level-triggered handle would fire again).
@@ -233,14 +240,14 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
    * the wait. Used by every operation that waits for readiness (connect, send, receive, disconnect, accept).
    */
   const waitFor = (socket: PosixSocket, operation: PosixOperation, kind: "read" | "write", wake: Wake): void => {
-    const waiters = kind === "read" ? socket.readers : socket.writers
     const once: Wake = () => {
       operation.stopWaiting = undefined
       wake()
     }
-    waiters.add(once)
+    ;(kind === "read" ? socket.readers : socket.writers).push(once)
     operation.stopWaiting = () => {
-      waiters.delete(once)
+      // the socket's current list: a wake-up replaces the list it emptied
+      remove(kind === "read" ? socket.readers : socket.writers, once)
       rearm(socket, true)
     }
     rearm(socket, true)
@@ -447,7 +454,7 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
         const data = completion.data ?? new Uint8Array(0)
         operation.complete(0, data.length, data, { socket, peer })
       })
-      if (operation.stopWaiting === undefined && !socket.closed && socket.operations.size > 0) {
+      if (operation.stopWaiting === undefined && !socket.closed && socket.operations.length > 0) {
         operation.stopWaiting = () => first.cancel()
       }
     }
@@ -503,7 +510,7 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     }
     drain()
     // Still waiting: bound the wait, then abort (connect(AF_UNSPEC) sends the RST) so the socket is free.
-    if (socket.operations.has(operation)) operation.timer = setTimeout(dissolve, finWaitMs)
+    if (socket.operations.includes(operation)) operation.timer = setTimeout(dissolve, finWaitMs)
     return operation
   }
 
@@ -511,7 +518,7 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     const socket = native as PosixSocket
     if (socket.closed) return
     socket.closed = true
-    for (const operation of [...socket.operations]) operation.cancel()
+    for (const operation of socket.operations.slice()) operation.cancel()
     // The poll handle goes first: libuv tracks watchers by fd number, and numbers are reused.
     if (socket.handle !== undefined) {
       socket.handle.close()
