@@ -202,7 +202,8 @@ export const fromBytes = (
   options?: { readonly flowInfo?: number; readonly scopeId?: number }
 ): SocketAddress =>
   bytes.length === 4
-    ? makeIpv4(ipaddr.fromByteArray(Array.from(bytes)).toString(), port)
+    // dotted-quad decimal is already the canonical text (every accept decodes one: no detour through ipaddr)
+    ? makeIpv4(`${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`, port)
     : makeIpv6(ipaddr.fromByteArray(Array.from(bytes)).toString(), port, options?.flowInfo ?? 0, options?.scopeId ?? 0)
 
 /** 0.0.0.0 or ::: fine to bind, never a destination. */

@@ -171,6 +171,17 @@ group("address: format and predicates", () => {
     expect(A.isCanonical(six)).toBe(true)
   })
 
+  it("fromBytes gives IPv4 the same canonical text as the parser, for edge and random bytes", () => {
+    const samples = [[0, 0, 0, 0], [255, 255, 255, 255], [127, 0, 0, 1], [10, 0, 100, 9], [1, 2, 3, 4]]
+    for (let i = 0; i < 200; i++) samples.push([0, 1, 2, 3].map(() => Math.floor(Math.random() * 256)))
+    for (const bytes of samples) {
+      const decoded = A.fromBytes(Uint8Array.from(bytes), 7)
+      expect(decoded.host).toBe(bytes.join("."))
+      expect(A.isCanonical(decoded)).toBe(true)
+      expect(valid(A.parse(`${decoded.host}:7`))).toEqual(decoded)
+    }
+  })
+
   it("toBytes / fromBytes round-trip; toBytes hands out copies", () => {
     const v4 = A.makeIpv4("192.0.2.33", 80)
     const bytes = A.toBytes(v4)
