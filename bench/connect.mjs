@@ -14,6 +14,8 @@
 //   node:net       net.createServer (every client row runs against it)
 //   Listener       this library's Listener.serve (accept4 / AcceptEx), ConnectEx.layer; the server column
 //                  runs node:net and ConnectEx clients against it (the latter: both ends ours)
+//   driver only    the same handler on the core's POSIX driver with no Effect (Linux; node:net clients at the
+//                  ratio's concurrency): what the Listener's server CPU costs below the Effect front-end
 // Latency is from the start of a connection to the moment its resources are released by the client.
 // CPU is process.cpuUsage() of this (client) process around each run, divided by N; server CPU is the peer
 // process's own process.cpuUsage() around the same run (asked over IPC), divided by N.
@@ -69,6 +71,48 @@ async function runListenerPeer() {
   runtime.runFork(program)
 }
 
+/**
+ * The POSIX driver alone, no Effect: the Listener's bench handler written against the core's driver (accept,
+ * drain the queue with tryAccept, one receive until the 64 bytes, close). What the server costs below the
+ * Effect front-end, so the Listener's figure splits into driver and per-connection fiber.
+ */
+async function runDriverPeer() {
+  const [{ makePosixDriver }, { makeIpv4 }] = await Promise.all([import("@effect-connectex/core/posix"), import("@effect-connectex/core")])
+  const driver = makePosixDriver()
+  driver.startup()
+  const opened = driver.open("ipv4")
+  if (!opened.ok) throw new Error(`driver peer: socket failed (${opened.code})`)
+  const listener = opened.value
+  driver.setOption(listener, "SO_REUSEADDR", true)
+  if (driver.bind(listener, makeIpv4(HOST, 0), false) !== 0 || driver.listen(listener, 4096) !== 0) {
+    throw new Error("driver peer: bind or listen failed")
+  }
+  const serveOne = (socket) => {
+    let received = 0
+    const more = () =>
+      driver.receive(socket, 4096, ({ status, bytes }) => {
+        received += bytes
+        if (status !== 0 || bytes === 0 || received >= PAYLOAD_BYTES) driver.close(socket)
+        else more()
+      })
+    more()
+  }
+  const acceptLoop = () =>
+    driver.accept(listener, 0, (completion) => {
+      if (completion.status !== 0) return
+      serveOne(completion.accepted.socket)
+      for (let next = driver.tryAccept(listener); next?.accepted !== undefined; next = driver.tryAccept(listener)) {
+        serveOne(next.accepted.socket)
+      }
+      acceptLoop()
+    })
+  acceptLoop()
+  answerCpu()
+  process.on("disconnect", () => process.exit(0))
+  const local = driver.localAddress(listener)
+  process.send?.({ port: local.ok ? local.value.port : 0 })
+}
+
 function runPeer() {
   answerCpu()
   const server = net.createServer({ noDelay: true }, (socket) => {
@@ -89,7 +133,7 @@ function runPeer() {
 
 const startPeer = (kind = "node:net") =>
   new Promise((resolve, reject) => {
-    const args = kind === "node:net" ? ["--peer"] : ["--peer", "--listener"]
+    const args = kind === "node:net" ? ["--peer"] : kind === "Driver" ? ["--peer", "--driver"] : ["--peer", "--listener"]
     const child = fork(fileURLToPath(import.meta.url), args, { stdio: ["ignore", "inherit", "inherit", "ipc"] })
     child.once("error", reject)
     child.once("exit", (code) => reject(new Error(`the peer exited early with code ${code}`)))
@@ -413,6 +457,9 @@ async function main() {
   const ours = await startPeer("Listener")
   const onOurs = makeClients(ours.port, lib)
   const serverClients = onOurs.clients.filter((client) => client.name !== "NodeSocket")
+  // The driver-only server (Linux): node:net clients at the ratio's concurrency, for the split of the server's CPU.
+  const driverPeer = process.platform === "linux" ? await startPeer("Driver") : undefined
+  const onDriver = driverPeer === undefined ? undefined : makeClients(driverPeer.port, lib)
   try {
     console.log(
       `connect set-up on ${HOST}: ${PAYLOAD_BYTES} bytes per connection, N = ${fmt(options.n)} per run, ` +
@@ -457,6 +504,13 @@ async function main() {
 
     const at = (client, c) => results.find((r) => r.client === client && r.concurrency === c)
     const ratioC = options.concurrency.includes(64) ? 64 : options.concurrency[options.concurrency.length - 1]
+    if (onDriver !== undefined) {
+      const netClient = onDriver.clients.find((client) => client.name === "node:net")
+      await makeRoomFor(options.n, driverPeer.port, system)
+      const result = await withServerCpu(driverPeer.child, "driver only", options.n, () => netClient.run(options.n, ratioC))
+      serverResults.push(result)
+      process.stderr.write(`bench: node:net -> driver only C=${ratioC}: ${fmt(result.connPerSec)} conn/s\n`)
+    }
     const net64 = at("node:net", ratioC)
     const cx64 = at("ConnectEx", ratioC)
     const round3 = (x) => Math.round(x * 1_000) / 1_000
@@ -466,6 +520,8 @@ async function main() {
     const netOnOurs = serverResults.find((r) => r.client === "node:net" && r.concurrency === ratioC)
     const serverAcceptRatio = round3(netOnOurs.connPerSec / net64.connPerSec)
     const serverCpuRatio = round3(netOnOurs.serverCpuUsPerConn / net64.serverCpuUsPerConn)
+    const driverOnly = serverResults.find((r) => r.server === "driver only")
+    const driverServerCpuRatio = driverOnly === undefined ? null : round3(driverOnly.serverCpuUsPerConn / net64.serverCpuUsPerConn)
 
     console.log(table([...results, ...serverResults]))
     console.log(
@@ -473,7 +529,8 @@ async function main() {
     )
     console.log(
       `Listener vs node:net server (node:net clients, C=${ratioC}): ${serverAcceptRatio}x the accepts per second, ` +
-        `${serverCpuRatio}x the server CPU per connection`
+        `${serverCpuRatio}x the server CPU per connection` +
+        (driverServerCpuRatio === null ? "" : `; the driver alone (no Effect): ${driverServerCpuRatio}x`)
     )
     // The Effect 4 front-end: its own process under Node 22, against the same node:net peer, after ours.
     const { table: effect4Table, ...effect4 } = options.effect4 ? await runEffect4(port, options) : { skipped: "--no-effect4" }
@@ -511,6 +568,7 @@ async function main() {
         serverResults,
         serverAcceptRatio,
         serverCpuRatio,
+        driverServerCpuRatio,
         ...effect4Ratios,
         effect4
       })
@@ -520,12 +578,16 @@ async function main() {
     await onOurs.dispose()
     await stopPeer(child)
     await stopPeer(ours.child)
+    if (onDriver !== undefined) await onDriver.dispose()
+    if (driverPeer !== undefined) await stopPeer(driverPeer.child)
   }
 }
 
 // Last, so that every declaration above is initialised.
 if (process.argv.includes("--listener")) {
   await runListenerPeer()
+} else if (process.argv.includes("--driver")) {
+  await runDriverPeer()
 } else if (process.argv.includes("--peer")) {
   runPeer()
 } else {
