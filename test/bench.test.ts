@@ -25,6 +25,14 @@ describe("bench/connect.mjs", () => {
         expect(typeof r[key], `${String(r["client"])} ${key}`).toBe("number")
       }
     }
+    // The server column: our Listener, and on Linux the driver-only server (no Effect) for the CPU split.
+    expect(typeof report["serverCpuRatio"]).toBe("number")
+    const servers = (report["serverResults"] as ReadonlyArray<Record<string, unknown>>).map((r) => String(r["server"]))
+    expect(servers).toContain("Listener")
+    if (process.platform === "linux") {
+      expect(servers).toContain("driver only")
+      expect(typeof report["driverServerCpuRatio"]).toBe("number")
+    }
     // The Effect 4 front-end in the same run (a Node 22 child), or the reason it was skipped.
     const effect4 = report["effect4"] as Record<string, unknown>
     const effect4Keys = ["effect4RatioVsNet", "effect4CpuRatioVsNet", "effect4ConnPerSecVsEffect3", "effect4CpuVsEffect3"]
