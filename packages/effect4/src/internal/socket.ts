@@ -4,6 +4,7 @@
  */
 import * as Core from "@effect-connectex/core"
 import * as Effect from "effect/Effect"
+import * as Tracer from "effect/Tracer"
 import * as WsaError from "../errors/WsaError.js"
 import { Fifo } from "./fifo.js"
 import type { Port } from "./port.js"
@@ -74,9 +75,22 @@ export const close = (socket: SocketImpl): void => {
   if (Core.SocketState.close(socket)) socket.port.close(socket.native)
 }
 
-/** A span for an i/o call with its size and outcome (bytes moved, or the WSA tag). */
+/** Effect's built-in tracer: its spans are recorded nowhere, so a span no child can see is unobservable. */
+const nativeTracer = Effect.runSync(Effect.tracer)
+
+/**
+ * A span for an i/o call with its size and outcome (bytes moved, or the WSA tag). Under Effect's built-in
+ * tracer (no tracer installed) no span is made: nothing could see it (as in the Effect 3 front-end).
+ */
 export const traced = (name: string, requested: number) =>
 <A extends number | Uint8Array, E extends WsaError.WsaError, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withFiber((fiber) => fiber.getRef(Tracer.Tracer) === nativeTracer ? effect : spanned(name, requested, effect))
+
+const spanned = <A extends number | Uint8Array, E extends WsaError.WsaError, R>(
+  name: string,
+  requested: number,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
   effect.pipe(
     Effect.tap((result) =>
       Effect.annotateCurrentSpan({
