@@ -82,7 +82,19 @@ export class CompletionPort {
     private readonly win32: Win32,
     readonly handle: number,
     private readonly onClosed: () => void
-  ) {}
+  ) {
+    process.on("exit", this.releasePollerOnExit)
+  }
+
+  /**
+   * `process.exit` with a poll in flight (a server's pending accept keeps one): the threadpool thread blocked
+   * in GetQueuedCompletionStatusEx(INFINITE) kept the process from exiting under Wine (measured: a process
+   * serving with `Listener.serve` never exited). A wake-up packet lets that call return; nothing re-arms it,
+   * since no callback runs after "exit".
+   */
+  private readonly releasePollerOnExit = (): void => {
+    if (this.buffer !== undefined && !this.closed) this.win32.kernel32.PostQueuedCompletionStatus(this.handle, 0, 0, null)
+  }
 
   /** A new port, or the Win32 error of CreateIoCompletionPort. */
   static create(win32: Win32, onClosed: () => void): CompletionPort | number {
@@ -137,6 +149,7 @@ export class CompletionPort {
   private finish(): void {
     if (this.closed) return
     this.closed = true
+    process.off("exit", this.releasePollerOnExit)
     this.win32.kernel32.CloseHandle(this.handle)
     this.onClosed()
   }
