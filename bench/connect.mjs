@@ -26,10 +26,9 @@
 // effect4CpuRatioVsNet (against node:net in that Node 22 process) and effect4{ConnPerSec,Cpu}VsEffect3.
 
 import { execFileSync, fork, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
 import * as net from "node:net"
-import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
+import { fmt, makeRoomFor, measureEffect, measurePromises, median, stopPeer, systemFacts } from "./measure.mjs"
 
 const PAYLOAD_BYTES = 64
 const HOST = "127.0.0.1"
@@ -160,13 +159,6 @@ const withServerCpu = async (child, server, n, run) => {
   return { ...result, server, serverCpuUsPerConn: Math.round(((after - before) / n) * 10) / 10 }
 }
 
-const stopPeer = (child) =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.removeAllListeners("exit")
-    child.once("exit", () => resolve())
-    child.disconnect()
-  })
 
 // ---------------------------------------------------------------------------------------------------------
 // Options and system facts
@@ -187,128 +179,6 @@ function parseArgs(argv) {
     }
   }
   return { quick, n, runs, concurrency, effect4: !argv.includes("--no-effect4") }
-}
-
-const readNumbers = (path) => {
-  try {
-    return readFileSync(path, "utf8").trim().split(/\s+/).map(Number)
-  } catch {
-    return undefined
-  }
-}
-
-/** Client sockets in TIME_WAIT towards the peer port (/proc/net/tcp; 0 where it cannot be read). */
-function timeWaitTowards(port) {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, "0")
-  let count = 0
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text
-    try {
-      text = readFileSync(file, "utf8")
-    } catch {
-      continue
-    }
-    for (const line of text.split("\n")) {
-      const fields = line.trim().split(/\s+/)
-      if (fields[3] === "06" && fields[2]?.endsWith(`:${hexPort}`)) count++
-    }
-  }
-  return count
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/**
- * The client closes first, so its ports sit in TIME_WAIT for 60 s. Linux reuses them for new connects on
- * loopback when net.ipv4.tcp_tw_reuse is 1 or 2 (the library binds with IP_BIND_ADDRESS_NO_PORT, so its
- * port is also chosen at connect); without reuse, wait until the next run fits in the ephemeral range.
- */
-async function makeRoomFor(n, port, system) {
-  if (system.twReuse !== 0 || system.portRange === undefined) return
-  const budget = Math.floor(system.portRange * 0.9)
-  let waited = 0
-  while (timeWaitTowards(port) + n > budget && waited < 75) {
-    if (waited === 0) process.stderr.write(`bench: waiting for TIME_WAIT ports to free (${timeWaitTowards(port)} in use)...\n`)
-    await sleep(1_000)
-    waited++
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Measuring
-
-const percentile = (sorted, p) => sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))]
-
-function summarize(client, concurrency, n, latenciesMs, errors, elapsedMs, cpu) {
-  const sorted = Float64Array.from(latenciesMs).sort()
-  const round1 = (x) => Math.round(x * 10) / 10
-  return {
-    client,
-    concurrency,
-    n,
-    connPerSec: Math.round((n / elapsedMs) * 1_000),
-    p50Us: round1(percentile(sorted, 0.5) * 1_000),
-    p99Us: round1(percentile(sorted, 0.99) * 1_000),
-    cpuUsPerConn: round1((cpu.user + cpu.system) / n),
-    errors
-  }
-}
-
-/** Promise clients: `concurrency` loops take the next connection until N were made. */
-async function measurePromises(client, n, concurrency, once) {
-  const latencies = new Float64Array(n)
-  let next = 0
-  let errors = 0
-  let firstError
-  const worker = async () => {
-    while (next < n) {
-      const i = next++
-      const started = performance.now()
-      try {
-        await once()
-      } catch (error) {
-        errors++
-        firstError ??= error
-      }
-      latencies[i] = performance.now() - started
-    }
-  }
-  const cpu = process.cpuUsage()
-  const started = performance.now()
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  const elapsed = performance.now() - started
-  const result = summarize(client, concurrency, n, latencies, errors, elapsed, process.cpuUsage(cpu))
-  if (firstError !== undefined) result.firstError = String(firstError?.message ?? firstError)
-  return result
-}
-
-/** Effect clients: one Effect.forEach with the concurrency, run once by the given runner. */
-async function measureEffect(client, n, concurrency, once, runPromise, Effect) {
-  const latencies = new Float64Array(n)
-  let errors = 0
-  let firstError
-  const one = (_, i) =>
-    Effect.suspend(() => {
-      const started = performance.now()
-      return Effect.match(once, {
-        onFailure: (error) => {
-          errors++
-          firstError ??= error
-          latencies[i] = performance.now() - started
-        },
-        onSuccess: () => {
-          latencies[i] = performance.now() - started
-        }
-      })
-    })
-  const all = Effect.forEach(Array.from({ length: n }), one, { concurrency, discard: true })
-  const cpu = process.cpuUsage()
-  const started = performance.now()
-  await runPromise(all)
-  const elapsed = performance.now() - started
-  const result = summarize(client, concurrency, n, latencies, errors, elapsed, process.cpuUsage(cpu))
-  if (firstError !== undefined) result.firstError = String(firstError?._tag ?? firstError?.message ?? firstError)
-  return result
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -369,9 +239,6 @@ function makeClients(port, lib) {
 // ---------------------------------------------------------------------------------------------------------
 // Report
 
-const fmt = (x, digits = 0) =>
-  Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "n/a"
-
 function table(results) {
   const header = ["client", "server", "C", "conn/s", "p50 us", "p99 us", "CPU us/conn", "server CPU us/conn", "errors"]
   const rows = results.map((r) => [
@@ -390,10 +257,6 @@ function table(results) {
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n")
 }
 
-const median = (results) => {
-  const sorted = [...results].sort((a, b) => a.connPerSec - b.connPerSec)
-  return sorted[Math.floor((sorted.length - 1) / 2)]
-}
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -438,11 +301,8 @@ async function runEffect4(port, options) {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2))
-  const range = readNumbers("/proc/sys/net/ipv4/ip_local_port_range")
-  const system = {
-    portRange: range === undefined ? undefined : range[1] - range[0] + 1,
-    twReuse: readNumbers("/proc/sys/net/ipv4/tcp_tw_reuse")?.[0] ?? 0
-  }
+  const system = systemFacts()
+  const range = system.range
 
   const [{ Effect, ManagedRuntime }, NodeSocket, PlatformSocket, { ConnectEx, Socket, SocketAddress }] = await Promise.all([
     import("effect"),

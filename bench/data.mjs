@@ -32,6 +32,7 @@ import { once } from "node:events"
 import * as net from "node:net"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
+import { fmt, stopPeer } from "./measure.mjs"
 
 export const HOST = "127.0.0.1"
 export const RTT_BYTES = 32
@@ -99,13 +100,7 @@ export const startPeer = (execPath = process.execPath) =>
     child.once("message", (message) => resolve({ child, port: message.port }))
   })
 
-export const stopPeer = (child) =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.removeAllListeners("exit")
-    child.once("exit", () => resolve())
-    child.disconnect()
-  })
+export { fmt, stopPeer }
 
 export const header = (kind, total) => {
   const bytes = Buffer.alloc(kind === "e" ? 1 : 9)
@@ -382,8 +377,6 @@ export async function runClient(client, options) {
   return { client: client.name, rtt, send, receive }
 }
 
-export const fmt = (x, digits = 0) =>
-  Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "n/a"
 
 export function table(results, options) {
   const header = [

@@ -44,6 +44,11 @@ export interface Refusal<N extends WsaName = WsaName> {
 
 const refuse = <N extends WsaName>(refused: N, detail?: string): Refusal<N> => (detail === undefined ? { refused } : { refused, detail })
 
+/** The refusals every state check shares: a closed socket, and one spent by an earlier failure. */
+const closedRefusal: Refusal<"WSAENOTSOCK"> = refuse("WSAENOTSOCK", "the socket was closed")
+const spentRefusal = (socket: SocketState): Refusal<"WSAEINVAL"> =>
+  refuse("WSAEINVAL", `the socket is unusable after ${socket.spentBy ?? "an earlier failure"}; open a new one`)
+
 export const makeSocketState = (family: Family, native: NativeSocket): SocketState => ({
   family,
   native,
@@ -56,7 +61,7 @@ export const makeSocketState = (family: Family, native: NativeSocket): SocketSta
 
 /** The first check of every call: a closed socket is WSAENOTSOCK. */
 export const checkOpen = (socket: SocketState): Refusal<"WSAENOTSOCK"> | undefined =>
-  socket.state === "closed" ? refuse("WSAENOTSOCK", "the socket was closed") : undefined
+  socket.state === "closed" ? closedRefusal : undefined
 
 export const checkBind = (socket: SocketState, address: SocketAddress): Refusal<"WSAEAFNOSUPPORT" | "WSAEINVAL"> | undefined => {
   if (address.family !== socket.family) {
@@ -86,9 +91,9 @@ export const checkConnect = (
     case "disconnected":
       return refuse("WSAEISCONN", "the socket is (or was) connected; open a new socket, or disconnect with reuse")
     case "spent":
-      return refuse("WSAEINVAL", `the socket is unusable after ${socket.spentBy ?? "an earlier failure"}; open a new one`)
+      return spentRefusal(socket)
     case "closed":
-      return refuse("WSAENOTSOCK", "the socket was closed")
+      return closedRefusal
   }
   if (!socket.bound) return refuse("WSAEINVAL", "the socket is not bound: call Socket.bind first")
   if (isUnspecified(target) || target.port === 0) {
@@ -145,9 +150,9 @@ export const checkListen = (socket: SocketState): Refusal | undefined => {
     case "disconnected":
       return refuse("WSAEISCONN", "the socket is (or was) connected; listen on a fresh socket")
     case "spent":
-      return refuse("WSAEINVAL", `the socket is unusable after ${socket.spentBy ?? "an earlier failure"}; open a new one`)
+      return spentRefusal(socket)
     case "closed":
-      return refuse("WSAENOTSOCK", "the socket was closed")
+      return closedRefusal
   }
 }
 
@@ -160,7 +165,7 @@ export const checkAccept = (socket: SocketState): Refusal | undefined =>
   socket.state === "listening"
     ? undefined
     : socket.state === "closed"
-    ? refuse("WSAENOTSOCK", "the socket was closed")
+    ? closedRefusal
     : refuse("WSAEINVAL", "the socket is not listening: call listen first")
 
 /** The state of a socket an accept made: bound (to the listener's address) and connected since `now`. */
@@ -241,4 +246,4 @@ export const canConnectAgain = (socket: SocketState): boolean => socket.state ==
 export type NotConnected = "WSAENOTCONN" | "WSAENOTSOCK"
 
 const notConnected = (socket: SocketState): Refusal<NotConnected> =>
-  socket.state === "closed" ? refuse("WSAENOTSOCK", "the socket was closed") : refuse("WSAENOTCONN")
+  socket.state === "closed" ? closedRefusal : refuse("WSAENOTCONN")

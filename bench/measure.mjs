@@ -1,0 +1,153 @@
+/**
+ * What the benches share: stopping a peer process and formatting numbers (every bench), and for the connect
+ * benches (bench/connect.mjs under Node 20 with Effect 3, bench/connect-effect4.mjs under Node 22 with Effect 4)
+ * the system facts, the TIME_WAIT pacing, the two measuring loops and the summary. Each bench keeps only its
+ * own clients and report.
+ */
+import { readFileSync } from "node:fs"
+import { performance } from "node:perf_hooks"
+
+/** Stops a peer process: disconnecting ends it. */
+export const stopPeer = (child) =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.removeAllListeners("exit")
+    child.once("exit", () => resolve())
+    child.disconnect()
+  })
+/** The ephemeral port range's size and whether TIME_WAIT ports are reused (Linux; undefined / 0 elsewhere). */
+export const systemFacts = () => {
+  const range = readNumbers("/proc/sys/net/ipv4/ip_local_port_range")
+  return {
+    range,
+    portRange: range === undefined ? undefined : range[1] - range[0] + 1,
+    twReuse: readNumbers("/proc/sys/net/ipv4/tcp_tw_reuse")?.[0] ?? 0
+  }
+}
+
+const readNumbers = (path) => {
+  try {
+    return readFileSync(path, "utf8").trim().split(/\s+/).map(Number)
+  } catch {
+    return undefined
+  }
+}
+
+/** Client sockets in TIME_WAIT towards the peer port (/proc/net/tcp; 0 where it cannot be read). */
+function timeWaitTowards(port) {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0")
+  let count = 0
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text
+    try {
+      text = readFileSync(file, "utf8")
+    } catch {
+      continue
+    }
+    for (const line of text.split("\n")) {
+      const fields = line.trim().split(/\s+/)
+      if (fields[3] === "06" && fields[2]?.endsWith(`:${hexPort}`)) count++
+    }
+  }
+  return count
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * The client closes first, so its ports sit in TIME_WAIT for 60 s. Linux reuses them for new connects on
+ * loopback when net.ipv4.tcp_tw_reuse is 1 or 2 (the library binds with IP_BIND_ADDRESS_NO_PORT, so its
+ * port is also chosen at connect); without reuse, wait until the next run fits in the ephemeral range.
+ */
+export async function makeRoomFor(n, port, system) {
+  if (system.twReuse !== 0 || system.portRange === undefined) return
+  const budget = Math.floor(system.portRange * 0.9)
+  let waited = 0
+  while (timeWaitTowards(port) + n > budget && waited < 75) {
+    if (waited === 0) process.stderr.write(`bench: waiting for TIME_WAIT ports to free (${timeWaitTowards(port)} in use)...\n`)
+    await sleep(1_000)
+    waited++
+  }
+}
+
+const percentile = (sorted, p) => sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))]
+
+function summarize(client, concurrency, n, latenciesMs, errors, elapsedMs, cpu) {
+  const sorted = Float64Array.from(latenciesMs).sort()
+  const round1 = (x) => Math.round(x * 10) / 10
+  return {
+    client,
+    concurrency,
+    n,
+    connPerSec: Math.round((n / elapsedMs) * 1_000),
+    p50Us: round1(percentile(sorted, 0.5) * 1_000),
+    p99Us: round1(percentile(sorted, 0.99) * 1_000),
+    cpuUsPerConn: round1((cpu.user + cpu.system) / n),
+    errors
+  }
+}
+
+/** Promise clients: `concurrency` loops take the next connection until N were made. */
+export async function measurePromises(client, n, concurrency, once) {
+  const latencies = new Float64Array(n)
+  let next = 0
+  let errors = 0
+  let firstError
+  const worker = async () => {
+    while (next < n) {
+      const i = next++
+      const started = performance.now()
+      try {
+        await once()
+      } catch (error) {
+        errors++
+        firstError ??= error
+      }
+      latencies[i] = performance.now() - started
+    }
+  }
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  const elapsed = performance.now() - started
+  const result = summarize(client, concurrency, n, latencies, errors, elapsed, process.cpuUsage(cpu))
+  if (firstError !== undefined) result.firstError = String(firstError?.message ?? firstError)
+  return result
+}
+
+/** Effect clients: one Effect.forEach with the concurrency, run once by the given runner. */
+export async function measureEffect(client, n, concurrency, once, runPromise, Effect) {
+  const latencies = new Float64Array(n)
+  let errors = 0
+  let firstError
+  const one = (_, i) =>
+    Effect.suspend(() => {
+      const started = performance.now()
+      return Effect.match(once, {
+        onFailure: (error) => {
+          errors++
+          firstError ??= error
+          latencies[i] = performance.now() - started
+        },
+        onSuccess: () => {
+          latencies[i] = performance.now() - started
+        }
+      })
+    })
+  const all = Effect.forEach(Array.from({ length: n }), one, { concurrency, discard: true })
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  await runPromise(all)
+  const elapsed = performance.now() - started
+  const result = summarize(client, concurrency, n, latencies, errors, elapsed, process.cpuUsage(cpu))
+  if (firstError !== undefined) result.firstError = String(firstError?._tag ?? firstError?.message ?? firstError)
+  return result
+}
+
+export const fmt = (x, digits = 0) =>
+  Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "n/a"
+
+export const median = (results) => {
+  const sorted = [...results].sort((a, b) => a.connPerSec - b.connPerSec)
+  return sorted[Math.floor((sorted.length - 1) / 2)]
+}
