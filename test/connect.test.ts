@@ -2,7 +2,7 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Schedule } from "effect"
 import { ConnectEx, Iocp, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
 import { echoServer, openDescriptors, pendingTarget, refusedPort, resettingServer, wine } from "./support/peers.js"
-import { bound, text } from "./support/fixtures.js"
+import { bound, text, until } from "./support/fixtures.js"
 
 
 
@@ -289,6 +289,10 @@ layer(ConnectEx.layer, { excludeTestServices: true })("no leaks: descriptors and
         yield* Effect.scoped(Effect.flatMap(bound(), (s) => ConnectEx.connect(s, peer.address, { data: text("x") })))
         yield* Effect.scoped(Effect.flip(Effect.flatMap(bound(), (s) => ConnectEx.connect(s, refused))))
       }
+      // The in-process echo server closes its side of each connection a moment later ("close" is an event):
+      // wait (bounded) for the counts to come back rather than reading them at once.
+      yield* until(Effect.map(settled, (now) => now.fds === before.fds && now.live === before.live && now.pending === before.pending), "descriptors and allocations back at their baseline", 5_000)
+        .pipe(Effect.catchAllDefect(() => Effect.void))
       const after = yield* settled
       expect(after).toEqual(before)
       expect((yield* Iocp.stats).duplicates).toBe(0)
