@@ -139,6 +139,12 @@ export const address = (listener: ListenerImpl): Effect.Effect<SocketAddress.Soc
     return result.ok ? Effect.succeed(result.value) : Effect.fail(addressError(result.code, "localAddress"))
   })
 
+/** The `receive` option of accept and serve: an integer from 0 to MAX_RECEIVE, else WSAEINVAL. */
+const checkReceive = (receive: unknown) =>
+  typeof receive === "number" && Number.isInteger(receive) && receive >= 0 && receive <= Socket.MAX_RECEIVE
+    ? undefined
+    : internal.wsaError("WSAEINVAL", "accept", undefined, `receive must be an integer from 0 to ${Socket.MAX_RECEIVE}, got ${describe(receive)}`)
+
 /** Accepts on any socket (the state machine answers WSAEINVAL unless it listens): shared by `accept`. */
 export const acceptOn = (
   socket: internal.SocketImpl | WsaError.WsaError,
@@ -150,11 +156,8 @@ export const acceptOn = (
     const refusal = Core.SocketState.checkAccept(impl)
     if (refusal !== undefined) return yield* Effect.fail(toAcceptError(internal.refused(refusal, "accept")))
     const receive = options?.receive ?? 0
-    if (typeof receive !== "number" || !Number.isInteger(receive) || receive < 0 || receive > Socket.MAX_RECEIVE) {
-      return yield* Effect.fail(
-        internal.wsaError("WSAEINVAL", "accept", undefined, `receive must be an integer from 0 to ${Socket.MAX_RECEIVE}, got ${describe(receive)}`)
-      )
-    }
+    const badReceive = checkReceive(receive)
+    if (badReceive !== undefined) return yield* Effect.fail(badReceive)
     return yield* Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(acceptCompletion(impl, receive, restore), (completion) => adopt(impl, completion))
     )
@@ -224,7 +227,11 @@ export interface ServeOptions {
    * pending under load; 1 elsewhere, where each wake-up drains the kernel's queue with the driver's tryAccept)
    */
   readonly accepts?: number | undefined
-  /** passed to each accept: wait for the client's first bytes too */
+  /**
+   * start each handler with the client's first bytes (up to this many; empty when the client closed first),
+   * as an accept with `receive` gives them. Each connection waits for them on its own, through a driver
+   * callback (no fiber), so clients that connect and send nothing hold up no other connection.
+   */
   readonly receive?: number | undefined
 }
 
@@ -251,13 +258,31 @@ export const serve = <E, R>(
       const concurrency = options?.concurrency ?? "unbounded"
       let free = typeof concurrency === "number" ? Math.max(1, concurrency) : Infinity
       const receive = options?.receive ?? 0
+      const badReceive = checkReceive(receive)
+      if (badReceive !== undefined) return yield* Effect.fail(badReceive)
       const driverName = isListener(listener) ? listener.socket.port.driver.name : "posix"
       const accepts = Math.max(1, options?.accepts ?? (driverName === "windows" ? 4 : 1))
       // Interruptible whatever the caller's region: serve's end interrupts the handlers and waits for them.
       const runFork = Runtime.runFork(yield* Effect.interruptible(Effect.runtime<Exclude<R, Scope.Scope>>()))
       const clock = yield* Effect.clock
       const live = new Set<Fiber.RuntimeFiber<void>>()
-      yield* Effect.addFinalizer(() => Effect.suspend(() => Fiber.interruptAll([...live])))
+      // Connections accepted but still waiting for their first bytes (with `receive`): no fiber yet.
+      const waitingForBytes = new Set<Core.Submitted>()
+      let stopping = false
+      yield* Effect.addFinalizer(() =>
+        Effect.zipRight(
+          Effect.async<void>((resume) => {
+            stopping = true
+            let left = waitingForBytes.size
+            if (left === 0) return resume(Effect.void)
+            for (const waiting of [...waitingForBytes]) {
+              waiting.whenCompleted(() => void (--left === 0 && resume(Effect.void)))
+              waiting.cancel()
+            }
+          }),
+          Effect.suspend(() => Fiber.interruptAll([...live]))
+        )
+      )
 
       // A bounded serve's accept loops wait here for a slot freed by a connection's end.
       const slotWaiters = new Set<() => void>()
@@ -281,7 +306,46 @@ export const serve = <E, R>(
           Effect.ensuring(Effect.sync(() => closeCounted(socket)))
         ) as Effect.Effect<void, never, Exclude<R, Scope.Scope>>
 
-      /** Hands an accepted connection (its slot already taken) to a fiber of its own, synchronously. */
+      /** Runs the handler of a connection (its slot already taken) in a fiber of its own, synchronously. */
+      const run = (socket: internal.SocketImpl, connection: Accepted): void => {
+        const fiber = runFork(handle(socket, connection))
+        live.add(fiber)
+        fiber.addObserver(() => {
+          live.delete(fiber)
+          freeSlot()
+        })
+      }
+
+      /**
+       * With `receive`: the connection's first bytes through a driver callback, then its handler. A client
+       * that resets first (or a serve that stops meanwhile) closes the connection; its end gives empty data.
+       */
+      const runWithFirstBytes = (socket: internal.SocketImpl, peer: SocketAddress.SocketAddress): void => {
+        let started = true
+        let now: Core.Completion | undefined
+        const onFirst = (completion: Core.Completion): void => {
+          if (started) return void (now = completion)
+          waitingForBytes.delete(submitted as Core.Submitted)
+          firstBytes(completion)
+        }
+        const firstBytes = (completion: Core.Completion): void => {
+          if (stopping || completion.status !== 0) {
+            closeCounted(socket)
+            return freeSlot()
+          }
+          run(socket, { socket, peer, data: completion.data ?? empty })
+        }
+        const submitted = socket.port.start((done) => socket.port.driver.receive(socket.native, receive, done), onFirst)
+        started = false
+        if (Core.isThrown(submitted)) {
+          closeCounted(socket)
+          return freeSlot()
+        }
+        if (now !== undefined) return firstBytes(now)
+        waitingForBytes.add(submitted)
+      }
+
+      /** Takes an accepted connection into the port's sockets and hands it on, synchronously. */
       const start = (impl: internal.SocketImpl, completion: Core.Completion): void => {
         const accepted = completion.accepted!
         const port = impl.port
@@ -289,12 +353,8 @@ export const serve = <E, R>(
         Metrics.openSockets.unsafeModify(1, [])
         const socket = new internal.SocketImpl(impl.family, accepted.socket, port)
         Core.SocketState.acceptedInto(socket, clock.unsafeCurrentTimeMillis())
-        const fiber = runFork(handle(socket, { socket, peer: accepted.peer, data: completion.data ?? empty }))
-        live.add(fiber)
-        fiber.addObserver(() => {
-          live.delete(fiber)
-          freeSlot()
-        })
+        if (receive > 0) runWithFirstBytes(socket, accepted.peer)
+        else run(socket, { socket, peer: accepted.peer, data: completion.data ?? empty })
       }
 
       /** The first connection of a wake-up, then whatever else is queued (while slots last). */
@@ -308,7 +368,7 @@ export const serve = <E, R>(
           }
           start(impl, completion)
           const tryAccept = impl.port.driver.tryAccept
-          if (receive !== 0 || tryAccept === undefined || free <= 0 || taken + 1 >= DRAIN_MAX) break
+          if (tryAccept === undefined || free <= 0 || taken + 1 >= DRAIN_MAX) break
           free--
           completion = tryAccept(impl.native)
           if (completion === undefined) free++
@@ -325,7 +385,8 @@ export const serve = <E, R>(
           const refusal = Core.SocketState.checkAccept(socket)
           if (refusal !== undefined) return Effect.fail(toAcceptError(internal.refused(refusal, "accept")))
           free--
-          return Effect.matchCauseEffect(acceptCompletion(socket, receive, restore), {
+          // Plain accepts: with `receive` each connection waits for its first bytes on its own (runWithFirstBytes).
+          return Effect.matchCauseEffect(acceptCompletion(socket, 0, restore), {
             onFailure: (cause) => Effect.zipRight(Effect.sync(freeSlot), Effect.failCause(cause)),
             onSuccess: (completion) => admit(socket, completion)
           })
