@@ -14,6 +14,7 @@
 //   Listener/close       Listener.serve, a handler that returns at once (fiber + scope + adoption)
 //   Listener/async       ... a handler that waits once on a bare Effect.async over the driver's receive
 //   Listener/receive     ... a handler that reads with Socket.receive until the 64 bytes (bench/connect.mjs's)
+//   Listener/first-bytes ... with { receive: 64 }: the handler starts with the client's 64 bytes and returns
 //   Listener4/receive    the Effect 4 front-end's Listener.serve, same handler, under Node 22 (BENCH_NODE22, else
 //                        scripts/install-node22.sh; left out when Node 22 is not there)
 // The differences between rows are the costs of the pieces (the README's "Accepting" section reads them). The
@@ -51,6 +52,7 @@ const servers = {
   "Listener/close": () => listenerServer("close"),
   "Listener/async": () => listenerServer("async"),
   "Listener/receive": () => listenerServer("receive"),
+  "Listener/first-bytes": () => listenerServer("first-bytes"),
   "Listener4/receive": () => listener4Server()
 }
 
@@ -107,13 +109,14 @@ async function listenerServer(kind) {
   // this row measures a fiber's suspension without the library's receive around it.
   const bareWait = ({ socket }) =>
     Effect.async((resume) => void socket.port.driver.receive(socket.native, 4096, (c) => resume(Effect.succeed(c))))
-  const handler = kind === "close" ? () => Effect.void : kind === "async" ? bareWait : readAll
+  const handler = kind === "close" || kind === "first-bytes" ? () => Effect.void : kind === "async" ? bareWait : readAll
+  const options = kind === "first-bytes" ? { receive: PAYLOAD_BYTES } : undefined
   const runtime = ManagedRuntime.make(ConnectEx.layer)
   return new Promise((resolve) => {
     runtime.runFork(Effect.scoped(Effect.gen(function*() {
       const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
       resolve((yield* Listener.address(listener)).port)
-      return yield* Listener.serve(listener, handler)
+      return yield* Listener.serve(listener, handler, options)
     })))
   })
 }
