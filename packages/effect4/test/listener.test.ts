@@ -188,6 +188,41 @@ describe.each(backends)("Listener: $name", (backend) => {
       assert.strictEqual(decode((yield* Fiber.join(next)).data), "next")
     }))
 
+  test("serve with receive: clients that connect and send nothing hold up no one; each handler gets its first bytes", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4", 0))
+      const address = yield* Listener.address(listener)
+      const baseline = yield* Iocp.stats
+      const handled: Array<string> = []
+      const server = yield* Effect.forkChild(Listener.serve(listener, ({ data }) => Effect.sync(() => void handled.push(decode(data))), { receive: 16 }))
+      // more silent clients than any number of accepts kept posted
+      const silent = yield* Effect.forEach([1, 2, 3, 4, 5, 6], () => ConnectEx.dial(address))
+      yield* ConnectEx.dial(address, { data: text("first") })
+      yield* ConnectEx.dial(address, { data: text("second") })
+      for (let i = 0; i < 10_000 && handled.length < 2; i++) yield* Effect.yieldNow
+      assert.deepStrictEqual([...handled].sort(), ["first", "second"])
+      // a silent client that closes: its handler runs with empty data (the client's end)
+      yield* Socket.disconnect(silent[0]!.socket, { reuse: false })
+      for (let i = 0; i < 10_000 && handled.length < 3; i++) yield* Effect.yieldNow
+      assert.deepStrictEqual(handled.length, 3)
+      assert.strictEqual(handled[2], "")
+      // stopping the serve ends the waits for the other silent clients' first bytes and closes them
+      yield* Fiber.interrupt(server)
+      const after = yield* Iocp.stats
+      assert.strictEqual(after.pending, 0)
+      assert.strictEqual(after.sockets, baseline.sockets + 8) // the eight clients' own sockets, none of the server's
+    }))
+
+  test("serve with a receive that is not an integer from 0 to MAX_RECEIVE: WSAEINVAL before anything is accepted", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4", 0))
+      for (const receive of [-1, 1.5, Socket.MAX_RECEIVE + 1, Number.NaN]) {
+        const error = yield* Effect.flip(Listener.serve(listener, () => Effect.void, { receive }))
+        assert.strictEqual(error._tag, "WSAEINVAL")
+      }
+      assert.strictEqual((yield* Iocp.stats).pending, 0)
+    }))
+
   test("serve: one scope per connection; interrupting it stops accepting and closes what is open", () =>
     Effect.gen(function*() {
       const baselineSockets = (yield* Iocp.stats).sockets

@@ -9,6 +9,7 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as WsaError from "../errors/WsaError.js"
@@ -158,6 +159,13 @@ const adopt = (
   })
 }
 
+
+/** The `receive` option of accept and serve: an integer from 0 to MAX_RECEIVE, else WSAEINVAL. */
+const checkReceive = (receive: unknown) =>
+  typeof receive === "number" && Number.isInteger(receive) && receive >= 0 && receive <= Socket.MAX_RECEIVE
+    ? undefined
+    : internal.wsaError("WSAEINVAL", "accept", undefined, `receive must be an integer from 0 to ${Socket.MAX_RECEIVE}, got ${describe(receive)}`)
+
 /** Accepts on any socket (the state machine answers WSAEINVAL unless it listens). */
 const acceptOn = (
   socket: internal.SocketImpl | WsaError.WsaError,
@@ -168,11 +176,8 @@ const acceptOn = (
   const refusal = Core.SocketState.checkAccept(s)
   if (refusal !== undefined) return failAccept(internal.refused(refusal, "accept"))
   const receive = options?.receive ?? 0
-  if (typeof receive !== "number" || !Number.isInteger(receive) || receive < 0 || receive > Socket.MAX_RECEIVE) {
-    return failAccept(
-      internal.wsaError("WSAEINVAL", "accept", undefined, `receive must be an integer from 0 to ${Socket.MAX_RECEIVE}, got ${describe(receive)}`)
-    )
-  }
+  const badReceive = checkReceive(receive)
+  if (badReceive !== undefined) return failAccept(badReceive)
   const port = s.port
   // The completion is kept here as it arrives: when the accept won the race with an interruption, the
   // waiting fiber is gone, and the connection it made is closed instead of leaked.
@@ -205,7 +210,11 @@ export interface ServeOptions {
    * pending under load; 1 elsewhere, where readiness wakes one accept per queued connection anyway)
    */
   readonly accepts?: number | undefined
-  /** passed to each accept: wait for the client's first bytes too */
+  /**
+   * start each handler with the client's first bytes (up to this many; empty when the client closed first).
+   * Each connection waits for them in its own fiber, after a plain accept, so clients that connect and send
+   * nothing hold up no other connection.
+   */
   readonly receive?: number | undefined
 }
 
@@ -224,16 +233,25 @@ export const serve = <E, R>(
       const slots = typeof concurrency === "number" ? yield* Semaphore.make(Math.max(1, concurrency)) : undefined
       const driverName = isListener(listener) ? listener.socket.port.driver.name : "posix"
       const accepts = Math.max(1, options?.accepts ?? (driverName === "windows" ? 4 : 1))
+      const receive = options?.receive ?? 0
+      const badReceive = checkReceive(receive)
+      if (badReceive !== undefined) return yield* Effect.fail(badReceive)
+      // With `receive`, the first bytes are read in the connection's fiber (a client that resets first is
+      // dropped quietly), never by the accept: a silent client then holds only its own connection.
+      const withFirstBytes = (connection: Accepted): Effect.Effect<Option.Option<Accepted>> =>
+        receive === 0
+          ? Effect.succeed(Option.some(connection))
+          : Effect.map(Effect.option(Socket.receive(connection.socket, receive)), Option.map((data) => ({ ...connection, data })))
       const one = Effect.gen(function*() {
         if (slots !== undefined) yield* Semaphore.take(slots, 1)
         const scope = yield* Scope.fork(connections, "sequential")
         const release = (exit: Exit.Exit<unknown, unknown>) =>
           Effect.andThen(Scope.close(scope, exit), slots === undefined ? Effect.void : Semaphore.release(slots, 1))
-        const connection = yield* accept(listener, { receive: options?.receive }).pipe(
+        const connection = yield* accept(listener).pipe(
           Scope.provide(scope),
           Effect.onExit((exit) => (Exit.isFailure(exit) ? release(exit) : Effect.void))
         )
-        yield* handler(connection).pipe(
+        yield* Effect.flatMap(withFirstBytes(connection), Option.match({ onNone: () => Effect.void, onSome: handler })).pipe(
           Scope.provide(scope),
           Effect.catchCause((cause) =>
             Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logWarning("Listener.serve: a connection handler failed", cause)
