@@ -159,7 +159,6 @@ const adopt = (
   })
 }
 
-
 /** The `receive` option of accept and serve: an integer from 0 to MAX_RECEIVE, else WSAEINVAL. */
 const checkReceive = (receive: unknown) =>
   typeof receive === "number" && Number.isInteger(receive) && receive >= 0 && receive <= Socket.MAX_RECEIVE
