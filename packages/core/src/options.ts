@@ -37,3 +37,9 @@ export const checkReceiveSize = (name: string, size: unknown): string | undefine
   typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > MAX_RECEIVE
     ? `${name} must be an integer from 1 to ${MAX_RECEIVE}, got ${describe(size)}`
     : undefined
+
+/** The `receive` of an accept or a serve: 0 (no first bytes) to MAX_RECEIVE; the reason it is not, else undefined. */
+export const checkAcceptReceive = (receive: unknown): string | undefined =>
+  typeof receive !== "number" || !Number.isInteger(receive) || receive < 0 || receive > MAX_RECEIVE
+    ? `receive must be an integer from 0 to ${MAX_RECEIVE}, got ${describe(receive)}`
+    : undefined

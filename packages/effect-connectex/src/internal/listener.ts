@@ -140,10 +140,10 @@ export const address = (listener: ListenerImpl): Effect.Effect<SocketAddress.Soc
   })
 
 /** The `receive` option of accept and serve: an integer from 0 to MAX_RECEIVE, else WSAEINVAL. */
-const checkReceive = (receive: unknown) =>
-  typeof receive === "number" && Number.isInteger(receive) && receive >= 0 && receive <= Socket.MAX_RECEIVE
-    ? undefined
-    : internal.wsaError("WSAEINVAL", "accept", undefined, `receive must be an integer from 0 to ${Socket.MAX_RECEIVE}, got ${describe(receive)}`)
+const checkReceive = (receive: unknown) => {
+  const detail = Core.Options.checkAcceptReceive(receive)
+  return detail === undefined ? undefined : internal.wsaError("WSAEINVAL", "accept", undefined, detail)
+}
 
 /** Accepts on any socket (the state machine answers WSAEINVAL unless it listens): shared by `accept`. */
 export const acceptOn = (
