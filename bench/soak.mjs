@@ -19,6 +19,9 @@
 //    racing a client) and timeouts. Every outcome must be a success, a WsaError, a TimeoutException or an
 //    asked-for interruption; afterwards (the listener's scope closed) nothing pending, no duplicate, live
 //    allocations and descriptors back to baseline.
+// 5. serves: 500 rounds (short: 50) of Listener.serve with receive on one listener, each with a burst of 20
+//    node:net clients that send, stay silent, reset or close without sending, stopped at a random moment:
+//    afterwards nothing pending, no duplicate, sockets, allocations and descriptors back to baseline.
 //
 // Prints its figures, and as the LAST line one JSON object with them. Exits 1 if any check fails.
 // Only 127.0.0.1 is ever connected to.
@@ -70,7 +73,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function main() {
   const short = process.argv.includes("--short")
-  const N = { churn: short ? 1_000 : 10_000, mass: short ? 500 : 5_000, gc: short ? 48 : 256, accepts: short ? 1_000 : 10_000 }
+  const N = { churn: short ? 1_000 : 10_000, mass: short ? 500 : 5_000, gc: short ? 48 : 256, accepts: short ? 1_000 : 10_000, serves: short ? 50 : 500 }
   const CONCURRENCY = 64
   const GC_BYTES = 256 * 1024
 
@@ -441,6 +444,58 @@ async function main() {
     check("accepts: nothing pending, no duplicate, submitted === completed", after.pending === 0 && after.duplicates === 0 && after.submitted === after.completed, { pending: after.pending, duplicates: after.duplicates, submitted: after.submitted, completed: after.completed })
     check("accepts: live allocations back to baseline", after.liveAllocations === allocationsBefore && after.sockets === 0, { before: allocationsBefore, after: after.liveAllocations, sockets: after.sockets })
     check("accepts: descriptors back to baseline", fdsStart === undefined || fdsAfter === fdsStart, { before: fdsStart, after: fdsAfter })
+  }
+
+  // --- 5. serve with receive, stopped at random ------------------------------------------------------------
+  {
+    const runtime = ManagedRuntime.make(ConnectEx.layer)
+    const allocationsBefore = (await runtime.runPromise(Iocp.stats)).liveAllocations
+    const fdsStart = openDescriptors()
+    const scope = Effect.runSync(Scope.make())
+    const listener = await runtime.runPromise(Scope.extend(Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 1024 }), scope))
+    const { port } = await runtime.runPromise(Listener.address(listener))
+    const clients = new Set()
+    const modes = ["send", "send", "send", "silent", "reset", "closeQuietly"]
+    const random = (n) => Math.floor(Math.random() * n)
+    const client = () => {
+      const mode = modes[random(modes.length)]
+      const socket = net.connect({ host: HOST, port })
+      clients.add(socket)
+      socket.on("error", () => {})
+      socket.on("close", () => clients.delete(socket))
+      socket.once("connect", () => {
+        if (mode === "reset") socket.resetAndDestroy()
+        else if (mode === "closeQuietly") socket.end()
+        else if (mode === "send") socket.write("hello from a client")
+      })
+      socket.on("data", () => socket.destroy())
+      setTimeout(() => socket.destroy(), 2_000).unref()
+    }
+    let handled = 0
+    const handler = ({ data, socket }) =>
+      Effect.zipRight(Effect.sync(() => void handled++), data.length > 0 ? Effect.ignore(Socket.send(socket, data)) : Effect.void)
+    const rounds = N.serves
+    const started = performance.now()
+    for (let round = 0; round < rounds; round++) {
+      // a serve that runs while a burst of clients connects, then is stopped at a random moment
+      const fiber = runtime.runFork(Listener.serve(listener, handler, { receive: 64 }))
+      for (let k = 0; k < 20; k++) client()
+      await sleep(random(15))
+      await runtime.runPromise(Fiber.interrupt(fiber))
+    }
+    const wallMs = performance.now() - started
+    await runtime.runPromise(Scope.close(scope, Exit.void))
+    for (const socket of clients) socket.destroy()
+    await sleep(100)
+    const after = await runtime.runPromise(Iocp.stats)
+    const fdsAfter = openDescriptors()
+    await runtime.dispose()
+    figures.serves = { rounds, clients: rounds * 20, handled, wallMs: Math.round(wallMs), stats: after, fds: { before: fdsStart, after: fdsAfter } }
+    console.log(`serves: ${rounds} serves with receive stopped at random, ${rounds * 20} clients, ${handled} handled, in ${Math.round(wallMs)} ms`)
+    check("serves: some connections were handled with their first bytes", handled > 0, { handled })
+    check("serves: nothing pending, no duplicate, submitted === completed", after.pending === 0 && after.duplicates === 0 && after.submitted === after.completed, { pending: after.pending, duplicates: after.duplicates, submitted: after.submitted, completed: after.completed })
+    check("serves: live allocations and sockets back to baseline", after.liveAllocations === allocationsBefore && after.sockets === 0, { before: allocationsBefore, after: after.liveAllocations, sockets: after.sockets })
+    check("serves: descriptors back to baseline", fdsStart === undefined || fdsAfter === fdsStart, { before: fdsStart, after: fdsAfter })
   }
 
   // --- the end --------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * The soak (bench/soak.mjs --short) runs end to end: churn with interruption and timeouts, a mass abort at
- * layer close and GC under load. It must exit 0, and its last line (JSON) must show descriptors and native
+ * layer close, GC under load, accepts with interruptions and serves with receive stopped at random. It must exit 0, and its last line (JSON) must show descriptors and native
  * allocations back to baseline, nothing pending, no duplicate completion. Timings are printed, not asserted
  * (the abort time only against the script's own generous bound).
  */
@@ -26,6 +26,8 @@ describe.skipIf(process.platform !== "linux")("bench/soak.mjs --short", () => {
       readonly churn: { readonly operations: number; readonly stats: Stats; readonly fds: { readonly before: number; readonly after: number } }
       readonly mass: { readonly operations: number; readonly pendingAtClose: number; readonly allAbortedMs: number; readonly outcomes: Record<string, number>; readonly stats: Stats }
       readonly gc: { readonly connections: number; readonly collections: { readonly major: number; readonly minor: number }; readonly stats: Stats }
+      readonly accepts: { readonly operations: number; readonly stats: Stats }
+      readonly serves: { readonly rounds: number; readonly handled: number; readonly stats: Stats }
     }
     expect(report.ok).toBe(true)
     expect(report.failed).toEqual([])
@@ -33,7 +35,9 @@ describe.skipIf(process.platform !== "linux")("bench/soak.mjs --short", () => {
     expect(report.allocations.after).toBe(report.allocations.before)
     expect(report.churn.operations).toBeGreaterThanOrEqual(1_000)
     expect(report.churn.fds.after).toBe(report.churn.fds.before)
-    for (const stats of [report.churn.stats, report.mass.stats, report.gc.stats]) {
+    expect(report.serves.rounds).toBeGreaterThanOrEqual(50)
+    expect(report.serves.handled).toBeGreaterThan(0)
+    for (const stats of [report.churn.stats, report.mass.stats, report.gc.stats, report.accepts.stats, report.serves.stats]) {
       expect(stats.pending).toBe(0)
       expect(stats.duplicates).toBe(0)
       expect(stats.submitted).toBe(stats.completed)
