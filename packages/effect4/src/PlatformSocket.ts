@@ -24,16 +24,22 @@ const closeError = (code: number) => new EffectSocket.SocketError({ reason: new 
 /** The reader of a connected socket: a peer's end of stream fails the pull with SocketCloseError(1000). */
 const readerOf = (socket: Socket.Socket, chunkSize: number): Effect.Effect<EffectSocket.Reader<Uint8Array>, never, Scope.Scope> =>
   Effect.gen(function*() {
-    // Closing the reader's scope fails a pull that is suspended (the effect/socket contract).
-    const closed = yield* Deferred.make<never, EffectSocket.SocketError>()
-    yield* Effect.addFinalizer(() => Deferred.fail(closed, closeError(1006)))
     // The streaming read of Socket.stream: every chunk already there in one pull, the port only when empty.
-    const { pull } = makeReader(socket, chunkSize)
-    const receive = pull.pipe(
-      Effect.mapError(readError),
+    const reader = makeReader(socket, chunkSize)
+    // Closing the reader's scope fails a pull that is suspended (the effect/socket contract): the reader is
+    // aborted, which cancels the receive that pull waits on (no race of two fibers per pull).
+    let closed = false
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+        reader.abort()
+      })
+    )
+    const pull = reader.pull.pipe(
+      Effect.mapError((error) => closed && error._tag === "WSA_OPERATION_ABORTED" ? closeError(1006) : readError(error)),
       Effect.flatMap((chunks) => chunks === undefined ? Effect.fail(closeError(1000)) : Effect.succeed(chunks))
     )
-    return { pull: Effect.raceFirst(receive, Deferred.await(closed)), upgrade: EffectSocket.SocketUpgradeError.unsupported }
+    return { pull, upgrade: EffectSocket.SocketUpgradeError.unsupported }
   })
 
 const writerOf = (connected: Effect.Effect<Socket.Socket>): EffectSocket.Writer => {

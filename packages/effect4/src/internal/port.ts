@@ -23,7 +23,11 @@ export interface Port {
    * Starts an operation and waits for its single completion. Interruption cancels it and waits for the
    * completion before the fiber stops. A driver whose `start` throws is a defect.
    */
-  readonly submit: (start: (done: Core.Done) => Core.Operation) => Effect.Effect<Core.Completion>
+  readonly submit: (
+    start: (done: Core.Done) => Core.Operation,
+    /** told the operation's handle once it is in flight (not called when it completed at once) */
+    started?: (submitted: Core.Submitted) => void
+  ) => Effect.Effect<Core.Completion>
   readonly track: (socket: Core.NativeSocket) => void
   /** Closes a socket (its pending operations complete with 995 first). Idempotent. */
   readonly close: (socket: Core.NativeSocket) => void
@@ -40,11 +44,19 @@ export const makePort = (driver: Core.Driver): Port => {
   const sockets = new Set<Core.NativeSocket>()
   const table = Core.makeCompletionTable({ onPendingChange: Metrics.unsafe.pendingOperations })
 
-  const submit = (start: (done: Core.Done) => Core.Operation): Effect.Effect<Core.Completion> =>
+  const submit = (
+    start: (done: Core.Done) => Core.Operation,
+    started?: (submitted: Core.Submitted) => void
+  ): Effect.Effect<Core.Completion> =>
     Effect.callback<Core.Completion>((resume) => {
       if (!open) return resume(Effect.succeed(notInitialised))
-      const submitted = table.submit(start, (completion) => resume(Effect.succeed(completion)))
+      let completed = false
+      const submitted = table.submit(start, (completion) => {
+        completed = true
+        resume(Effect.succeed(completion))
+      })
       if (Core.isThrown(submitted)) return resume(Effect.die(submitted.thrown))
+      if (!completed) started?.(submitted)
       // Runs on interruption: cancel, then hold the interruption until the completion has arrived.
       return Effect.callback<void>((resumeCancelled) => {
         submitted.cancel()
