@@ -5,7 +5,7 @@
  * check, and the Linux port-0 bind defers the port.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Effect, Exit, Fiber, FiberRef, Layer, Scope } from "effect"
 import * as net from "node:net"
 import type { Driver } from "../packages/core/src/index.js"
 import { ConnectEx, Iocp, Simulated, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
@@ -121,6 +121,38 @@ describe("the platform's driver", () => {
       expect((yield* Effect.flip(Socket.localAddress(sockets[0]!)))._tag).toBe("WSANOTINITIALISED")
       yield* Scope.close(outer, Exit.void)
     }))
+})
+
+describe("interruption at any step of a send never strands the socket's send queue", () => {
+  // A fiber that yields every few operations: an interruption can land between any two steps of Socket.send,
+  // among them between taking the send queue (a partial synchronous send) and installing its release.
+  it.scopedLive("sends that yield every 12..40 operations, interrupted after 0..10 steps: a later send still completes", () =>
+    Effect.gen(function*() {
+      // a peer that reads and discards everything
+      const server = net.createServer((connection) => {
+        connection.on("data", () => {})
+        connection.on("error", () => {})
+      })
+      const port = yield* Effect.acquireRelease(
+        Effect.async<number>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as net.AddressInfo).port)))),
+        () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      )
+      const { socket } = yield* ConnectEx.dial(loopback("ipv4", port))
+      yield* Socket.setOption(socket, "SO_SNDBUF", 64 * 1024)
+      const big = new Uint8Array(MiB / 2)
+      // Effect's runtime needs about a dozen operations per step of its own, so the yield interval starts at 12.
+      for (let maxOps = 12; maxOps <= 40; maxOps++) {
+        for (let steps = 0; steps <= 10; steps++) {
+          const sending = yield* Effect.fork(Effect.locally(Socket.send(socket, big), FiberRef.currentMaxOpsBeforeYield, maxOps))
+          for (let k = 0; k < steps; k++) yield* Effect.yieldNow()
+          yield* Fiber.interrupt(sending)
+        }
+      }
+      // Every interrupted send left the queue; this one takes it and completes (the peer reads everything).
+      const sent = yield* Socket.send(socket, new Uint8Array(10)).pipe(Effect.timeout("10 seconds"))
+      expect(sent).toBe(10)
+      expect((yield* Iocp.stats).pending).toBe(0)
+    }).pipe(Effect.provide(ConnectEx.layer)), 30_000)
 })
 
 describe("layer close over a driver whose aborts complete later (as Windows' closesocket does)", () => {

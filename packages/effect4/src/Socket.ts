@@ -234,27 +234,35 @@ export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, W
  * A send in order behind the socket's earlier sends. On an idle socket it is first tried synchronously from
  * the caller's bytes (the driver's `trySend`): done at once when the kernel takes them all, else only the
  * rest, copied, goes through the completion port. A send that must queue copies its bytes first, so the
- * caller's buffer is never read once this call has returned control.
+ * caller's buffer is never read once this call has returned control. The queue is taken and its release
+ * installed in one uninterruptible step (only the waits are interruptible): an interruption landing in between
+ * (a fiber can yield after any operation) would otherwise strand the queue and every later send.
  */
-const sendQueued = (s: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> => {
-  const queue = s.sendQueue
-  const driver = s.port.driver
-  if (queue.tryAcquire()) {
-    if (driver.trySend === undefined) {
-      return queue.held(Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, bytes, done)), (c) => c.bytes))
-    }
-    const first = driver.trySend(s.native, bytes)
-    if (!Core.isPartialSend(first)) {
-      queue.release()
-      return first.status === 0 ? Effect.succeed(first.bytes) : Effect.fail(internal.fromStatus(first.status, "send"))
-    }
-    return queue.held(
-      Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, first.rest, done, true)), (c) => first.sent + c.bytes)
-    )
-  }
-  const copy = bytes.slice()
-  return queue.with(Effect.map(internal.submit(s, "send", (done) => driver.send(s.native, copy, done, true)), (c) => c.bytes))
-}
+const sendQueued = (s: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.suspend((): Effect.Effect<number, WsaError.WsaError> => {
+      const queue = s.sendQueue
+      const driver = s.port.driver
+      const submit = (payload: Uint8Array, owned: boolean) =>
+        internal.submit(s, "send", (done) => driver.send(s.native, payload, done, owned))
+      if (!queue.tryAcquire()) {
+        const copy = bytes.slice()
+        return Effect.andThen(
+          restore(queue.acquire),
+          Effect.ensuring(restore(Effect.map(submit(copy, true), (c) => c.bytes)), queue.releaseEffect)
+        )
+      }
+      if (driver.trySend === undefined) {
+        return Effect.ensuring(restore(Effect.map(submit(bytes, false), (c) => c.bytes)), queue.releaseEffect)
+      }
+      const first = driver.trySend(s.native, bytes)
+      if (!Core.isPartialSend(first)) {
+        queue.release()
+        return first.status === 0 ? Effect.succeed(first.bytes) : Effect.fail(internal.fromStatus(first.status, "send"))
+      }
+      return Effect.ensuring(restore(Effect.map(submit(first.rest, true), (c) => first.sent + c.bytes)), queue.releaseEffect)
+    })
+  )
 
 /**
  * Receives up to `maxBytes` (1 to 64 MiB). An empty result means the peer closed its side.

@@ -62,9 +62,4 @@ export class Fifo {
         : Effect.zipRight(restore(this.acquire), Effect.ensuring(restore(effect), this.releaseEffect))
     )
   }
-
-  /** Runs `effect` for a holder that already took the queue synchronously (`tryAcquire`). */
-  held<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
-    return Effect.uninterruptibleMask((restore) => Effect.ensuring(restore(effect), this.releaseEffect))
-  }
 }
