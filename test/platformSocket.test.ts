@@ -91,6 +91,13 @@ const backends: ReadonlyArray<Backend> = [
 
 const decoder = new TextDecoder()
 
+/** Lets forked fibers run until the port has `n` operations pending (no clock involved). */
+const untilPendingOps = (n: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 10_000 && (yield* Iocp.stats).pending < n; i++) yield* Effect.yieldNow()
+    expect((yield* Iocp.stats).pending).toBe(n)
+  })
+
 /** The platform's failure of an exit, if it failed with one. */
 const socketErrorOf = (exit: Exit.Exit<unknown, unknown>): Platform.SocketError | undefined => {
   if (!Exit.isFailure(exit)) return undefined
@@ -296,6 +303,21 @@ describe.each(backends)("PlatformSocket: $name", (backend) => {
       yield* Fiber.interrupt(run)
       yield* Socket.send(connected, new TextEncoder().encode("to the receive"))
       expect(decoder.decode(yield* Fiber.join(receive))).toBe("to the receive")
+    }))
+
+  test("a run waiting for the receive queue (a Socket.receive holds it) can be interrupted; the receive goes on", () =>
+    Effect.gen(function*() {
+      const { socket: connected } = yield* ConnectEx.dial(yield* backend.echo)
+      const socket = yield* PlatformSocket.fromSocket(connected)
+      const receiving = yield* Effect.fork(Socket.receive(connected, 100))
+      yield* untilPendingOps(1)
+      const run = yield* Effect.fork(socket.run(() => {}))
+      for (let i = 0; i < 100; i++) yield* Effect.yieldNow()
+      // (before the fix the run waited for the queue uninterruptibly: this never returned)
+      yield* Fiber.interrupt(run)
+      yield* Socket.send(connected, new TextEncoder().encode("still here"))
+      yield* backend.settle
+      expect(decoder.decode(yield* Fiber.join(receiving))).toBe("still here")
     }))
 
   test("closing the socket's scope ends a run with \"Read\" and WSA_OPERATION_ABORTED; nothing stays pending", () =>

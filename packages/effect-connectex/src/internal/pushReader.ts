@@ -36,7 +36,11 @@ export const pushRead = (
 ): Effect.Effect<void, internal.NotUsable | WsaError.ReceiveError, Scope.Scope> =>
   Effect.flatMap(checkedForReceive(socket), (impl) =>
     Effect.zipRight(
-      Effect.acquireRelease(impl.receiveQueue.acquire, () => impl.receiveQueue.releaseEffect),
+      // The wait for the queue stays interruptible (a pending receive may hold it for long); once it is taken,
+      // its release is installed in the same uninterruptible step.
+      Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(restore(impl.receiveQueue.acquire), Effect.addFinalizer(() => impl.receiveQueue.releaseEffect))
+      ),
       Effect.acquireRelease(Effect.sync(() => start(impl, chunkSize, sink)), (stop) => stop)
     ))
 
