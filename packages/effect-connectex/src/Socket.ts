@@ -237,35 +237,30 @@ export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, W
  * A send in order behind the socket's earlier sends. On an idle socket it is first tried synchronously
  * from the caller's bytes (the driver's `trySend`): done at once when the kernel takes them all, else only
  * the rest, copied, goes through the completion port. A send that must queue copies its bytes first, so
- * the caller's buffer is never read once this call has returned control. The queue is taken and its release
- * installed in one uninterruptible step (only the waits are interruptible): an interruption landing in
- * between (a fiber can yield after any operation) would otherwise strand the queue and every later send.
+ * the caller's buffer is never read once this call has returned control.
+ *
+ * The rest of a partial send is started in the same synchronous step, and the send queue is released by that
+ * operation's own completion (which always comes, a cancel included), not by a finalizer of the waiting
+ * fiber: an interruption landing before the fiber reached its wait (a fiber may yield after any operation)
+ * once stranded the queue this way, and every later send on the socket hung.
  */
-const sendQueued = (socket: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<number, WsaError.SendError> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.suspend((): Effect.Effect<number, WsaError.SendError> => {
-      const queue = socket.sendQueue
-      const driver = socket.port.driver
-      const submit = (payload: Uint8Array, owned: boolean) =>
-        internal.submit(socket, "send", (done) => driver.send(socket.native, payload, done, owned), sendError)
-      if (!queue.tryAcquire()) {
-        const copy = bytes.slice()
-        return Effect.zipRight(
-          restore(queue.acquire),
-          Effect.ensuring(restore(Effect.map(submit(copy, true), (c) => c.bytes)), queue.releaseEffect)
-        )
-      }
-      if (driver.trySend === undefined) {
-        return Effect.ensuring(restore(Effect.map(submit(bytes, false), (c) => c.bytes)), queue.releaseEffect)
-      }
-      const first = driver.trySend(socket.native, bytes)
-      if (!Core.isPartialSend(first)) {
-        queue.release()
-        return first.status === 0 ? Effect.succeed(first.bytes) : Effect.fail(sendError(first.status, "send"))
-      }
-      return Effect.ensuring(restore(Effect.map(submit(first.rest, true), (c) => first.sent + c.bytes)), queue.releaseEffect)
-    })
-  )
+const sendQueued = (socket: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<number, WsaError.SendError> => {
+  const queue = socket.sendQueue
+  const driver = socket.port.driver
+  if (queue.tryAcquire()) {
+    if (driver.trySend === undefined) {
+      return internal.startReleasing(socket, queue, (done) => driver.send(socket.native, bytes, done), 0, sendError)
+    }
+    const first = driver.trySend(socket.native, bytes)
+    if (!Core.isPartialSend(first)) {
+      queue.release()
+      return first.status === 0 ? Effect.succeed(first.bytes) : Effect.fail(sendError(first.status, "send"))
+    }
+    return internal.startReleasing(socket, queue, (done) => driver.send(socket.native, first.rest, done, true), first.sent, sendError)
+  }
+  const copy = bytes.slice()
+  return queue.with(Effect.map(internal.submit(socket, "send", (done) => driver.send(socket.native, copy, done, true), sendError), (c) => c.bytes))
+}
 
 /**
  * Receives up to `maxBytes` (1 to 64 MiB). An empty result means the peer closed its side.

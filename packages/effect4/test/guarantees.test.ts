@@ -41,3 +41,32 @@ describe("interruption at any step of a send never strands the socket's send que
       assert.strictEqual((yield* Iocp.stats).pending, 0)
     }).pipe(Effect.scoped, Effect.provide(ConnectEx.layer)), 30_000)
 })
+
+describe("an interrupted receive is cancelled in the kernel before the interruption returns", () => {
+  it.live("receives that yield every 12..40 operations, interrupted after 0..10 steps: none left pending; the next receive gets the next bytes", () =>
+    Effect.gen(function*() {
+      const server = net.createServer((connection) => {
+        connection.on("data", (chunk) => connection.write(chunk))
+        connection.on("error", () => {})
+      })
+      const port = yield* Effect.acquireRelease(
+        Effect.callback<number>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as net.AddressInfo).port)))),
+        () => Effect.callback<void>((resume) => void server.close(() => resume(Effect.void)))
+      )
+      const { socket } = yield* ConnectEx.dial(loopback("ipv4", port))
+      let leftPending = 0
+      for (let maxOps = 12; maxOps <= 40; maxOps++) {
+        for (let steps = 0; steps <= 10; steps++) {
+          const receiving = yield* Effect.forkChild(Effect.provideService(Socket.receive(socket, 100), Scheduler.MaxOpsBeforeYield, maxOps))
+          for (let k = 0; k < steps; k++) yield* Effect.yieldNow
+          yield* Fiber.interrupt(receiving)
+          if ((yield* Iocp.stats).pending !== 0) leftPending++
+        }
+      }
+      assert.strictEqual(leftPending, 0)
+      yield* Socket.send(socket, new TextEncoder().encode("next"))
+      let got = ""
+      while (got.length < 4) got += new TextDecoder().decode(yield* Socket.receive(socket, 100))
+      assert.strictEqual(got, "next")
+    }).pipe(Effect.scoped, Effect.provide(ConnectEx.layer)), 30_000)
+})

@@ -39,7 +39,7 @@ export const pushRead = (
       // The wait for the queue stays interruptible (a pending receive may hold it for long); once it is taken,
       // its release is installed in the same uninterruptible step.
       Effect.uninterruptibleMask((restore) =>
-        Effect.zipRight(restore(impl.receiveQueue.acquire), Effect.addFinalizer(() => impl.receiveQueue.releaseEffect))
+        Effect.zipRight(impl.receiveQueue.take(restore), Effect.addFinalizer(() => impl.receiveQueue.releaseEffect))
       ),
       Effect.acquireRelease(Effect.sync(() => start(impl, chunkSize, sink)), (stop) => stop)
     ))

@@ -6,7 +6,7 @@ import * as Core from "@effect-connectex/core"
 import { Effect } from "effect"
 import * as WsaError from "../errors/WsaError.js"
 import { Fifo } from "./fifo.js"
-import type { Port } from "./port.js"
+import { cancelAndWait, type Port } from "./port.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-connectex/Socket")
 export type TypeId = typeof TypeId
@@ -77,6 +77,48 @@ export const submit = <E>(
     completion.status === 0
       ? Effect.succeed(completion)
       : Effect.fail(toError(completion.status, operation, address)))
+
+/**
+ * Starts a send now, holding `queue` (taken by the caller), and releases the queue when the operation
+ * completes, however it ends. The Effect returned waits for that completion (the bytes sent, `base` included);
+ * interrupting it cancels the operation and waits for the completion. Should the Effect never run (its fiber
+ * interrupted first), the operation still completes by itself and frees the queue.
+ */
+export const startReleasing = <E>(
+  socket: SocketImpl,
+  queue: Fifo,
+  start: (done: Core.Done) => Core.InFlight,
+  base: number,
+  toError: ToError<E>
+): Effect.Effect<number, E> => {
+  let completion: Core.Completion | undefined
+  let waiter: ((completion: Core.Completion) => void) | undefined
+  const submitted = socket.port.start(start, (done) => {
+    queue.release()
+    completion = done
+    waiter?.(done)
+  })
+  if (Core.isThrown(submitted)) {
+    // The table completed the entry without a completion: the queue is the caller's to give back.
+    queue.release()
+    return Effect.die(submitted.thrown)
+  }
+  const outcome = (done: Core.Completion): Effect.Effect<number, E> =>
+    done.status === 0 ? Effect.succeed(base + done.bytes) : Effect.fail(toError(done.status, "send"))
+  // Cancelled and waited for from the exit too: Effect 3 does not run an interrupted async's canceller in
+  // every case (see `makePort`).
+  return Effect.flatMap(
+    Effect.onExit(
+      Effect.async<Core.Completion>((resume) => {
+        if (completion !== undefined) return resume(Effect.succeed(completion))
+        waiter = (done) => resume(Effect.succeed(done))
+        return cancelAndWait(submitted)
+      }),
+      (exit) => (exit._tag === "Failure" && completion === undefined ? cancelAndWait(submitted) : Effect.void)
+    ),
+    outcome
+  )
+}
 
 /** Closes the socket: pending operations complete with WSA_OPERATION_ABORTED, then the handle goes. */
 export const close = (socket: SocketImpl): void => {
