@@ -25,10 +25,11 @@
 // under `effect4` (or `effect4: { skipped: reason }`; --no-effect4 leaves it out), with effect4RatioVsNet,
 // effect4CpuRatioVsNet (against node:net in that Node 22 process) and effect4{ConnPerSec,Cpu}VsEffect3.
 
-import { execFileSync, fork, spawn } from "node:child_process"
+import { fork } from "node:child_process"
 import * as net from "node:net"
 import { fileURLToPath } from "node:url"
-import { fmt, makeRoomFor, measureEffect, measurePromises, median, stopPeer, systemFacts } from "./measure.mjs"
+import { fmt, makeRoomFor, measureEffect, measurePromises, median, runUnderNode22, stopPeer, systemFacts } from "./measure.mjs"
+import { driverServer, readAllWith } from "./serve-cost.mjs"
 
 const PAYLOAD_BYTES = 64
 const HOST = "127.0.0.1"
@@ -48,15 +49,7 @@ async function runListenerPeer() {
     import("effect-connectex")
   ])
   const runtime = ManagedRuntime.make(ConnectEx.layer)
-  const handler = ({ socket }) =>
-    Effect.gen(function*() {
-      let received = 0
-      while (received < PAYLOAD_BYTES) {
-        const chunk = yield* Socket.receive(socket, 4096)
-        if (chunk.length === 0) break
-        received += chunk.length
-      }
-    }).pipe(Effect.ignore)
+  const handler = readAllWith(Effect, Socket)
   const program = Effect.scoped(
     Effect.gen(function*() {
       const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
@@ -76,40 +69,9 @@ async function runListenerPeer() {
  * Effect front-end, so the Listener's figure splits into driver and per-connection fiber.
  */
 async function runDriverPeer() {
-  const [{ makePosixDriver }, { makeIpv4 }] = await Promise.all([import("@effect-connectex/core/posix"), import("@effect-connectex/core")])
-  const driver = makePosixDriver()
-  driver.startup()
-  const opened = driver.open("ipv4")
-  if (!opened.ok) throw new Error(`driver peer: socket failed (${opened.code})`)
-  const listener = opened.value
-  driver.setOption(listener, "SO_REUSEADDR", true)
-  if (driver.bind(listener, makeIpv4(HOST, 0), false) !== 0 || driver.listen(listener, 4096) !== 0) {
-    throw new Error("driver peer: bind or listen failed")
-  }
-  const serveOne = (socket) => {
-    let received = 0
-    const more = () =>
-      driver.receive(socket, 4096, ({ status, bytes }) => {
-        received += bytes
-        if (status !== 0 || bytes === 0 || received >= PAYLOAD_BYTES) driver.close(socket)
-        else more()
-      })
-    more()
-  }
-  const acceptLoop = () =>
-    driver.accept(listener, 0, (completion) => {
-      if (completion.status !== 0) return
-      serveOne(completion.accepted.socket)
-      for (let next = driver.tryAccept(listener); next?.accepted !== undefined; next = driver.tryAccept(listener)) {
-        serveOne(next.accepted.socket)
-      }
-      acceptLoop()
-    })
-  acceptLoop()
   answerCpu()
   process.on("disconnect", () => process.exit(0))
-  const local = driver.localAddress(listener)
-  process.send?.({ port: local.ok ? local.value.port : 0 })
+  process.send?.({ port: await driverServer(true) })
 }
 
 function runPeer() {
@@ -265,35 +227,11 @@ function table(results) {
  * with the same N, runs and concurrencies, and returns its JSON; `{ skipped: reason }` when it cannot.
  */
 async function runEffect4(port, options) {
-  const root = fileURLToPath(new URL("..", import.meta.url))
-  let node22 = process.env.BENCH_NODE22
-  if (!node22) {
-    try {
-      node22 = execFileSync("bash", [`${root}scripts/install-node22.sh`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim()
-    } catch (error) {
-      const detail = String(error?.stderr ?? "").trim().split("\n").pop() || String(error?.message ?? error)
-      return { skipped: `Node 22 could not be installed (scripts/install-node22.sh): ${detail}` }
-    }
-  }
-  const args = [`${root}bench/connect-effect4.mjs`, "--port", String(port), "--n", String(options.n),
-    "--runs", String(options.runs), "--concurrency", options.concurrency.join(","), ...(options.quick ? ["--quick"] : [])]
-  const child = spawn(node22, args, { stdio: ["ignore", "pipe", "pipe"] })
-  let stdout = ""
-  let stderr = ""
-  child.stdout.setEncoding("utf8").on("data", (text) => (stdout += text))
-  child.stderr.setEncoding("utf8").on("data", (text) => {
-    stderr += text
-    process.stderr.write(text.replace(/^bench: /gm, "bench: [effect4] "))
-  })
-  const [code, signal] = await new Promise((resolve) => {
-    child.once("error", (error) => resolve([null, String(error.message)]))
-    child.once("close", (c, s) => resolve([c, s]))
-  })
-  if (code !== 0) {
-    return { skipped: `bench/connect-effect4.mjs failed (${code ?? signal})${stderr.trim() === "" ? "" : `: ${stderr.trim().split("\n").pop()}`}` }
-  }
+  const run = await runUnderNode22("bench/connect-effect4.mjs", ["--port", String(port), "--n", String(options.n),
+    "--runs", String(options.runs), "--concurrency", options.concurrency.join(","), ...(options.quick ? ["--quick"] : [])])
+  if (run.skipped !== undefined) return run
   try {
-    return { ...JSON.parse(stdout.trimEnd().split("\n").pop() ?? ""), table: stdout.split("\n").filter((l) => /^(client|-|node:net|ConnectEx)/.test(l)) }
+    return { ...JSON.parse(run.stdout.trimEnd().split("\n").pop() ?? ""), table: run.stdout.split("\n").filter((l) => /^(client|-|node:net|ConnectEx)/.test(l)) }
   } catch {
     return { skipped: "bench/connect-effect4.mjs printed no JSON line" }
   }

@@ -26,13 +26,13 @@
 // under `effect4` (or `effect4: { skipped: reason }`; --no-effect4 leaves it out), with the ratios
 // effect4{Rtt,Send,Receive}VsNet (against node:net in that Node 22 process) and effect4*VsEffect3.
 
-import { execFileSync, fork, spawn } from "node:child_process"
+import { fork } from "node:child_process"
 import { realpathSync } from "node:fs"
 import { once } from "node:events"
 import * as net from "node:net"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
-import { fmt, stopPeer } from "./measure.mjs"
+import { fmt, runUnderNode22, stopPeer } from "./measure.mjs"
 
 export const HOST = "127.0.0.1"
 export const RTT_BYTES = 32
@@ -412,36 +412,11 @@ export function table(results, options) {
  * with the same sizes, and returns its JSON; `{ skipped: reason }` when Node 22 or the run is not there.
  */
 async function runEffect4(port, options) {
-  const root = fileURLToPath(new URL("..", import.meta.url))
-  let node22 = process.env.BENCH_NODE22
-  if (!node22) {
-    try {
-      node22 = execFileSync("bash", [`${root}scripts/install-node22.sh`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim()
-    } catch (error) {
-      const detail = String(error?.stderr ?? "").trim().split("\n").pop() || String(error?.message ?? error)
-      return { skipped: `Node 22 could not be installed (scripts/install-node22.sh): ${detail}` }
-    }
-  }
-  const args = [`${root}bench/data-effect4.mjs`, "--port", String(port), "--rtt", String(options.rtt),
-    "--mib", String(options.mib), "--runs", String(options.runs), ...(options.quick ? ["--quick"] : [])]
-  const child = spawn(node22, args, { stdio: ["ignore", "pipe", "pipe"] })
-  let stdout = ""
-  let stderr = ""
-  child.stdout.setEncoding("utf8").on("data", (text) => (stdout += text))
-  child.stderr.setEncoding("utf8").on("data", (text) => {
-    stderr += text
-    process.stderr.write(text.replace(/^bench: /gm, "bench: [effect4] "))
-  })
-  const [code, signal] = await new Promise((resolve) => {
-    child.once("error", (error) => resolve([null, String(error.message)]))
-    child.once("close", (c, s) => resolve([c, s]))
-  })
-  const last = stdout.trimEnd().split("\n").pop() ?? ""
-  if (code !== 0) {
-    return { skipped: `bench/data-effect4.mjs failed (${code ?? signal})${stderr.trim() === "" ? "" : `: ${stderr.trim().split("\n").pop()}`}` }
-  }
+  const run = await runUnderNode22("bench/data-effect4.mjs", ["--port", String(port), "--rtt", String(options.rtt),
+    "--mib", String(options.mib), "--runs", String(options.runs), ...(options.quick ? ["--quick"] : [])])
+  if (run.skipped !== undefined) return run
   try {
-    return JSON.parse(last)
+    return JSON.parse(run.stdout.trimEnd().split("\n").pop() ?? "")
   } catch {
     return { skipped: "bench/data-effect4.mjs printed no JSON line" }
   }

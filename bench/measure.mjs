@@ -4,8 +4,48 @@
  * the system facts, the TIME_WAIT pacing, the two measuring loops and the summary. Each bench keeps only its
  * own clients and report.
  */
+import { execFileSync, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+/** Node 22 for the Effect 4 parts: BENCH_NODE22, else scripts/install-node22.sh; `{ skipped: reason }` without. */
+export function node22() {
+  if (process.env.BENCH_NODE22) return { path: process.env.BENCH_NODE22 }
+  try {
+    return { path: execFileSync("bash", [`${root}scripts/install-node22.sh`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim() }
+  } catch (error) {
+    const detail = String(error?.stderr ?? "").trim().split("\n").pop() || String(error?.message ?? error)
+    return { skipped: `Node 22 could not be installed (scripts/install-node22.sh): ${detail}` }
+  }
+}
+
+/**
+ * Runs `script` (a path in the repository) under Node 22 with `args`, passing its "bench:" lines on to this
+ * process's stderr marked [effect4]; gives its stdout, or `{ skipped: reason }` when Node 22 or the run fails.
+ */
+export async function runUnderNode22(script, args) {
+  const node = node22()
+  if (node.skipped !== undefined) return node
+  const child = spawn(node.path, [`${root}${script}`, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.setEncoding("utf8").on("data", (text) => (stdout += text))
+  child.stderr.setEncoding("utf8").on("data", (text) => {
+    stderr += text
+    process.stderr.write(text.replace(/^bench: /gm, "bench: [effect4] "))
+  })
+  const [code, signal] = await new Promise((resolve) => {
+    child.once("error", (error) => resolve([null, String(error.message)]))
+    child.once("close", (c, s) => resolve([c, s]))
+  })
+  if (code !== 0) {
+    return { skipped: `${script} failed (${code ?? signal})${stderr.trim() === "" ? "" : `: ${stderr.trim().split("\n").pop()}`}` }
+  }
+  return { stdout }
+}
 
 /** Stops a peer process: disconnecting ends it. */
 export const stopPeer = (child) =>

@@ -17,14 +17,16 @@
 //   Listener/first-bytes ... with { receive: 64 }: the handler starts with the client's 64 bytes and returns
 //   Listener4/receive    the Effect 4 front-end's Listener.serve, same handler, under Node 22 (BENCH_NODE22, else
 //                        scripts/install-node22.sh; left out when Node 22 is not there)
+// bench/connect.mjs runs its "driver only" server and its Listener handler from here (driverServer, readAllWith).
 // The differences between rows are the costs of the pieces (the README's "Accepting" section reads them). The
 // last line printed is one JSON object with every figure. Nothing here asserts timings.
 
-import { execFileSync, fork } from "node:child_process"
+import { fork } from "node:child_process"
 import { realpathSync } from "node:fs"
 import * as net from "node:net"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
+import { node22, stopPeer } from "./measure.mjs"
 
 const HOST = "127.0.0.1"
 const PAYLOAD_BYTES = 64
@@ -56,15 +58,17 @@ const servers = {
   "Listener4/receive": () => listener4Server()
 }
 
-async function driverServer(receiving) {
+export async function driverServer(receiving) {
   const [{ makePosixDriver }, { makeIpv4 }] = await Promise.all([import("@effect-connectex/core/posix"), import("@effect-connectex/core")])
   const driver = makePosixDriver()
   driver.startup()
   const opened = driver.open("ipv4")
-  if (!opened.ok || driver.bind(opened.value, makeIpv4(HOST, 0), false) !== 0 || driver.listen(opened.value, 4096) !== 0) {
-    throw new Error("driver server: socket, bind or listen failed")
-  }
+  if (!opened.ok) throw new Error(`driver server: socket failed (${opened.code})`)
   const listener = opened.value
+  driver.setOption(listener, "SO_REUSEADDR", true)
+  if (driver.bind(listener, makeIpv4(HOST, 0), false) !== 0 || driver.listen(listener, 4096) !== 0) {
+    throw new Error("driver server: bind or listen failed")
+  }
   const serveOne = (socket) => {
     if (!receiving) return driver.close(socket)
     let received = 0
@@ -90,21 +94,24 @@ async function driverServer(receiving) {
   return local.ok ? local.value.port : 0
 }
 
+/** The bench's handler, for either front-end: Socket.receive until the 64 bytes (or the client's end). */
+export const readAllWith = (Effect, Socket) => ({ socket }) =>
+  Effect.gen(function*() {
+    let received = 0
+    while (received < PAYLOAD_BYTES) {
+      const chunk = yield* Socket.receive(socket, 4096)
+      if (chunk.length === 0) break
+      received += chunk.length
+    }
+  }).pipe(Effect.ignore)
+
 /** Listener.serve with one of three handlers; the runtime keeps serving until the process ends. */
 async function listenerServer(kind) {
   const [{ Effect, ManagedRuntime }, { ConnectEx, Listener, Socket, SocketAddress }] = await Promise.all([
     import("effect"),
     import("effect-connectex")
   ])
-  const readAll = ({ socket }) =>
-    Effect.gen(function*() {
-      let received = 0
-      while (received < PAYLOAD_BYTES) {
-        const chunk = yield* Socket.receive(socket, 4096)
-        if (chunk.length === 0) break
-        received += chunk.length
-      }
-    }).pipe(Effect.ignore)
+  const readAll = readAllWith(Effect, Socket)
   // The socket's native handle and driver are plain fields of the library's socket value (not public API):
   // this row measures a fiber's suspension without the library's receive around it.
   const bareWait = ({ socket }) =>
@@ -128,15 +135,7 @@ async function listener4Server() {
     import(`${effect4}index.js`),
     import("@effect-connectex/effect4")
   ])
-  const readAll = ({ socket }) =>
-    Effect.gen(function*() {
-      let received = 0
-      while (received < PAYLOAD_BYTES) {
-        const chunk = yield* Socket.receive(socket, 4096)
-        if (chunk.length === 0) break
-        received += chunk.length
-      }
-    }).pipe(Effect.ignore)
+  const readAll = readAllWith(Effect, Socket)
   const runtime = ManagedRuntime.make(ConnectEx.layer)
   return new Promise((resolve) => {
     runtime.runFork(Effect.scoped(Effect.gen(function*() {
@@ -159,14 +158,6 @@ async function runServer(name) {
 // ---------------------------------------------------------------------------------------------------------
 // The clients and the measurement
 
-const node22 = () => {
-  if (process.env.BENCH_NODE22) return process.env.BENCH_NODE22
-  try {
-    return execFileSync("bash", [`${root}scripts/install-node22.sh`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim()
-  } catch {
-    return undefined
-  }
-}
 
 const startServer = (name, execPath) =>
   new Promise((resolve, reject) => {
@@ -180,13 +171,6 @@ const serverCpu = (child) =>
   new Promise((resolve) => {
     child.once("message", (message) => resolve(message.cpu.user + message.cpu.system))
     child.send("cpu")
-  })
-
-const stopServer = (child) =>
-  new Promise((resolve) => {
-    child.removeAllListeners("exit")
-    child.once("exit", () => resolve())
-    child.disconnect()
   })
 
 /** `n` connections, `concurrency` at a time: connect, write 64 bytes, wait for the server's close. */
@@ -233,7 +217,7 @@ async function main() {
     console.log(JSON.stringify({ bench: "serve-cost", n: options.n, concurrency: options.concurrency, quick: options.quick, skipped: "Linux only" }))
     return
   }
-  const node22Path = node22()
+  const node22Path = node22().path
   const names = Object.keys(servers).filter((name) =>
     (options.only === undefined || options.only.includes(name)) && (name !== "Listener4/receive" || node22Path !== undefined)
   )
@@ -257,7 +241,7 @@ async function main() {
       results.push(result)
       console.log(`${name.padEnd(18)}  ${String(result.connPerSec).padStart(7)} conn/s  ${result.serverCpuUsPerConn.toFixed(1).padStart(6)} us server CPU/conn`)
     } finally {
-      await stopServer(child)
+      await stopPeer(child)
     }
   }
   console.log(JSON.stringify({ bench: "serve-cost", n: options.n, concurrency: options.concurrency, quick: options.quick, node: process.version, results }))
