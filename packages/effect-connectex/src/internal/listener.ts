@@ -7,6 +7,7 @@ import * as Core from "@effect-connectex/core"
 import { Cause, Clock, Effect, ExecutionStrategy, Exit, Fiber, Runtime, Scope } from "effect"
 import * as WsaError from "../errors/WsaError.js"
 import { Iocp, portOf } from "../Iocp.js"
+import { isNow } from "./port.js"
 import * as Metrics from "../Metrics.js"
 import * as Socket from "../Socket.js"
 import * as SocketAddress from "../SocketAddress.js"
@@ -321,13 +322,6 @@ export const serve = <E, R>(
        * that resets first (or a serve that stops meanwhile) closes the connection; its end gives empty data.
        */
       const runWithFirstBytes = (socket: internal.SocketImpl, peer: SocketAddress.SocketAddress): void => {
-        let started = true
-        let now: Core.Completion | undefined
-        const onFirst = (completion: Core.Completion): void => {
-          if (started) return void (now = completion)
-          waitingForBytes.delete(submitted as Core.Submitted)
-          firstBytes(completion)
-        }
         const firstBytes = (completion: Core.Completion): void => {
           if (stopping || completion.status !== 0) {
             closeCounted(socket)
@@ -335,14 +329,16 @@ export const serve = <E, R>(
           }
           run(socket, { socket, peer, data: completion.data ?? empty })
         }
-        const submitted = socket.port.start((done) => socket.port.driver.receive(socket.native, receive, done), onFirst)
-        started = false
-        if (Core.isThrown(submitted)) {
+        const started = socket.port.start((done) => socket.port.driver.receive(socket.native, receive, done), (completion) => {
+          waitingForBytes.delete(started as Core.Submitted)
+          firstBytes(completion)
+        })
+        if (isNow(started)) return firstBytes(started.now)
+        if (Core.isThrown(started)) {
           closeCounted(socket)
           return freeSlot()
         }
-        if (now !== undefined) return firstBytes(now)
-        waitingForBytes.add(submitted)
+        waitingForBytes.add(started)
       }
 
       /** Takes an accepted connection into the port's sockets and hands it on, synchronously. */

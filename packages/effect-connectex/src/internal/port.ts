@@ -27,10 +27,11 @@ export interface Port {
    */
   readonly submit: (start: (done: Core.Done) => Core.InFlight) => Effect.Effect<Core.Completion>
   /**
-   * `submit` without an Effect, for the push read that runs in driver callbacks: `onComplete` runs exactly
-   * once, possibly before this returns. A driver whose `start` throws is returned as `Thrown`.
+   * `submit` without an Effect, for code that runs in driver callbacks (the push read, serve's first bytes):
+   * a completion that came before this returns is given back as `{ now }` (`onLater` is not called for it);
+   * a later one goes to `onLater`, once. A driver whose `start` throws is returned as `Thrown`.
    */
-  readonly start: (start: (done: Core.Done) => Core.InFlight, onComplete: Core.Done) => Core.Submitted | Core.Thrown
+  readonly start: (start: (done: Core.Done) => Core.InFlight, onLater: Core.Done) => Started
   /** Registers a socket opened by the driver, so that closing the port closes it. */
   readonly track: (socket: Core.NativeSocket) => void
   /** Closes a socket (its pending operations complete with 995 first). Idempotent. */
@@ -41,6 +42,11 @@ export interface Port {
   /** Aborts what is pending, waits for it, closes every socket, cleans the driver up. */
   readonly shutdown: Effect.Effect<void>
 }
+
+/** What `Port.start` gives: the completion at once, or the operation in flight, or a driver's exception. */
+export type Started = { readonly now: Core.Completion } | Core.Submitted | Core.Thrown
+
+export const isNow = (started: Started): started is { readonly now: Core.Completion } => "now" in started
 
 const noTags: ReadonlyArray<never> = []
 
@@ -83,10 +89,13 @@ export const makePort = (driver: Core.Driver): Port => {
       )
     })
 
-  const start = (begin: (done: Core.Done) => Core.InFlight, onComplete: Core.Done): Core.Submitted | Core.Thrown => {
-    if (open) return table.submit(begin, onComplete)
-    onComplete(notInitialised)
-    return { cancel: () => {}, whenCompleted: (callback) => callback() }
+  const start = (begin: (done: Core.Done) => Core.InFlight, onLater: Core.Done): Started => {
+    if (!open) return { now: notInitialised }
+    let starting = true
+    let now: Core.Completion | undefined
+    const submitted = table.submit(begin, (completion) => (starting ? void (now = completion) : onLater(completion)))
+    starting = false
+    return now === undefined ? submitted : { now }
   }
 
   const close = (socket: Core.NativeSocket): void => {

@@ -9,6 +9,7 @@
 import * as Core from "@effect-connectex/core"
 import { Effect, Exit, type Scope } from "effect"
 import * as WsaError from "../errors/WsaError.js"
+import { isNow } from "./port.js"
 import * as internal from "./socket.js"
 
 /** Where the pushed chunks go. */
@@ -100,17 +101,14 @@ const start = (socket: internal.SocketImpl, chunkSize: number, sink: PushSink): 
 
   /** One receive through the port: its completion if it came at once, else `undefined` (it is in flight). */
   const receiveNext = (): Core.Completion | undefined => {
-    let starting = true
-    let now: Core.Completion | undefined
-    const submitted = socket.port.start((done) => driver.receive(socket.native, chunkSize, done), (completion) => {
-      if (starting) return void (now = completion)
+    const started = socket.port.start((done) => driver.receive(socket.native, chunkSize, done), (completion) => {
       inFlight = undefined
       if (!over && deliver(completion)) step()
     })
-    starting = false
-    if (Core.isThrown(submitted)) return void end(Exit.die(submitted.thrown))
-    if (now === undefined) inFlight = submitted
-    return now
+    if (isNow(started)) return started.now
+    if (Core.isThrown(started)) return void end(Exit.die(started.thrown))
+    inFlight = started
+    return undefined
   }
 
   const step = (): void => {

@@ -6,7 +6,7 @@ import * as Core from "@effect-connectex/core"
 import { Effect } from "effect"
 import * as WsaError from "../errors/WsaError.js"
 import { Fifo } from "./fifo.js"
-import { cancelAndWait, type Port } from "./port.js"
+import { cancelAndWait, isNow, type Port } from "./port.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-connectex/Socket")
 export type TypeId = typeof TypeId
@@ -93,18 +93,23 @@ export const startReleasing = <E>(
 ): Effect.Effect<number, E> => {
   let completion: Core.Completion | undefined
   let waiter: ((completion: Core.Completion) => void) | undefined
-  const submitted = socket.port.start(start, (done) => {
+  const started = socket.port.start(start, (done) => {
     queue.release()
     completion = done
     waiter?.(done)
   })
-  if (Core.isThrown(submitted)) {
-    // The table completed the entry without a completion: the queue is the caller's to give back.
-    queue.release()
-    return Effect.die(submitted.thrown)
-  }
   const outcome = (done: Core.Completion): Effect.Effect<number, E> =>
     done.status === 0 ? Effect.succeed(base + done.bytes) : Effect.fail(toError(done.status, "send"))
+  if (isNow(started)) {
+    queue.release()
+    return outcome(started.now)
+  }
+  if (Core.isThrown(started)) {
+    // The table completed the entry without a completion: the queue is the caller's to give back.
+    queue.release()
+    return Effect.die(started.thrown)
+  }
+  const submitted = started
   // Cancelled and waited for from the exit too: Effect 3 does not run an interrupted async's canceller in
   // every case (see `makePort`).
   return Effect.flatMap(
