@@ -193,28 +193,6 @@ export const setOption = <K extends SocketOption>(socket: Socket, option: K, val
     return status === 0 ? Effect.void : Effect.fail(setOptionError(status, "setsockopt"))
   })
 
-/** The socket, if the state machine lets `operation` proceed on it (synchronously). */
-const checkedSync = <N extends WsaError.WsaName>(
-  socket: Socket,
-  operation: "send" | "receive" | "disconnect",
-  check: (impl: internal.SocketImpl) => Core.SocketState.Refusal<N> | undefined
-): internal.SocketImpl | internal.NotUsable | WsaError.ErrorOf<N> => {
-  const impl = internal.usableSync(socket, operation)
-  if (!internal.isSocket(impl)) return impl
-  const refusal = check(impl)
-  return refusal === undefined ? impl : internal.refused(refusal, operation)
-}
-
-/** The socket, if the state machine lets `operation` proceed on it. */
-const checked = <N extends WsaError.WsaName>(
-  socket: Socket,
-  operation: "send" | "receive" | "disconnect",
-  check: (impl: internal.SocketImpl) => Core.SocketState.Refusal<N> | undefined
-): Effect.Effect<internal.SocketImpl, internal.NotUsable | WsaError.ErrorOf<N>> =>
-  Effect.suspend(() => {
-    const impl = checkedSync(socket, operation, check)
-    return internal.isSocket(impl) ? Effect.succeed(impl) : Effect.fail(impl)
-  })
 
 /**
  * Sends all of `bytes` (as WSASend does) and returns the length. Sends on one socket are queued in order.
@@ -226,7 +204,7 @@ const checked = <N extends WsaError.WsaName>(
  */
 export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.SendError> =>
   Effect.suspend((): Effect.Effect<number, WsaError.SendError> => {
-    const impl = checkedSync(socket, "send", Core.SocketState.checkSend)
+    const impl = internal.checkedSync(socket, "send", Core.SocketState.checkSend)
     if (!internal.isSocket(impl)) return Effect.fail(impl)
     if (!(bytes instanceof Uint8Array)) return Effect.fail(internal.wsaError("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array"))
     if (bytes.byteLength === 0) return Effect.succeed(0)
@@ -272,7 +250,7 @@ const sendQueued = (socket: internal.SocketImpl, bytes: Uint8Array): Effect.Effe
  */
 export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.ReceiveError> =>
   Effect.suspend((): Effect.Effect<Uint8Array, WsaError.ReceiveError> => {
-    const impl = checkedSync(socket, "receive", Core.SocketState.checkReceive)
+    const impl = internal.checkedSync(socket, "receive", Core.SocketState.checkReceive)
     if (!internal.isSocket(impl)) return Effect.fail(impl)
     const badMaxBytes = Core.Options.checkReceiveSize("maxBytes", maxBytes)
     if (badMaxBytes !== undefined) return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, badMaxBytes))
@@ -346,7 +324,7 @@ export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void,
  * @category i/o
  */
 export const disconnect = (socket: Socket, options: { readonly reuse: boolean }): Effect.Effect<void, WsaError.DisconnectError> =>
-  Effect.flatMap(checked(socket, "disconnect", Core.SocketState.checkDisconnect), (impl) => {
+  Effect.flatMap(internal.checked(socket, "disconnect", Core.SocketState.checkDisconnect), (impl) => {
     const reuse = (options as { reuse?: unknown } | undefined)?.reuse === true
     // Queued behind sends in progress, so that the FIN follows all the data (as shutdown does).
     return impl.sendQueue.with(Effect.suspend((): Effect.Effect<void, WsaError.DisconnectError> => {

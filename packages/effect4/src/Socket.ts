@@ -190,18 +190,6 @@ export const setOption = <K extends SocketOption>(socket: Socket, option: K, val
     return status === 0 ? Effect.void : Effect.fail(internal.fromStatus(status, "setsockopt"))
   })
 
-/** The socket, if the state machine lets `operation` proceed on it (synchronously). */
-const checkedSync = (
-  socket: Socket,
-  operation: "send" | "receive",
-  check: (s: internal.SocketImpl) => Core.SocketState.Refusal | undefined
-): internal.SocketImpl | WsaError.WsaError => {
-  const s = internal.usableSync(socket, operation)
-  if (!internal.isSocket(s)) return s
-  const refusal = check(s)
-  return refusal === undefined ? s : internal.refused(refusal, operation)
-}
-
 /** The socket, if the state machine lets `operation` proceed on it. */
 const checked = (
   socket: Socket,
@@ -223,7 +211,7 @@ const checked = (
  */
 export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> =>
   Effect.suspend(() => {
-    const s = checkedSync(socket, "send", Core.SocketState.checkSend)
+    const s = internal.checkedSync(socket, "send", Core.SocketState.checkSend)
     if (!internal.isSocket(s)) return Effect.fail(s)
     if (!(bytes instanceof Uint8Array)) return Effect.fail(internal.wsaError("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array"))
     if (bytes.byteLength === 0) return Effect.succeed(0)
@@ -274,7 +262,7 @@ const sendQueued = (s: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<nu
  */
 export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.WsaError> =>
   Effect.suspend(() => {
-    const s = checkedSync(socket, "receive", Core.SocketState.checkReceive)
+    const s = internal.checkedSync(socket, "receive", Core.SocketState.checkReceive)
     if (!internal.isSocket(s)) return Effect.fail(s)
     const badMaxBytes = Core.Options.checkReceiveSize("maxBytes", maxBytes)
     if (badMaxBytes !== undefined) return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, badMaxBytes))

@@ -35,7 +35,7 @@ export const pushRead = (
   chunkSize: number,
   sink: PushSink
 ): Effect.Effect<void, internal.NotUsable | WsaError.ReceiveError, Scope.Scope> =>
-  Effect.flatMap(checkedForReceive(socket), (impl) =>
+  Effect.flatMap(internal.checked(socket, "receive", Core.SocketState.checkReceive), (impl) =>
     Effect.zipRight(
       // The wait for the queue stays interruptible (a pending receive may hold it for long); once it is taken,
       // its release is installed in the same uninterruptible step.
@@ -44,19 +44,6 @@ export const pushRead = (
       ),
       Effect.acquireRelease(Effect.sync(() => start(impl, chunkSize, sink)), (stop) => stop)
     ))
-
-const checkedForReceive = (socket: unknown): Effect.Effect<internal.SocketImpl, internal.NotUsable | WsaError.ReceiveError> =>
-  Effect.suspend(() => {
-    const refusal = refusedReceive(socket)
-    return internal.isSocket(refusal) ? Effect.succeed(refusal) : Effect.fail(refusal)
-  })
-
-const refusedReceive = (socket: unknown): internal.SocketImpl | internal.NotUsable | WsaError.ReceiveError => {
-  const impl = internal.usableSync(socket, "receive")
-  if (!internal.isSocket(impl)) return impl
-  const refusal = Core.SocketState.checkReceive(impl)
-  return refusal === undefined ? impl : internal.refused(refusal, "receive")
-}
 
 /** Starts reading; the returned Effect stops it and completes once no receive is in flight. */
 const start = (socket: internal.SocketImpl, chunkSize: number, sink: PushSink): Effect.Effect<void> => {
@@ -115,8 +102,8 @@ const start = (socket: internal.SocketImpl, chunkSize: number, sink: PushSink): 
     for (let i = 0; i < BATCH; i++) {
       if (over || paused || inFlight !== undefined) return
       // Checked on every step: a socket closed meanwhile must never reach the driver (its fd may be reused).
-      const refusal = refusedReceive(socket)
-      if (!internal.isSocket(refusal)) return void end(Exit.fail(refusal))
+      const usable = internal.checkedSync(socket, "receive", Core.SocketState.checkReceive)
+      if (!internal.isSocket(usable)) return void end(Exit.fail(usable))
       let now = drained || driver.tryReceive === undefined ? undefined : driver.tryReceive(socket.native, chunkSize)
       drained = false
       if (now === undefined) now = receiveNext()

@@ -67,10 +67,8 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
       return error
     }
     if (ended) return undefined
-    const impl = internal.usableSync(socket, "receive")
+    const impl = internal.checkedSync(socket, "receive", Core.SocketState.checkReceive)
     if (!internal.isSocket(impl)) return impl
-    const refusal = Core.SocketState.checkReceive(impl)
-    if (refusal !== undefined) return internal.refused(refusal, "receive")
     const driver = impl.port.driver
     if (drained || !impl.receiveQueue.idle || driver.tryReceive === undefined) {
       drained = false

@@ -65,6 +65,29 @@ export const usable = (u: unknown, operation: Operation): Effect.Effect<SocketIm
     return isSocket(result) ? Effect.succeed(result) : Effect.fail(result)
   })
 
+/** The socket, if the state machine lets `operation` proceed on it (synchronously). */
+export const checkedSync = <N extends WsaError.WsaName>(
+  socket: unknown,
+  operation: "send" | "receive" | "disconnect",
+  check: (impl: SocketImpl) => Core.SocketState.Refusal<N> | undefined
+): SocketImpl | NotUsable | WsaError.ErrorOf<N> => {
+  const impl = usableSync(socket, operation)
+  if (!isSocket(impl)) return impl
+  const refusal = check(impl)
+  return refusal === undefined ? impl : refused(refusal, operation)
+}
+
+/** The socket, if the state machine lets `operation` proceed on it. */
+export const checked = <N extends WsaError.WsaName>(
+  socket: unknown,
+  operation: "send" | "receive" | "disconnect",
+  check: (impl: SocketImpl) => Core.SocketState.Refusal<N> | undefined
+): Effect.Effect<SocketImpl, NotUsable | WsaError.ErrorOf<N>> =>
+  Effect.suspend(() => {
+    const impl = checkedSync(socket, operation, check)
+    return isSocket(impl) ? Effect.succeed(impl) : Effect.fail(impl)
+  })
+
 /** A long operation through the completion port, failing with the function's error for a non-zero status. */
 export const submit = <E>(
   socket: SocketImpl,

@@ -65,10 +65,8 @@ export const makeReader = (socket: unknown, chunkSize: number): Reader => {
     }
     if (ended) return Effect.succeed(undefined)
     if (aborted) return Effect.fail(internal.fromStatus(Core.wsa.WSA_OPERATION_ABORTED, "receive"))
-    const s = internal.usableSync(socket, "receive")
+    const s = internal.checkedSync(socket, "receive", Core.SocketState.checkReceive)
     if (!internal.isSocket(s)) return Effect.fail(s)
-    const refusal = Core.SocketState.checkReceive(s)
-    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "receive"))
     const driver = s.port.driver
     if (!s.receiveQueue.idle || driver.tryReceive === undefined) return waitForOne(s)
     let batch: [Uint8Array, ...Array<Uint8Array>] | undefined

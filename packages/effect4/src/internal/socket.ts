@@ -101,3 +101,15 @@ const spanned = <A extends number | Uint8Array, E extends WsaError.WsaError, R>(
     Effect.tapError((error) => Effect.annotateCurrentSpan("connectex.outcome", error._tag)),
     Effect.withSpan(name, { attributes: { "connectex.requested_bytes": requested } })
   )
+
+/** The socket, if the state machine lets `operation` proceed on it (synchronously). */
+export const checkedSync = (
+  socket: unknown,
+  operation: "send" | "receive",
+  check: (s: SocketImpl) => Core.SocketState.Refusal | undefined
+): SocketImpl | WsaError.WsaError => {
+  const s = usableSync(socket, operation)
+  if (!isSocket(s)) return s
+  const refusal = check(s)
+  return refusal === undefined ? s : refused(refusal, operation)
+}
