@@ -371,8 +371,12 @@ async function main() {
     check("gc: descriptors back to baseline", fdsBefore === undefined || fdsAfter === fdsBefore, { before: fdsBefore, after: fdsAfter })
   }
 
-  // --- 4. accepts with random interruptions -----------------------------------------------------------------
-  {
+  /**
+   * What sections 4 and 5 share: a layer and a listener of their own, node:net clients that send, stay silent,
+   * reset at once or close without sending, and the clean-up that closes the listener's scope and every client
+   * before the counts are read.
+   */
+  const listenerLab = async () => {
     const runtime = ManagedRuntime.make(ConnectEx.layer)
     const allocationsBefore = (await runtime.runPromise(Iocp.stats)).liveAllocations
     const fdsStart = openDescriptors()
@@ -387,12 +391,28 @@ async function main() {
       socket.on("close", () => clients.delete(socket))
       socket.once("connect", () => {
         if (mode === "reset") socket.resetAndDestroy()
+        else if (mode === "closeQuietly") socket.end()
         else if (mode !== "silent") socket.write("hello from a client")
       })
       socket.on("data", () => socket.destroy())
       // a client nobody accepted in time goes away by itself
       setTimeout(() => socket.destroy(), 2_000).unref()
     }
+    const finish = async () => {
+      await runtime.runPromise(Scope.close(scope, Exit.void))
+      for (const socket of clients) socket.destroy()
+      await sleep(100)
+      const after = await runtime.runPromise(Iocp.stats)
+      const fdsAfter = openDescriptors()
+      await runtime.dispose()
+      return { after, fdsAfter }
+    }
+    return { runtime, listener, client, allocationsBefore, fdsStart, finish }
+  }
+
+  // --- 4. accepts with random interruptions -----------------------------------------------------------------
+  {
+    const { runtime, listener, client, allocationsBefore, fdsStart, finish } = await listenerLab()
     const outcomes = {}
     const broken = []
     const modes = ["plain", "plain", "plain", "interruptWaiting", "interruptRacing", "silent", "reset"]
@@ -423,12 +443,7 @@ async function main() {
     const started = performance.now()
     await runtime.runPromise(Effect.forEach(Array.from({ length: N.accepts }, (_, i) => i), one, { concurrency: CONCURRENCY, discard: true }))
     const wallMs = performance.now() - started
-    await runtime.runPromise(Scope.close(scope, Exit.void))
-    for (const socket of clients) socket.destroy()
-    await sleep(100)
-    const after = await runtime.runPromise(Iocp.stats)
-    const fdsAfter = openDescriptors()
-    await runtime.dispose()
+    const { after, fdsAfter } = await finish()
     figures.accepts = {
       operations: N.accepts,
       concurrency: CONCURRENCY,
@@ -448,29 +463,9 @@ async function main() {
 
   // --- 5. serve with receive, stopped at random ------------------------------------------------------------
   {
-    const runtime = ManagedRuntime.make(ConnectEx.layer)
-    const allocationsBefore = (await runtime.runPromise(Iocp.stats)).liveAllocations
-    const fdsStart = openDescriptors()
-    const scope = Effect.runSync(Scope.make())
-    const listener = await runtime.runPromise(Scope.extend(Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 1024 }), scope))
-    const { port } = await runtime.runPromise(Listener.address(listener))
-    const clients = new Set()
+    const { runtime, listener, client, allocationsBefore, fdsStart, finish } = await listenerLab()
     const modes = ["send", "send", "send", "silent", "reset", "closeQuietly"]
     const random = (n) => Math.floor(Math.random() * n)
-    const client = () => {
-      const mode = modes[random(modes.length)]
-      const socket = net.connect({ host: HOST, port })
-      clients.add(socket)
-      socket.on("error", () => {})
-      socket.on("close", () => clients.delete(socket))
-      socket.once("connect", () => {
-        if (mode === "reset") socket.resetAndDestroy()
-        else if (mode === "closeQuietly") socket.end()
-        else if (mode === "send") socket.write("hello from a client")
-      })
-      socket.on("data", () => socket.destroy())
-      setTimeout(() => socket.destroy(), 2_000).unref()
-    }
     let handled = 0
     const handler = ({ data, socket }) =>
       Effect.zipRight(Effect.sync(() => void handled++), data.length > 0 ? Effect.ignore(Socket.send(socket, data)) : Effect.void)
@@ -479,17 +474,12 @@ async function main() {
     for (let round = 0; round < rounds; round++) {
       // a serve that runs while a burst of clients connects, then is stopped at a random moment
       const fiber = runtime.runFork(Listener.serve(listener, handler, { receive: 64 }))
-      for (let k = 0; k < 20; k++) client()
+      for (let k = 0; k < 20; k++) client(modes[random(modes.length)])
       await sleep(random(15))
       await runtime.runPromise(Fiber.interrupt(fiber))
     }
     const wallMs = performance.now() - started
-    await runtime.runPromise(Scope.close(scope, Exit.void))
-    for (const socket of clients) socket.destroy()
-    await sleep(100)
-    const after = await runtime.runPromise(Iocp.stats)
-    const fdsAfter = openDescriptors()
-    await runtime.dispose()
+    const { after, fdsAfter } = await finish()
     figures.serves = { rounds, clients: rounds * 20, handled, wallMs: Math.round(wallMs), stats: after, fds: { before: fdsStart, after: fdsAfter } }
     console.log(`serves: ${rounds} serves with receive stopped at random, ${rounds * 20} clients, ${handled} handled, in ${Math.round(wallMs)} ms`)
     check("serves: some connections were handled with their first bytes", handled > 0, { handled })
