@@ -252,6 +252,67 @@ describe.each(backends)("listener: $name", (backend) => {
       expect((yield* Iocp.stats).sockets).toBe(baselineSockets + 4)
     }))
 
+  // A bounded serve once waited for a connection under the mask of its slot wait: with one client more than
+  // the limit handled and gone, neither interruption nor the scope's close could stop it.
+  for (const limit of [1, 3]) {
+    for (const clients of [...new Set([Math.max(0, limit - 1), limit, limit + 1, 3 * limit + 2])]) {
+      for (const how of ["interrupt", "scope close"] as const) {
+        test(`serve with concurrency ${limit}, ${clients} clients (handled, being handled, waiting for a slot): stops by ${how} at once`, () =>
+          Effect.gen(function*() {
+            const baseline = yield* Iocp.stats
+            const scope = yield* Scope.make()
+            const listener = yield* Scope.extend(Listener.listen(loopback("ipv4")), scope)
+            const address = yield* Listener.address(listener)
+            let handled = 0
+            let finished = 0
+            const server = yield* Effect.forkIn(
+              Listener.serve(listener, ({ socket }) =>
+                Effect.gen(function*() {
+                  handled++
+                  const bytes = yield* Socket.receive(socket, 16)
+                  if (bytes.length > 0) yield* Socket.send(socket, bytes)
+                  while ((yield* Socket.receive(socket, 16)).length > 0) yield* Effect.void
+                }).pipe(Effect.ensuring(Effect.sync(() => void finished++))), { concurrency: limit }),
+              scope
+            )
+            // Clients at once, served and gone: those over the limit wait for a slot first; at the end every
+            // slot is free again and the serve waits for its next connection.
+            yield* Effect.forEach(Array.from({ length: clients }), () =>
+              Effect.scoped(Effect.gen(function*() {
+                const { socket } = yield* ConnectEx.dial(address, { data: text("hi") })
+                expect(yield* receiveAll(socket, 2)).toBe("hi")
+              })), { concurrency: "unbounded", discard: true })
+            yield* untilReal(() => finished === clients, "every handler to end")
+            yield* stopsAtOnce(how === "interrupt" ? Fiber.interrupt(server) : Scope.close(scope, Exit.void), `the first serve (${how})`)
+            expect(handled).toBe(clients)
+            // The same again with clients that stay: `limit` of them handled, the rest waiting for a slot.
+            const again = yield* Scope.make()
+            const listener2 = yield* Scope.extend(Listener.listen(loopback("ipv4")), again)
+            const address2 = yield* Listener.address(listener2)
+            handled = 0
+            const server2 = yield* Effect.forkIn(
+              Listener.serve(listener2, ({ socket }) =>
+                Effect.gen(function*() {
+                  handled++
+                  while ((yield* Socket.receive(socket, 16)).length > 0) yield* Effect.void
+                }), { concurrency: limit }),
+              again
+            )
+            const staying = yield* Scope.make()
+            yield* Scope.extend(Effect.forEach(Array.from({ length: clients }), () => ConnectEx.dial(address2)), staying)
+            yield* untilReal(() => handled === Math.min(clients, limit), "the handlers within the limit to start")
+            yield* stopsAtOnce(how === "interrupt" ? Fiber.interrupt(server2) : Scope.close(again, Exit.void), `the second serve (${how})`)
+            yield* Scope.close(staying, Exit.void)
+            yield* Scope.close(scope, Exit.void)
+            yield* Scope.close(again, Exit.void)
+            const after = yield* Iocp.stats
+            expect(after.pending).toBe(0)
+            expect(after.sockets).toBe(baseline.sockets)
+          }))
+      }
+    }
+  }
+
   test("the accepted socket works with PlatformSocket", () =>
     Effect.gen(function*() {
       const listener = yield* Listener.listen(loopback("ipv4"))
@@ -277,3 +338,27 @@ describe.each(backends)("listener: $name", (backend) => {
 
 /** The real clock, for the few waits that must let the kernel act (the TestClock would never move). */
 const realClock = Clock.make()
+
+/**
+ * Runs a stop (an interruption, a scope's close) and fails the test when it has not returned within two
+ * seconds of real time (the simulated backend runs on the TestClock, so Effect.timeout would never fire).
+ */
+const stopsAtOnce = (stop: Effect.Effect<unknown>, what: string) =>
+  Effect.raceFirst(
+    Effect.asVoid(stop),
+    Effect.zipRight(
+      Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())),
+      Effect.dieMessage(`${what} did not stop within 2 s`)
+    )
+  )
+
+/** Turns the event loop (and the fibers) until `condition` holds; dies after 5 s of real time. */
+const untilReal = (condition: () => boolean, what: string) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + 5_000
+    while (!condition()) {
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
+      yield* Effect.yieldNow()
+      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+    }
+  })

@@ -251,6 +251,68 @@ describe.each(backends)("Listener: $name", (backend) => {
       assert.strictEqual(stats.sockets, baselineSockets + 4)
     }))
 
+  // The Effect 3 front-end once waited for a connection under the mask of its slot wait, so that a bounded serve
+  // with every slot freed could not be stopped; the same cases here, at every N relative to the limit.
+  for (const limit of [1, 3]) {
+    for (const clients of [...new Set([Math.max(0, limit - 1), limit, limit + 1, 3 * limit + 2])]) {
+      for (const how of ["interrupt", "scope close"] as const) {
+        test(`serve with concurrency ${limit}, ${clients} clients (handled, being handled, waiting for a slot): stops by ${how} at once`, () =>
+          Effect.gen(function*() {
+            const baseline = yield* Iocp.stats
+            const stop = (fiber: Fiber.Fiber<unknown, unknown>, scope: Scope.Closeable) =>
+              how === "interrupt" ? Fiber.interrupt(fiber) : Scope.close(scope, Exit.void)
+            const scope = yield* Scope.make()
+            const listener = yield* Listener.listen(loopback("ipv4", 0)).pipe(Scope.provide(scope))
+            const address = yield* Listener.address(listener)
+            let handled = 0
+            let finished = 0
+            const server = yield* Effect.forkIn(
+              Listener.serve(listener, ({ socket }) =>
+                Effect.gen(function*() {
+                  handled++
+                  const bytes = yield* Socket.receive(socket, 16)
+                  if (bytes.length > 0) yield* Socket.send(socket, bytes)
+                  while ((yield* Socket.receive(socket, 16)).length > 0) yield* Effect.void
+                }).pipe(Effect.ensuring(Effect.sync(() => void finished++))), { concurrency: limit }),
+              scope
+            )
+            // Clients at once, served and gone: those over the limit wait for a slot first.
+            yield* Effect.forEach(Array.from({ length: clients }), () =>
+              Effect.scoped(Effect.gen(function*() {
+                const { socket } = yield* ConnectEx.dial(address, { data: text("hi") })
+                assert.strictEqual(yield* receiveAll(socket, 2), "hi")
+              })), { concurrency: "unbounded", discard: true })
+            yield* untilTrue(() => finished === clients, "every handler to end")
+            yield* stopsAtOnce(stop(server, scope), `the first serve (${how})`)
+            assert.strictEqual(handled, clients)
+            // The same again with clients that stay: `limit` of them handled, the rest waiting for a slot.
+            const again = yield* Scope.make()
+            const listener2 = yield* Listener.listen(loopback("ipv4", 0)).pipe(Scope.provide(again))
+            const address2 = yield* Listener.address(listener2)
+            handled = 0
+            const server2 = yield* Effect.forkIn(
+              Listener.serve(listener2, ({ socket }) =>
+                Effect.gen(function*() {
+                  handled++
+                  while ((yield* Socket.receive(socket, 16)).length > 0) yield* Effect.void
+                }), { concurrency: limit }),
+              again
+            )
+            const staying = yield* Scope.make()
+            yield* Effect.forEach(Array.from({ length: clients }), () => ConnectEx.dial(address2)).pipe(Scope.provide(staying))
+            yield* untilTrue(() => handled === Math.min(clients, limit), "the handlers within the limit to start")
+            yield* stopsAtOnce(stop(server2, again), `the second serve (${how})`)
+            yield* Scope.close(staying, Exit.void)
+            yield* Scope.close(scope, Exit.void)
+            yield* Scope.close(again, Exit.void)
+            const after = yield* Iocp.stats
+            assert.strictEqual(after.pending, 0)
+            assert.strictEqual(after.sockets, baseline.sockets)
+          }))
+      }
+    }
+  }
+
   test("a failing handler ends only its connection; the server goes on", () =>
     Effect.gen(function*() {
       const listener = yield* Listener.listen(loopback("ipv4", 0))
@@ -319,3 +381,18 @@ describe.each(backends)("Listener: $name", (backend) => {
       assert.isTrue(sameBytes(payloads[3]!, pattern(1024 * 1024 + 3, 4)))
     }))
 })
+
+/** Runs a stop (an interruption, a scope's close) and fails the test when it has not returned within 2 s. */
+const stopsAtOnce = (stop: Effect.Effect<unknown>, what: string): Effect.Effect<void> =>
+  Effect.timeoutOrElse(Effect.asVoid(stop), { duration: "2 seconds", orElse: () => Effect.die(new Error(`${what} did not stop within 2 s`)) })
+
+/** Turns the event loop (and the fibers) until `condition` holds; dies after 5 s. */
+const untilTrue = (condition: () => boolean, what: string) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + 5_000
+    while (!condition()) {
+      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out waiting for ${what}`))
+      yield* Effect.yieldNow
+      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+    }
+  })

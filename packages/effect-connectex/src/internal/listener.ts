@@ -372,10 +372,13 @@ export const serve = <E, R>(
         return Effect.void
       }
 
-      // One round: a slot, an accept (only the waits interruptible), and the connections handed over.
+      // One round: a wait for a slot, or an accept (only the waits interruptible) and the connections handed
+      // over. A round that waited for a slot ends there: the loop starts the next one in its own mask, so the
+      // accept that follows is interruptible too (a recursive round here ran under this round's mask, and a
+      // serve waiting for a connection after a slot wait could not be stopped).
       const round: Effect.Effect<void, WsaError.AcceptError> = Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
-          if (free <= 0) return Effect.zipRight(restore(slotFreed), round)
+          if (free <= 0) return restore(slotFreed)
           const socket = usableListener(listener, "accept")
           if (!internal.isSocket(socket)) return Effect.fail(toAcceptError(socket))
           const refusal = Core.SocketState.checkAccept(socket)
