@@ -48,9 +48,6 @@ export interface InFlight {
   readonly cancel: () => void
 }
 
-/** @deprecated The old name of `InFlight`; use `InFlight`. */
-export type Operation = InFlight
-
 export type Done = (completion: Completion) => void
 
 /** What `trySend` could not send at once: `sent` bytes went, `rest` (a copy) is still to send. */
@@ -189,6 +186,12 @@ export interface Driver {
    */
   readonly connectTime?: (socket: NativeSocket) => Result<number | undefined>
   readonly setOption: <K extends SocketOption>(socket: NativeSocket, option: K, value: SocketOptions[K]) => number
+
+  /**
+   * Whether the socket's pending operations keep the process alive (node:net's `ref` / `unref`): an unref'd
+   * socket does not hold the event loop open by itself. Drivers whose waits cannot be unref'd leave it out.
+   */
+  readonly setRef?: (socket: NativeSocket, ref: boolean) => void
 
   /** Live native resources (sockets, buffers, poll handles, OVERLAPPEDs): for leak tests. */
   readonly liveAllocations: () => number

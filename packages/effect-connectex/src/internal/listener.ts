@@ -7,8 +7,7 @@ import * as Core from "@effect-connectex/core"
 import { Cause, Clock, Effect, ExecutionStrategy, Exit, Fiber, Runtime, Scope } from "effect"
 import * as WsaError from "../errors/WsaError.js"
 import { Iocp, portOf } from "../Iocp.js"
-import { isNow } from "./port.js"
-import * as Metrics from "../Metrics.js"
+import { operation } from "./port.js"
 import * as Socket from "../Socket.js"
 import * as SocketAddress from "../SocketAddress.js"
 import * as internal from "./socket.js"
@@ -53,11 +52,8 @@ export interface Accepted {
   readonly data: Uint8Array
 }
 
-/** The close of a socket the library accepted, counted in the open-sockets gauge. */
-const closeCounted = (socket: internal.SocketImpl): void => {
-  internal.close(socket)
-  Metrics.openSockets.unsafeModify(-1, [])
-}
+/** The close of a socket the library accepted. */
+const closeCounted = (socket: internal.SocketImpl): void => internal.close(socket)
 
 /** The scoped close of a socket the library opened or accepted. */
 const closeWithScope = (socket: internal.SocketImpl) => Effect.addFinalizer(() => Effect.sync(() => closeCounted(socket)))
@@ -127,8 +123,12 @@ const listenOn = (
 
 /** A listener's socket; a plain socket is let through so that the state machine answers (WSAEINVAL). */
 const usableListener = (u: unknown, operation: "accept" | "localAddress"): internal.SocketImpl | WsaError.WsaError => {
-  if (isListener(u)) return internal.usableSync(u.socket, operation)
-  if (internal.isSocket(u)) return internal.usableSync(u, operation)
+  const usable = (socket: unknown) => {
+    const result = Core.Sockets.usable(socket, operation)
+    return Core.isFailure(result) ? internal.errorOf(result) : result
+  }
+  if (isListener(u)) return usable(u.socket)
+  if (internal.isSocket(u)) return usable(u)
   return internal.wsaError("WSAEINVAL", operation, undefined, "the value is not a listener made by Listener.listen")
 }
 
@@ -189,7 +189,7 @@ const acceptCompletion = (
       arrived = completion
       done(completion)
     })
-  return restore(port.submit(start)).pipe(
+  return restore(operation((onLater) => port.start(start, onLater))).pipe(
     Effect.onInterrupt(() =>
       Effect.sync(() => {
         if (arrived?.accepted !== undefined) driver.close(arrived.accepted.socket)
@@ -210,8 +210,7 @@ const adopt = (
   const port = listening.port
   return Effect.flatMap(Clock.currentTimeMillis, (now) => {
     port.track(accepted.socket)
-    Metrics.openSockets.unsafeModify(1, [])
-    const socket = new internal.SocketImpl(listening.family, accepted.socket, port)
+    const socket = new Core.Sockets.Socket(listening.family, accepted.socket, port)
     Core.SocketState.acceptedInto(socket, now)
     return Effect.as(closeWithScope(socket), { socket, peer: accepted.peer, data: completion.data ?? new Uint8Array(0) })
   })
@@ -333,7 +332,7 @@ export const serve = <E, R>(
           waitingForBytes.delete(started as Core.Submitted)
           firstBytes(completion)
         })
-        if (isNow(started)) return firstBytes(started.now)
+        if (Core.isNow(started)) return firstBytes(started.now)
         if (Core.isThrown(started)) {
           closeCounted(socket)
           return freeSlot()
@@ -346,8 +345,7 @@ export const serve = <E, R>(
         const accepted = completion.accepted!
         const port = impl.port
         port.track(accepted.socket)
-        Metrics.openSockets.unsafeModify(1, [])
-        const socket = new internal.SocketImpl(impl.family, accepted.socket, port)
+        const socket = new Core.Sockets.Socket(impl.family, accepted.socket, port)
         Core.SocketState.acceptedInto(socket, clock.unsafeCurrentTimeMillis())
         if (receive > 0) runWithFirstBytes(socket, accepted.peer)
         else run(socket, { socket, peer: accepted.peer, data: completion.data ?? empty })

@@ -86,6 +86,8 @@ class PosixSocket implements NativeSocket {
   readonly operations: Array<PosixOperation> = []
   fastOpen = false
   closed = false
+  /** false after `setRef(false)`: the poll handle (made now or later) does not hold the event loop open */
+  referenced = true
   /**
    * The peer of a connection ended by disconnect without reuse: Windows still answers getpeername then,
    * Linux says ENOTCONN once both sides have closed.
@@ -210,6 +212,7 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     } else if (socket.handle === undefined) {
       const onEvent = (socket.onEvent ??= (status, ready) => onReady(socket, status, ready))
       socket.handle = watch(socket.fd, { readable, writable }, onEvent)
+      if (!socket.referenced) socket.handle.unref()
       counter.live++
     } else {
       restart(socket.handle, { readable, writable }, socket.onEvent!)
@@ -579,8 +582,17 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     return wsa.WSAENOPROTOOPT
   }
 
+  const setRef = (native: NativeSocket, ref: boolean): void => {
+    const socket = native as PosixSocket
+    if (socket.closed || socket.referenced === ref) return
+    socket.referenced = ref
+    if (ref) socket.handle?.ref()
+    else socket.handle?.unref()
+  }
+
   return {
     name: "posix",
+    setRef,
     startup: () => 0,
     cleanup: () => {},
     open: (family) => {
