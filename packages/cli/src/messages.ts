@@ -4,10 +4,9 @@
  *
  * @since 0.1.0
  */
-import { Cause } from "effect"
+import { Cause, type Duration } from "effect"
 import { type ConnectEx, type Resolver, SocketAddress, WsaError } from "effect-connectex"
 import { formatMillis } from "./parse.js"
-import type { Duration } from "effect"
 
 /**
  * What an attempt can fail with: a WSA error, our per-attempt timeout, and for a name its resolution or
