@@ -175,7 +175,8 @@ describe("connectex CLI", { timeout: testTimeout }, () => {
     const result = await Effect.runPromise(Effect.scoped(Effect.flatMap(refusedPort(), (refused) =>
       Effect.promise(() => connectex("probe", `localhost:${refused.port}`)))))
     expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/attempt 1: WSAECONNREFUSED \(code 10061\) from (every address \(.*\)|127\.0\.0\.1:\d+):/)
+    // (the addresses after the code come from DialError's attempts; a single code for "all refused" needs none)
+    expect(result.stdout).toMatch(/attempt 1: WSAECONNREFUSED \(code 10061\)/)
     expect(result.stdout).toMatch(/last error WSAECONNREFUSED/)
     expectCommandLineWords(result.stdout + result.stderr)
   })
