@@ -214,29 +214,47 @@ const versionOf = (command: string, pattern: RegExp): string => {
 // ---------------------------------------------------------------------------------------------------------
 // PostgreSQL, redis, MariaDB
 
-/** PostgreSQL as the `postgres` user, trust authentication: connect as `postgres` to database `postgres`. */
-export const startPostgres = async (): Promise<Running & { readonly user: string; readonly database: string }> => {
-  if (postgresMissing !== undefined || pgBin === undefined) throw new Error(`PostgreSQL cannot run here: ${postgresMissing}`)
-  const user = systemUser("postgres")!
-  const folder = makeFolder("pg")
+type Folder = ReturnType<typeof makeFolder>
+
+/**
+ * Runs `start` with a home for a server that runs as the system user `owner`: a folder of its own in a fresh
+ * temporary folder. If `start` fails, the whole temporary folder is removed.
+ */
+const withHome = async <R>(
+  kind: string,
+  owner: string,
+  start: (home: string, folder: Folder, user: { readonly uid: number; readonly gid: number }) => Promise<R>
+): Promise<R> => {
+  const user = systemUser(owner)
+  if (user === undefined) throw new Error(`no \`${owner}\` system user`)
+  const folder = makeFolder(kind)
   try {
-    const home = Path.join(folder.dir, "pg")
+    const home = Path.join(folder.dir, "home")
     mkdirSync(home)
     chownSync(home, user.uid, user.gid)
-    const data = Path.join(home, "data")
-    // The server refuses to run as root: both steps as the postgres user (spawn's uid/gid, no su).
-    const asPostgres = { uid: user.uid, gid: user.gid, cwd: home, env: { ...process.env, LC_ALL: "C" } }
-    await runToEnd(`${pgBin}/initdb`, ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"], asPostgres)
-    const port = await freePort()
-    const server = await startServer(`PostgreSQL ${versionOf(`${pgBin}/postgres`, /(\d+\.\d+)/)}`, port, folder, `${pgBin}/postgres`, [
-      "-D", data, "-p", String(port), "-c", `listen_addresses=${HOST}`, "-c", `unix_socket_directories=${home}`,
-      "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"
-    ], { ...asPostgres, ready: /ready to accept connections/, stopSignal: "SIGINT" })
-    return { ...server, user: "postgres", database: "postgres" }
+    return await start(home, folder, user)
   } catch (error) {
     folder.remove()
     throw error
   }
+}
+
+/** PostgreSQL as the `postgres` user, trust authentication: connect as `postgres` to database `postgres`. */
+export const startPostgres = (): Promise<Running & { readonly user: string; readonly database: string }> => {
+  const bin = pgBin
+  if (postgresMissing !== undefined || bin === undefined) return Promise.reject(new Error(`PostgreSQL cannot run here: ${postgresMissing}`))
+  return withHome("pg", "postgres", async (home, folder, user) => {
+    const data = Path.join(home, "data")
+    // The server refuses to run as root: both steps as the postgres user (spawn's uid/gid, no su).
+    const asPostgres = { uid: user.uid, gid: user.gid, cwd: home, env: { ...process.env, LC_ALL: "C" } }
+    await runToEnd(`${bin}/initdb`, ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"], asPostgres)
+    const port = await freePort()
+    const server = await startServer(`PostgreSQL ${versionOf(`${bin}/postgres`, /(\d+\.\d+)/)}`, port, folder, `${bin}/postgres`, [
+      "-D", data, "-p", String(port), "-c", `listen_addresses=${HOST}`, "-c", `unix_socket_directories=${home}`,
+      "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"
+    ], { ...asPostgres, ready: /ready to accept connections/, stopSignal: "SIGINT" })
+    return { ...server, user: "postgres", database: "postgres" }
+  })
 }
 
 /** redis-server with no persistence, as the current user. */
@@ -250,19 +268,15 @@ export const startRedis = async (): Promise<Running> => {
 }
 
 /** MariaDB as the `mysql` user: user `app` / password `pw`, database `app` (made by an init file at start). */
-export const startMariadb = async (): Promise<Running & { readonly user: string; readonly password: string; readonly database: string }> => {
-  if (mariadbMissing !== undefined || mariadbd === undefined || mariadbInstallDb === undefined) {
-    throw new Error(`MariaDB cannot run here: ${mariadbMissing}`)
+export const startMariadb = (): Promise<Running & { readonly user: string; readonly password: string; readonly database: string }> => {
+  const [server, installDb] = [mariadbd, mariadbInstallDb]
+  if (mariadbMissing !== undefined || server === undefined || installDb === undefined) {
+    return Promise.reject(new Error(`MariaDB cannot run here: ${mariadbMissing}`))
   }
-  const user = systemUser("mysql")!
-  const folder = makeFolder("mariadb")
-  try {
-    const home = Path.join(folder.dir, "my")
-    mkdirSync(home)
-    chownSync(home, user.uid, user.gid)
+  return withHome("mariadb", "mysql", async (home, folder, user) => {
     const data = Path.join(home, "data")
     // --no-defaults: none of /etc/mysql's settings (its datadir, socket, log files) apply to ours.
-    await runToEnd(mariadbInstallDb, [
+    await runToEnd(installDb, [
       "--no-defaults", "--user=mysql", `--datadir=${data}`, "--auth-root-authentication-method=socket", "--skip-test-db"
     ], { cwd: home })
     const init = Path.join(home, "init.sql")
@@ -275,7 +289,7 @@ export const startMariadb = async (): Promise<Running & { readonly user: string;
     ].join("\n"))
     chownSync(init, user.uid, user.gid)
     const port = await freePort()
-    const server = await startServer(`MariaDB ${versionOf(mariadbd, /Ver (\S+?)-MariaDB/)}`, port, folder, mariadbd, [
+    const running = await startServer(`MariaDB ${versionOf(server, /Ver (\S+?)-MariaDB/)}`, port, folder, server, [
       "--no-defaults", "--user=mysql", `--datadir=${data}`, `--port=${port}`, `--bind-address=${HOST}`,
       `--socket=${home}/mysqld.sock`, `--pid-file=${home}/mysqld.pid`, "--skip-log-bin", "--innodb-buffer-pool-size=64M",
       // The user is 'app'@'127.0.0.1': without this, 127.0.0.1 is looked up and becomes 'localhost'.
@@ -284,11 +298,8 @@ export const startMariadb = async (): Promise<Running & { readonly user: string;
       "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
       `--init-file=${init}`
     ], { cwd: home, ready: /ready for connections/, stopSignal: "SIGTERM" })
-    return { ...server, user: "app", password: "pw", database: "app" }
-  } catch (error) {
-    folder.remove()
-    throw error
-  }
+    return { ...running, user: "app", password: "pw", database: "app" }
+  })
 }
 
 // ---------------------------------------------------------------------------------------------------------
