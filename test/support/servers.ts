@@ -75,12 +75,13 @@ const postgresBin = (): string | undefined => {
   return initdb !== undefined && isExecutable(Path.join(Path.dirname(initdb), "postgres")) ? Path.dirname(initdb) : undefined
 }
 
-const install = "apt-get install -y --no-install-recommends postgresql redis-server mariadb-server openssl"
+/** Where a missing package comes from. */
+const install = (pkg: string) => `Debian package ${pkg}, which .ci/run installs`
 
 const pgBin = postgresBin()
 /** Why PostgreSQL cannot run here, or undefined. */
 export const postgresMissing: string | undefined = notRoot() ??
-  (pgBin === undefined ? `PostgreSQL's initdb/postgres not found in /usr/lib/postgresql/*/bin or on PATH (${install})` : undefined) ??
+  (pgBin === undefined ? `PostgreSQL's initdb/postgres not found in /usr/lib/postgresql/*/bin or on PATH (${install("postgresql")})` : undefined) ??
   (systemUser("postgres") === undefined ? "no `postgres` system user (the Debian package makes it)" : undefined)
 
 const redisServer = which("redis-server")
@@ -88,14 +89,14 @@ const redisServer = which("redis-server")
 export const redisMissing: string | undefined = process.platform === "win32"
   ? "needs a Linux redis-server"
   : redisServer === undefined
-  ? `redis-server not found on PATH (${install})`
+  ? `redis-server not found on PATH (${install("redis-server")})`
   : undefined
 
 const mariadbd = which("mariadbd")
 const mariadbInstallDb = which("mariadb-install-db")
 /** Why MariaDB cannot run here, or undefined. */
 export const mariadbMissing: string | undefined = notRoot() ??
-  (mariadbd === undefined || mariadbInstallDb === undefined ? `mariadbd / mariadb-install-db not found (${install})` : undefined) ??
+  (mariadbd === undefined || mariadbInstallDb === undefined ? `mariadbd / mariadb-install-db not found (${install("mariadb-server")})` : undefined) ??
   (systemUser("mysql") === undefined ? "no `mysql` system user (the Debian package makes it)" : undefined)
 
 // ---------------------------------------------------------------------------------------------------------
@@ -344,7 +345,7 @@ export const startHttp = (handler: http.RequestListener): Promise<Listening & { 
 
 const openssl = which("openssl")
 /** Why a certificate cannot be made here, or undefined. */
-export const opensslMissing: string | undefined = openssl === undefined ? `openssl not found on PATH (${install})` : undefined
+export const opensslMissing: string | undefined = openssl === undefined ? `openssl not found on PATH (${install("openssl")})` : undefined
 
 /** A fresh self-signed P-256 certificate for `localhost` (a day), made with openssl in a folder removed at once. */
 export const selfSignedCertificate = (): { readonly key: Buffer; readonly cert: Buffer } => {
