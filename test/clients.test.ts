@@ -402,11 +402,12 @@ const idleKeepAliveChild = async (transport: Transport, url: string) => {
   let child: ChildProcess | undefined
   try {
     const script = Path.join(dir, "idle.mjs")
-    // writeSync: what is printed at "exit" must not wait for an asynchronous pipe.
+    // Imports by file URL (an absolute path is not one on Windows); writeSync: what is printed at "exit" must not
+    // wait for an asynchronous pipe.
     writeFileSync(script, [
       `import { writeSync } from "node:fs"`,
       `import { Agent } from ${JSON.stringify(pathToFileURL(require.resolve("undici")).href)}`,
-      `import { makeTransports, undiciConnect } from ${JSON.stringify(Path.join(root, "test/support/transports.ts"))}`,
+      `import { makeTransports, undiciConnect } from ${JSON.stringify(pathToFileURL(Path.join(root, "test/support/transports.ts")).href)}`,
       `const transport = makeTransports().find((t) => t.name === process.env.CLIENTS_TRANSPORT)`,
       `const connect = undiciConnect(transport)`,
       `let socket`,
