@@ -80,11 +80,13 @@ const libraryDuplex = (): Transport => {
         duplex.once("close", () => void run().runPromise(Scope.close(scope, Exit.void)))
         return duplex
       })),
-    // TODO(lead): what the new Duplex must add; each line's cases run for this transport once it is gone:
-    //   connect     pg: "pg connects, queries, ..." (every pg case)
-    //   unref       undici: "a child process with one idle keep-alive connection exits by itself"
-    //   errorCodes  undici: "RetryAgent retries a request whose connection the server resets"
-    //   addresses   undici: "a connection cut mid-body: SocketError carries the connection's addresses"
+    // TODO(lead): what the new Duplex must add. Each feature's cases (test/clients.test.ts) run for this
+    // transport once its line below is gone:
+    //   connect     pg: connects (also needs addresses), queries, a parameterised query, an error from the
+    //               server, end()
+    //   unref       undici: a child process with one idle keep-alive connection exits by itself
+    //   errorCodes  undici: RetryAgent retries a request whose connection the server resets (ECONNRESET)
+    //   addresses   undici: a connection cut mid-body (SocketError's addresses and counters); pg: connects
     missing: {
       connect: "no connect(port, host) / \"connect\": pg calls stream.connect and waits for the event",
       unref: "unref() is a no-op: an idle keep-alive connection holds the process open",
