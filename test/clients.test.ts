@@ -76,7 +76,7 @@ describe.skipIf(postgresMissing !== undefined)(titled("pg 8 against PostgreSQL (
   let server: (Running & { readonly user: string; readonly database: string }) | undefined
   beforeAll(async () => {
     server = await startPostgres()
-  }, 60_000)
+  }, 90_000)
   afterAll(() => server?.stop())
 
   /** A pg Client whose stream is the transport's unconnected socket; pg connects it itself. */
@@ -174,7 +174,7 @@ describe.skipIf(redisMissing !== undefined)(titled("ioredis 5 against redis-serv
   let server: Running | undefined
   beforeAll(async () => {
     server = await startRedis()
-  }, 60_000)
+  }, 90_000)
   afterAll(() => server?.stop())
 
   const open = (transport: Transport, connector = redisConnector(transport)) => {
@@ -391,7 +391,6 @@ describe("undici 7 against node:http (connect)", () => {
   }, START_LIMIT_MS + HOLD_LIMIT_MS + 15_000)
 })
 
-
 /**
  * Runs a child (vite-node, so that it imports test/support/transports.ts itself and takes the transport by
  * name) that GETs `url` once through an undici Agent over the transport, prints what it got, and leaves the
@@ -472,7 +471,7 @@ describe.skipIf(mariadbMissing !== undefined)(titled("mysql2 3 against MariaDB (
   let server: (Running & { readonly user: string; readonly password: string; readonly database: string }) | undefined
   beforeAll(async () => {
     server = await startMariadb()
-  }, 60_000)
+  }, 90_000)
   afterAll(() => server?.stop())
 
   /** A mysql2 connection over a connection the transport dialed (mysql2 takes a connected stream). */

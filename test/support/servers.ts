@@ -131,14 +131,21 @@ const outputTail = (child: ChildProcess): (() => string) => {
   return () => text.trim()
 }
 
-/** Runs a set-up command to its end; throws with its output if it fails. */
+/** Runs a set-up command to its end; throws with its output if it fails or takes over 40 s (it is killed then). */
 const runToEnd = (command: string, args: ReadonlyArray<string>, options: SpawnOptions): Promise<void> =>
   new Promise((resolve, reject) => {
     const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] })
     const tail = outputTail(child)
-    child.once("error", reject)
-    child.once("exit", (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`${Path.basename(command)} failed (${code ?? signal}):\n${tail()}`)))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 40_000)
+    child.once("error", (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer)
+      if (code === 0) resolve()
+      else reject(new Error(`${Path.basename(command)} failed (${code ?? signal}):\n${tail()}`))
+    })
   })
 
 // Servers still running when this process exits some other way than their stop (a test file that dies):
