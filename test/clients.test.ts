@@ -295,7 +295,8 @@ describe("undici 7 against node:http (connect)", () => {
   afterAll(() => server?.close())
   const origin = () => `http://${HOST}:${started(server, "the http server").port}`
 
-  /** An Agent dialing through the transport; `dials()` counts the connections it made. */
+  /** An Agent dialing through the transport; `dials()` counts the connections it made. Cases end it with
+   * destroy(): a failed case leaves no request pending. */
   const agentOver = (transport: Transport) => {
     const connect = undiciConnect(transport)
     let dials = 0
@@ -323,7 +324,7 @@ describe("undici 7 against node:http (connect)", () => {
       expect(dials()).toBe(1)
       expect(started(server, "the http server").connections() - before).toBe(1)
     } finally {
-      await agent.close()
+      await agent.destroy()
     }
   })
 
@@ -335,7 +336,7 @@ describe("undici 7 against node:http (connect)", () => {
       expect(response.statusCode).toBe(200)
       expect(await response.body.json()).toEqual({ length: body.length, sha256: sha256(body) })
     } finally {
-      await agent.close()
+      await agent.destroy()
     }
   })
 
@@ -354,7 +355,7 @@ describe("undici 7 against node:http (connect)", () => {
       const error: unknown = await agent.request({ origin: origin(), path: always, method: "GET" }).then(() => undefined, (e: unknown) => e)
       expect(error).toMatchObject({ code: "ECONNRESET" })
     } finally {
-      await retrying.close()
+      await retrying.destroy()
     }
   })
 
@@ -376,7 +377,7 @@ describe("undici 7 against node:http (connect)", () => {
       expect(info?.bytesWritten).toBeGreaterThan(0)
       expect(info?.bytesRead).toBeGreaterThan(0)
     } finally {
-      await agent.close()
+      await agent.destroy()
     }
   })
 
