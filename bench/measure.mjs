@@ -4,7 +4,7 @@
  * the system facts, the TIME_WAIT pacing, the two measuring loops (one clock for promise and Effect clients),
  * the summary and its Little's-law check. Each bench keeps only its own clients and report.
  */
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync, fork, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
@@ -242,3 +242,41 @@ export const median = (results) => {
   const sorted = [...results].sort((a, b) => a.connPerSec - b.connPerSec)
   return sorted[Math.floor((sorted.length - 1) / 2)]
 }
+
+/**
+ * The library's connection as a node:stream Duplex: ConnectEx.dial to `address`, then NodeStream.toDuplex, in a
+ * scope of its own that the Duplex's "close" closes (a failed dial closes it at once). `lib` holds effect's and
+ * the library's modules (Effect, Scope, Exit, ConnectEx, Socket, NodeStream); `run` runs an Effect under
+ * ConnectEx.layer (a ManagedRuntime's runPromise). `noDelay` sets TCP_NODELAY first, for clients that do not.
+ */
+export const dialDuplex = (lib, run, address, { noDelay = false } = {}) => {
+  const { Effect, Scope, Exit } = lib
+  return run(Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const duplex = yield* Effect.gen(function*() {
+      const { socket } = yield* lib.ConnectEx.dial(address)
+      if (noDelay) yield* lib.Socket.setOption(socket, "TCP_NODELAY", true)
+      return yield* lib.NodeStream.toDuplex(socket)
+    }).pipe(Scope.extend(scope), Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
+    duplex.once("close", () => void run(Scope.close(scope, Exit.void)).catch(() => {}))
+    return duplex
+  }))
+}
+
+/** The middle of some numbers (of an even count, the lower middle). */
+export const middle = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
+/**
+ * Forks `script` (a file URL or path) with `args` as a peer in its own process and resolves `{ child, port }` once it
+ * sends `{ port }` over IPC; rejects if it fails or exits first. Stop it with `stopPeer`.
+ */
+export const forkPeer = (script, args, execPath = process.execPath) =>
+  new Promise((resolve, reject) => {
+    const child = fork(script instanceof URL ? fileURLToPath(script) : script, args, { execPath, stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    child.once("error", reject)
+    child.once("exit", (code) => reject(new Error(`the peer exited early with code ${code}`)))
+    child.once("message", (message) => resolve({ child, port: message.port }))
+  })
