@@ -213,10 +213,19 @@ export const fileLimits = () => {
 
 const RERUN = "BENCH_FILE_LIMIT_RERUN"
 
+const shellMayRaise = (limit) => {
+  try {
+    execFileSync("sh", ["-c", 'ulimit -n "$1"', "sh", String(limit)], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+}
+
 /**
  * Makes room for `needed` descriptors: when the soft open-files limit is lower, this script runs again under
  * `sh -c 'ulimit -n L && exec node ...'` (L the hard limit; as root up to fs.nr_open, the hard limit raised
- * too), this process forwards SIGINT / SIGTERM / SIGHUP to it and exits with its code (the promise then never
+ * too, where the process may: a container without CAP_SYS_RESOURCE keeps its hard limit), this process forwards SIGINT / SIGTERM / SIGHUP to it and exits with its code (the promise then never
  * resolves). Resolves (nothing to do, no way to raise it, or this is the re-run) so that the caller goes on
  * with the limits `fileLimits()` reads. A re-run whose parent has gone exits within a second (its own exit
  * handlers stop its children).
@@ -229,7 +238,9 @@ export async function raiseFileLimit(needed) {
   }
   const limits = fileLimits()
   if (limits === undefined || limits.soft >= needed) return
-  const target = limits.root ? Math.min(limits.nrOpen, Math.max(needed, limits.hard)) : limits.hard
+  // Root may raise the hard limit too, unless the container took CAP_SYS_RESOURCE away: asked of sh first.
+  const wanted = limits.root ? Math.min(limits.nrOpen, Math.max(needed, limits.hard)) : limits.hard
+  const target = wanted > limits.hard && !shellMayRaise(wanted) ? limits.hard : wanted
   if (!Number.isFinite(target) || target <= limits.soft) return
   const child = spawn(
     "sh",

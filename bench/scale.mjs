@@ -583,7 +583,8 @@ async function main() {
   let run = 0
   for (const n of options.ns) {
     if (limits !== undefined && n + 1_000 > limits.soft) {
-      skipped.push({ n, reason: `the descriptor limit (${limits.soft}) is below N + 1,000` })
+      const hard = limits.root ? `, a hard limit this root process may not raise (no CAP_SYS_RESOURCE)` : ", the hard limit"
+      skipped.push({ n, reason: `the server needs N + 1,000 descriptors; the limit is ${limits.soft}${limits.soft === limits.hard ? hard : ""}` })
       process.stderr.write(`bench: N=${n} skipped: descriptor limit ${limits.soft}\n`)
       continue
     }
