@@ -34,7 +34,7 @@
 // The last line printed is one JSON object with every figure. Nothing here asserts timings.
 
 import { execFile, fork } from "node:child_process"
-import { mkdirSync, readdirSync, readFileSync, realpathSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as Path from "node:path"
@@ -170,7 +170,6 @@ async function runServer(name) {
       await post("Profiler.start")
       profiler.stopTo = async (path) => {
         const { profile } = await post("Profiler.stop")
-        const { writeFileSync } = await import("node:fs")
         writeFileSync(path, JSON.stringify(profile))
         profiler.disconnect()
       }
@@ -602,6 +601,10 @@ async function main() {
     row.serverCpuPerConnVsNet = net === undefined ? null : round3(row.serverCpuUsPerConn / net.serverCpuUsPerConn)
   }
   const churnReport = await churn(options)
+  if (options.profile !== undefined) {
+    await profileChurn(options)
+    process.stderr.write(`bench: profiles written to ${options.profile}; read them with node bench/scale.mjs --analyze ${options.profile}\n`)
+  }
   console.log(table(results))
   if (churnReport.results !== undefined) {
     console.log(`\nserver CPU per connection, connect + 64 bytes + close (bench/serve-cost.mjs, N = ${fmt(churnReport.n)}, node:net clients):`)
@@ -629,11 +632,577 @@ async function main() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// --analyze: what --profile wrote, per connection
+// --analyze: what --profile wrote, per connection. Heap snapshots are read from their bytes (an idle snapshot
+// at N = 10,000 is larger than the longest string V8 makes): the nodes and edges into typed arrays, the
+// strings with JSON.parse.
+
+/** A .heapsnapshot file: meta, nodes and edges (typed arrays), strings. */
+function readSnapshot(path) {
+  const bytes = readFileSync(path)
+  const find = (text, from = 0) => {
+    const at = bytes.indexOf(text, from, "latin1")
+    if (at < 0) throw new Error(`${path}: no ${text}`)
+    return at
+  }
+  const nodesAt = find('"nodes":[')
+  const head = bytes.toString("utf8", 0, nodesAt).trim().replace(/,$/, "")
+  const { snapshot } = JSON.parse(`${head}}`)
+  const numbers = (from, count) => {
+    const out = new Uint32Array(count)
+    let i = from
+    let k = 0
+    let value = 0
+    let inNumber = false
+    for (; k < count; i++) {
+      const c = bytes[i]
+      if (c >= 48 && c <= 57) {
+        value = value * 10 + (c - 48)
+        inNumber = true
+      } else if (inNumber) {
+        out[k++] = value
+        value = 0
+        inNumber = false
+      }
+    }
+    return { values: out, end: i }
+  }
+  const meta = snapshot.meta
+  const nodes = numbers(nodesAt + 9, snapshot.node_count * meta.node_fields.length)
+  const edgesAt = find('"edges":[', nodes.end)
+  const edges = numbers(edgesAt + 9, snapshot.edge_count * meta.edge_fields.length)
+  const locationFields = meta.location_fields?.length ?? 0
+  const locationsAt = locationFields === 0 ? -1 : bytes.indexOf('"locations":[', edges.end, "latin1")
+  let locations = new Uint32Array(0)
+  if (locationsAt >= 0) {
+    const close = bytes.indexOf("]", locationsAt, "latin1")
+    let commas = 0
+    for (let i = locationsAt + 13; i < close; i++) if (bytes[i] === 44) commas++
+    const count = close > locationsAt + 13 ? commas + 1 : 0
+    locations = numbers(locationsAt + 13, count).values
+  }
+  const stringsAt = find('"strings":[', edges.end)
+  const end = bytes.lastIndexOf("]")
+  const strings = JSON.parse(bytes.toString("utf8", stringsAt + 10, end + 1))
+  return { meta, nodes: nodes.values, edges: edges.values, strings, locations, nodeCount: snapshot.node_count }
+}
+
+/**
+ * The graph of a snapshot with each node's class (as DevTools groups them: an object's constructor, a
+ * closure's function, "(array) ..." for V8's internal arrays, "(string)", ...), its self size and, from the
+ * dominator tree (Cooper, Harvey and Kennedy's iteration over a post-order, weak edges left out, as DevTools
+ * builds it), its retained size and immediate dominator.
+ */
+function heapGraph(snapshot) {
+  const { meta, nodes, edges, strings, locations, nodeCount } = snapshot
+  const NF = meta.node_fields.length
+  const EF = meta.edge_fields.length
+  const nodeTypes = meta.node_types[0]
+  const edgeTypes = meta.edge_types[0]
+  const [typeAt, nameAt, , sizeAt, edgeCountAt] = ["type", "name", "id", "self_size", "edge_count"].map((f) => meta.node_fields.indexOf(f))
+  const [edgeTypeAt, edgeNameAt, toAt] = ["type", "name_or_index", "to_node"].map((f) => meta.edge_fields.indexOf(f))
+  const WEAK = edgeTypes.indexOf("weak")
+  const SHORTCUT = edgeTypes.indexOf("shortcut")
+  const firstEdge = new Uint32Array(nodeCount + 1)
+  for (let i = 0; i < nodeCount; i++) firstEdge[i + 1] = firstEdge[i] + nodes[i * NF + edgeCountAt] * EF
+  const essential = (from, e) => {
+    const type = edges[e + edgeTypeAt]
+    return type !== WEAK && (type !== SHORTCUT || from === 0)
+  }
+  const selfSize = (i) => nodes[i * NF + sizeAt]
+  const className = (i) => {
+    const type = nodeTypes[nodes[i * NF + typeAt]]
+    const name = strings[nodes[i * NF + nameAt]]
+    switch (type) {
+      case "object":
+      case "native":
+        return name
+      case "closure":
+        return `(closure) ${name === "" ? "anonymous" : name}`
+      case "hidden":
+      case "array":
+      case "synthetic":
+        return `(${type}) ${name.replace(/ \/ .*$/, "").slice(0, 60)}`
+      case "string":
+      case "concatenated string":
+      case "sliced string":
+        return "(string)"
+      default:
+        return `(${type})`
+    }
+  }
+  // Post-order from the root over essential edges (iterative).
+  const UNSET = 0xffffffff
+  const postorder = new Uint32Array(nodeCount).fill(UNSET)
+  const order = new Uint32Array(nodeCount)
+  const visited = new Uint8Array(nodeCount)
+  const stackNode = new Uint32Array(nodeCount)
+  const stackEdge = new Uint32Array(nodeCount)
+  let top = 0
+  let count = 0
+  stackNode[0] = 0
+  stackEdge[0] = firstEdge[0]
+  visited[0] = 1
+  while (top >= 0) {
+    const node = stackNode[top]
+    const e = stackEdge[top]
+    if (e < firstEdge[node + 1]) {
+      stackEdge[top] = e + EF
+      if (!essential(node, e)) continue
+      const to = edges[e + toAt] / NF
+      if (visited[to]) continue
+      visited[to] = 1
+      top++
+      stackNode[top] = to
+      stackEdge[top] = firstEdge[to]
+    } else {
+      postorder[node] = count
+      order[count++] = node
+      top--
+    }
+  }
+  // Retainers over essential edges, as post-order numbers.
+  const retainerCount = new Uint32Array(nodeCount + 1)
+  for (let from = 0; from < nodeCount; from++) {
+    if (postorder[from] === UNSET) continue
+    for (let e = firstEdge[from]; e < firstEdge[from + 1]; e += EF) if (essential(from, e)) retainerCount[edges[e + toAt] / NF + 1]++
+  }
+  for (let i = 0; i < nodeCount; i++) retainerCount[i + 1] += retainerCount[i]
+  const retainers = new Uint32Array(retainerCount[nodeCount])
+  const fill = retainerCount.slice(0, nodeCount)
+  for (let from = 0; from < nodeCount; from++) {
+    if (postorder[from] === UNSET) continue
+    for (let e = firstEdge[from]; e < firstEdge[from + 1]; e += EF) if (essential(from, e)) retainers[fill[edges[e + toAt] / NF]++] = postorder[from]
+  }
+  const rootPo = count - 1
+  const dom = new Uint32Array(count).fill(UNSET)
+  dom[rootPo] = rootPo
+  for (let changed = true; changed;) {
+    changed = false
+    for (let po = rootPo - 1; po >= 0; po--) {
+      const node = order[po]
+      let idom = UNSET
+      for (let r = retainerCount[node]; r < retainerCount[node + 1]; r++) {
+        let a = retainers[r]
+        if (dom[a] === UNSET) continue
+        if (idom === UNSET) {
+          idom = a
+          continue
+        }
+        let b = idom
+        while (a !== b) {
+          while (a < b) a = dom[a]
+          while (b < a) b = dom[b]
+        }
+        idom = a
+      }
+      if (idom !== UNSET && dom[po] !== idom) {
+        dom[po] = idom
+        changed = true
+      }
+    }
+  }
+  const retained = new Float64Array(count)
+  for (let po = 0; po < count; po++) {
+    retained[po] += selfSize(order[po])
+    if (po !== rootPo) retained[dom[po]] += retained[po]
+  }
+  const edgeName = (e) => {
+    const type = edgeTypes[edges[e + edgeTypeAt]]
+    const name = edges[e + edgeNameAt]
+    return type === "element" || type === "hidden" ? `[${name}]` : type === "context" ? `->${strings[name]}` : strings[name]
+  }
+  /** The name of an edge from `fromPo` to `toPo` when there is one (the dominator tree's label). */
+  const linkName = (fromPo, toPo) => {
+    const from = order[fromPo]
+    const to = order[toPo]
+    for (let e = firstEdge[from]; e < firstEdge[from + 1]; e += EF) if (edges[e + toAt] / NF === to) return edgeName(e)
+    return "(indirect)"
+  }
+  /** A node's outgoing edges: { name, to } (to: a node number). */
+  const edgesOf = (node) => {
+    const out = []
+    for (let e = firstEdge[node]; e < firstEdge[node + 1]; e += EF) out.push({ name: edgeName(e), to: edges[e + toAt] / NF })
+    return out
+  }
+  const property = (node, name) => edgesOf(node).find((e) => e.name === name)?.to
+  // Where a closure's function is: its script's name (closure -> shared -> script_or_debug_info) and line.
+  const LF = meta.location_fields?.length ?? 4
+  const lineOf = new Map()
+  for (let i = 0; i + LF <= locations.length; i += LF) lineOf.set(locations[i] / NF, locations[i + 2] + 1)
+  const where = (node) => {
+    const shared = property(node, "shared")
+    const script = shared === undefined ? undefined : property(shared, "script_or_debug_info") ?? property(shared, "script")
+    const file = script === undefined ? "?" : strings[nodes[script * NF + nameAt]].replace(/^.*\/(node_modules|packages)\//, "").replace(/^file:\/\/.*\//, "")
+    return `${file}:${lineOf.get(node) ?? "?"}`
+  }
+  const stringValue = (node) => (nodeTypes[nodes[node * NF + typeAt]].includes("string") ? strings[nodes[node * NF + nameAt]] : undefined)
+  const childStart = new Uint32Array(count + 1)
+  for (let po = 0; po < count; po++) if (po !== rootPo) childStart[dom[po] + 1]++
+  for (let po = 0; po < count; po++) childStart[po + 1] += childStart[po]
+  const children = new Uint32Array(count)
+  const childFill = childStart.slice(0, count)
+  for (let po = 0; po < count; po++) if (po !== rootPo) children[childFill[dom[po]]++] = po
+  return {
+    count,
+    edgesOf,
+    property,
+    where,
+    stringValue,
+    po: (node) => postorder[node],
+    children: (po) => children.subarray(childStart[po], childStart[po + 1]),
+    linkName,
+    node: (po) => order[po],
+    dominator: (po) => dom[po],
+    retained: (po) => retained[po],
+    rootPo,
+    className,
+    selfSize,
+    edgeName: (e) => edges[e + edgeNameAt],
+    nodeCount
+  }
+}
+
+/** Count and self size per class of the nodes reachable from the root. */
+function classTotals(graph) {
+  const totals = new Map()
+  for (let po = 0; po < graph.count; po++) {
+    const node = graph.node(po)
+    const name = graph.className(node)
+    const t = totals.get(name) ?? { count: 0, self: 0 }
+    t.count++
+    t.self += graph.selfSize(node)
+    totals.set(name, t)
+  }
+  return totals
+}
+
+/**
+ * Classes that own a connection's objects in the breakdown: each reachable object's self size is charged to
+ * the nearest of these among its dominators (itself included), so that the rows add up without counting
+ * anything twice; whatever has none of them above it is charged to "(no owner)".
+ */
+const OWNERS = [
+  "FiberRuntime",
+  "SocketImpl",
+  "PosixSocket",
+  "PosixOperation",
+  "Fifo",
+  "Socket",
+  "TCP",
+  "TCPWrap",
+  "WriteWrap"
+]
+
+/** Self sizes per owner and class: "owner\tclass" -> { count, self } (count: instances of the owner class). */
+function ownerTotals(graph) {
+  const owner = new Uint32Array(graph.count)
+  const totals = new Map()
+  // Dominators come after the nodes they dominate in post-order: walk from the root down.
+  for (let po = graph.rootPo; po >= 0; po--) {
+    const name = graph.className(graph.node(po))
+    const isOwner = OWNERS.includes(name)
+    owner[po] = isOwner ? po : po === graph.rootPo ? graph.rootPo : owner[graph.dominator(po)]
+    const ownerName = owner[po] === graph.rootPo && !isOwner ? "(no owner)" : graph.className(graph.node(owner[po]))
+    const key = `${ownerName}\t${name}`
+    const t = totals.get(key) ?? { count: 0, self: 0 }
+    t.count++
+    t.self += graph.selfSize(graph.node(po))
+    totals.set(key, t)
+  }
+  return totals
+}
+
+/**
+ * The dominator subtree of one instance of `className` (the one of median retained size), children grouped by
+ * the edge that leads to them and their class, down to `depth`: what one connection's object keeps alive.
+ */
+function dominatorTree(graph, className, depth = 5, minBytes = 64) {
+  const instances = []
+  for (let po = 0; po < graph.count; po++) if (graph.className(graph.node(po)) === className) instances.push(po)
+  if (instances.length === 0) return []
+  instances.sort((a, b) => graph.retained(a) - graph.retained(b))
+  const lines = []
+  const walk = (po, label, level) => {
+    lines.push({ level, label, className: graph.className(graph.node(po)), self: graph.selfSize(graph.node(po)), retained: graph.retained(po) })
+    if (level >= depth) return
+    const groups = new Map()
+    for (const child of graph.children(po)) {
+      const key = `${graph.linkName(po, child)}\t${graph.className(graph.node(child))}`
+      const g = groups.get(key) ?? { list: [], retained: 0 }
+      g.list.push(child)
+      g.retained += graph.retained(child)
+      groups.set(key, g)
+    }
+    for (const [key, g] of [...groups].sort((a, b) => b[1].retained - a[1].retained)) {
+      if (g.retained < minBytes) continue
+      if (g.list.length === 1) walk(g.list[0], key.split("\t")[0], level + 1)
+      else lines.push({ level: level + 1, label: `${g.list.length} x ${key.split("\t")[0]}`, className: key.split("\t")[1], self: NaN, retained: g.retained })
+    }
+  }
+  walk(instances[Math.floor(instances.length / 2)], className, 0)
+  return lines
+}
+
+/**
+ * The continuation stack of one fiber (the FiberRuntime of median retained size): each frame's class, its
+ * instruction (`_op`) and the functions it holds (name, file:line, captured variables), with retained sizes.
+ */
+function fiberStack(graph) {
+  const fibers = []
+  for (let po = 0; po < graph.count; po++) if (graph.className(graph.node(po)) === "FiberRuntime") fibers.push(po)
+  if (fibers.length === 0) return []
+  fibers.sort((a, b) => graph.retained(a) - graph.retained(b))
+  const fiber = graph.node(fibers[Math.floor(fibers.length / 2)])
+  const stack = graph.property(fiber, "_stack")
+  if (stack === undefined) return []
+  const describe = (node, depth = 0) => {
+    const cls = graph.className(node)
+    if (cls.startsWith("(closure)")) {
+      const context = graph.property(node, "context")
+      const captured = context === undefined ? [] : graph.edgesOf(context).filter((e) => e.name.startsWith("->")).map((e) => e.name.slice(2))
+      return `${cls.slice(10)} @${graph.where(node)}${captured.length > 0 ? ` [${captured.join(", ")}]` : ""}`
+    }
+    const op = graph.property(node, "_op")
+    const opName = op === undefined ? undefined : graph.stringValue(op)
+    if (depth > 1) return cls
+    const parts = graph.edgesOf(node)
+      .filter((e) => /^(effect_instruction_i[012]|op|patch)$/.test(e.name))
+      .map((e) => `${e.name.replace("effect_instruction_", "")}=${describe(e.to, depth + 1)}`)
+    return `${cls}${opName === undefined ? "" : `(${opName})`}${parts.length > 0 ? ` { ${parts.join("; ")} }` : ""}`
+  }
+  return graph.edgesOf(stack)
+    .filter((e) => /^\[\d+\]$/.test(e.name))
+    .map((e) => ({ index: Number(e.name.slice(1, -1)), retained: graph.po(e.to) === undefined ? 0 : graph.retained(graph.po(e.to)), frame: describe(e.to) }))
+    .sort((a, b) => a.index - b.index)
+}
+
+/** Average retained size of each owner class's instances (DevTools' "Retained size", per instance). */
+function ownerRetained(graph) {
+  const out = new Map()
+  for (let po = 0; po < graph.count; po++) {
+    const name = graph.className(graph.node(po))
+    if (!OWNERS.includes(name)) continue
+    const t = out.get(name) ?? { count: 0, retained: 0 }
+    t.count++
+    t.retained += graph.retained(po)
+    out.set(name, t)
+  }
+  return out
+}
+
+/**
+ * Self time per function of a .cpuprofile, (idle) left out, and per part of the code. With `startAt`, only
+ * the samples from the first one whose stack holds one of those functions on (a server's first accept: its
+ * start-up left out).
+ */
+function cpuProfile(path, startAt) {
+  const profile = JSON.parse(readFileSync(path, "utf8"))
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parent = new Map()
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
+  const holds = (id, names) => {
+    for (let at = id; at !== undefined; at = parent.get(at)) if (names.includes(byId.get(at).callFrame.functionName)) return true
+    return false
+  }
+  const hits = new Map()
+  const deltas = profile.timeDeltas ?? []
+  let from = 0
+  if (startAt !== undefined) {
+    from = profile.samples.findIndex((id) => holds(id, startAt))
+    if (from < 0) from = 0
+  }
+  for (let i = from; i < profile.samples.length; i++) {
+    const id = profile.samples[i]
+    const dt = deltas[i + 1] ?? deltas[i] ?? 0
+    hits.set(id, (hits.get(id) ?? 0) + dt)
+  }
+  const part = (url) =>
+    url === "" ? "(V8 / native)" :
+    /packages\/core\//.test(url) ? "core (driver)" :
+    /packages\/effect-connectex\//.test(url) ? "effect-connectex" :
+    /node_modules\/effect\//.test(url) ? "effect" :
+    /node_modules\/@effect\//.test(url) ? "@effect/platform" :
+    /node_modules\/koffi\//.test(url) ? "koffi" :
+    url.startsWith("node:") ? "node internals" :
+    /bench\//.test(url) ? "bench" : "other"
+  const fns = new Map()
+  const parts = new Map()
+  let total = 0
+  for (const [id, us] of hits) {
+    const frame = byId.get(id).callFrame
+    if (frame.functionName === "(idle)") continue
+    total += us
+    const file = frame.url.replace(/^.*\/(node_modules|packages)\//, "").replace(/^file:\/\/.*\//, "")
+    const key = frame.url === "" ? frame.functionName : `${frame.functionName || "(anonymous)"} ${file}:${frame.lineNumber + 1}`
+    fns.set(key, (fns.get(key) ?? 0) + us)
+    const p = frame.url === "" && frame.functionName === "(garbage collector)" ? "(garbage collector)" : part(frame.url)
+    parts.set(p, (parts.get(p) ?? 0) + us)
+  }
+  const sorted = (map) => [...map].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, us: Math.round(us), share: round3(us / total) }))
+  return { path, totalUs: Math.round(total), parts: sorted(parts), functions: sorted(fns) }
+}
+
+/** Pauses per kind in a --trace-gc log ("[pid:isolate]  t ms: Scavenge ..., 0.8 / 0.0 ms ..."), one process's. */
+function gcTrace(text, pid) {
+  const kinds = {}
+  for (const line of text.split("\n")) {
+    const m = /^\[(\d+):\S+\]\s+\d+ ms: ([A-Za-z -]+?)(?: \(reduce\))? [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ ([\d.]+) ms/.exec(line)
+    if (m === null || Number(m[1]) !== pid) continue
+    const k = (kinds[m[2].trim()] ??= { count: 0, ms: 0 })
+    k.count++
+    k.ms += Number(m[3])
+  }
+  for (const k of Object.values(kinds)) k.ms = round1(k.ms)
+  return kinds
+}
+
+/**
+ * --profile's churn part: bench/serve-cost.mjs for one server at a time under --cpu-prof and --trace-gc (its
+ * server process inherits both), at each concurrency; the profiles, the server's GC log and what the analysis
+ * needs in DIR/churn-<server>-c<C>/.
+ */
+async function profileChurn(options) {
+  const runs = []
+  for (const concurrency of options.churnConcurrency) {
+    for (const server of ["node:net", "Listener/receive"]) {
+      const dir = Path.join(options.profile, `churn-${server.replace(/[^A-Za-z0-9]+/g, "-")}-c${concurrency}`)
+      mkdirSync(dir, { recursive: true })
+      const { stdout, pid } = await new Promise((resolve) => {
+        const child = execFile(
+          process.execPath,
+          ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "100", "--trace-gc", Path.join(root, "bench", "serve-cost.mjs"),
+            "--n", String(options.churnN), "--concurrency", String(concurrency), "--servers", server],
+          { cwd: root, maxBuffer: 256 * 1024 * 1024, timeout: 600_000 },
+          (_error, out) => resolve({ stdout: out, pid: child.pid })
+        )
+      })
+      writeFileSync(Path.join(dir, "trace-gc.txt"), stdout)
+      const report = JSON.parse(stdout.trimEnd().split("\n").pop() ?? "{}")
+      const meta = { server, concurrency, n: options.churnN, warm: Math.max(200, Math.floor(options.churnN / 10)), clientPid: pid, result: report.results?.[0] }
+      writeFileSync(Path.join(dir, "meta.json"), JSON.stringify(meta))
+      runs.push(meta)
+      process.stderr.write(`bench: profiled ${server} at C=${concurrency}: ${report.results?.[0]?.serverCpuUsPerConn} us/conn\n`)
+    }
+  }
+  return runs
+}
+
+/** The churn profiles of --profile: per connection, by part and by function, each server across concurrencies. */
+function analyzeChurn(dir) {
+  const runs = readdirSync(dir).filter((d) => d.startsWith("churn-") && existsSync(Path.join(dir, d, "meta.json"))).map((d) => {
+    const meta = JSON.parse(readFileSync(Path.join(dir, d, "meta.json"), "utf8"))
+    // The server's profile: the one not written by the client process (serve-cost itself).
+    const file = readdirSync(Path.join(dir, d)).find((f) => f.endsWith(".cpuprofile") && !f.includes(`.${meta.clientPid}.`))
+    if (file === undefined) return undefined
+    const connections = meta.n + meta.warm
+    const profile = cpuProfile(Path.join(dir, d, file), ["tryAccept", "onconnection"])
+    const per = (us) => round1(us / connections)
+    const serverPid = Number(/^CPU\.\d+\.\d+\.(\d+)\./.exec(file)?.[1])
+    const gc = gcTrace(readFileSync(Path.join(dir, d, "trace-gc.txt"), "utf8"), serverPid)
+    for (const k of Object.values(gc)) k.usPerConn = round1((k.ms * 1_000) / connections)
+    return {
+      server: meta.server,
+      concurrency: meta.concurrency,
+      connections,
+      measuredUsPerConn: meta.result?.serverCpuUsPerConn ?? null,
+      profiledUsPerConn: per(profile.totalUs),
+      parts: profile.parts.map((p) => ({ name: p.name, usPerConn: per(p.us) })),
+      functions: profile.functions.map((f) => ({ name: f.name, usPerConn: per(f.us) })),
+      gc
+    }
+  }).filter((r) => r !== undefined).sort((a, b) => a.server.localeCompare(b.server) || a.concurrency - b.concurrency)
+  for (const server of [...new Set(runs.map((r) => r.server))]) {
+    const rows = runs.filter((r) => r.server === server)
+    const cs = rows.map((r) => r.concurrency)
+    console.log(`\n${server}: server CPU per connection by part and function (us, profiled, start-up left out), C = ${cs.join(" / ")}`)
+    console.log(`    ${"total (profiled)".padEnd(72)} ${rows.map((r) => fmt(r.profiledUsPerConn, 1).padStart(8)).join("")}`)
+    console.log(`    ${"total (process.cpuUsage, unprofiled run)".padEnd(72)} ${rows.map((r) => fmt(r.measuredUsPerConn, 1).padStart(8)).join("")}`)
+    const partNames = [...new Set(rows.flatMap((r) => r.parts.map((p) => p.name)))]
+    for (const name of partNames) console.log(`    ${name.padEnd(72)} ${rows.map((r) => fmt(r.parts.find((p) => p.name === name)?.usPerConn ?? 0, 1).padStart(8)).join("")}`)
+    const kinds = [...new Set(rows.flatMap((r) => Object.keys(r.gc)))]
+    for (const kind of kinds) {
+      console.log(`    ${`GC pauses (--trace-gc): ${kind}, count / us per conn`.padEnd(72)} ${rows.map((r) => `${r.gc[kind]?.count ?? 0}/${fmt(r.gc[kind]?.usPerConn ?? 0, 1)}`.padStart(12)).join("")}`)
+    }
+    // The functions that grow most from the lowest concurrency to the highest, and the largest overall.
+    const first = rows[0]
+    const last = rows[rows.length - 1]
+    const names = [...new Set(rows.flatMap((r) => r.functions.slice(0, 40).map((f) => f.name)))]
+    const at = (r, name) => r.functions.find((f) => f.name === name)?.usPerConn ?? 0
+    const growth = names.map((name) => ({ name, delta: at(last, name) - at(first, name) })).sort((a, b) => b.delta - a.delta)
+    console.log(`  functions, by growth from C = ${first.concurrency} to C = ${last.concurrency}:`)
+    for (const g of growth.slice(0, 15)) console.log(`    ${g.name.slice(0, 72).padEnd(72)} ${rows.map((r) => fmt(at(r, g.name), 1).padStart(8)).join("")}`)
+  }
+  return runs.map(({ functions, ...r }) => ({ ...r, functions: functions.slice(0, 40) }))
+}
 
 async function analyze(dir) {
-  void dir
-  throw new Error("not yet")
+  const files = readdirSync(dir)
+  const report = { bench: "scale-analyze", dir, heaps: [], profiles: [] }
+  for (const idleFile of files.filter((f) => f.endsWith("-idle.heapsnapshot"))) {
+    const n = Number(/-(\d+)-idle\.heapsnapshot$/.exec(idleFile)[1])
+    const baseFile = idleFile.replace("-idle.", "-baseline.")
+    process.stderr.write(`bench: reading ${baseFile} and ${idleFile}...\n`)
+    const base = heapGraph(readSnapshot(Path.join(dir, baseFile)))
+    const baseClasses = classTotals(base)
+    const baseOwners = ownerTotals(base)
+    const idle = heapGraph(readSnapshot(Path.join(dir, idleFile)))
+    const idleClasses = classTotals(idle)
+    const idleOwners = ownerTotals(idle)
+    const perConn = (a, b) => {
+      const rows = []
+      for (const [name, t] of b) {
+        const before = a.get(name) ?? { count: 0, self: 0 }
+        rows.push({ name, countPerConn: round3((t.count - before.count) / n), bytesPerConn: round1((t.self - before.self) / n) })
+      }
+      return rows.sort((x, y) => y.bytesPerConn - x.bytesPerConn)
+    }
+    const classes = perConn(baseClasses, idleClasses)
+    const ownerClasses = perConn(baseOwners, idleOwners).map((r) => ({ owner: r.name.split("\t")[0], ...r, name: r.name.split("\t")[1] }))
+    const owners = [...new Set(ownerClasses.map((r) => r.owner))].map((owner) => {
+      const rows = ownerClasses.filter((r) => r.owner === owner)
+      return {
+        name: owner,
+        bytesPerConn: round1(rows.reduce((sum, r) => sum + r.bytesPerConn, 0)),
+        countPerConn: rows.find((r) => r.name === owner)?.countPerConn ?? 0,
+        classes: rows.filter((r) => Math.abs(r.bytesPerConn) >= 8).map(({ owner: _, ...r }) => r)
+      }
+    }).sort((a, b) => b.bytesPerConn - a.bytesPerConn)
+    const retained = [...ownerRetained(idle)].map(([name, t]) => ({ name, count: t.count, retainedPerInstance: Math.round(t.retained / t.count) }))
+    const trees = Object.fromEntries(["FiberRuntime", "PosixSocket", "PosixOperation", "SocketImpl", "Socket"].map((c) => [c, dominatorTree(idle, c)]).filter(([, t]) => t.length > 0))
+    const stack = fiberStack(idle)
+    const totalPerConn = round1(classes.reduce((sum, r) => sum + r.bytesPerConn, 0))
+    report.heaps.push({ file: idleFile, n, totalPerConn, owners, retained, trees, stack, classes: classes.filter((r) => Math.abs(r.bytesPerConn) >= 8) })
+    console.log(`\n${idleFile}: ${totalPerConn} bytes per connection reachable (N = ${fmt(n)}, minus ${baseFile})`)
+    console.log("  by owner (each object charged to the nearest owner among its dominators), and its classes:")
+    for (const o of owners) {
+      if (Math.abs(o.bytesPerConn) < 1) continue
+      console.log(`    ${o.name.padEnd(40)} ${fmt(o.bytesPerConn, 1).padStart(9)} B  ${fmt(o.countPerConn, 2).padStart(6)} per conn`)
+      for (const r of o.classes.slice(0, 12)) console.log(`        ${r.name.padEnd(56)} ${fmt(r.bytesPerConn, 1).padStart(9)} B  ${fmt(r.countPerConn, 2).padStart(6)}`)
+    }
+    console.log("  retained size per instance (DevTools' retained size):")
+    for (const r of retained) console.log(`    ${r.name.padEnd(40)} ${fmt(r.retainedPerInstance).padStart(9)} B  x ${fmt(r.count)}`)
+    for (const [c, lines] of Object.entries(trees)) {
+      console.log(`  the dominator tree of one ${c} (label, class, retained bytes):`)
+      for (const l of lines) console.log(`    ${"  ".repeat(l.level)}${l.label} ${l.className} ${fmt(l.retained)}`)
+    }
+    if (stack.length > 0) {
+      console.log("  one fiber's continuation stack, bottom first (retained bytes, frame):")
+      for (const f of stack) console.log(`    [${f.index}] ${fmt(f.retained).padStart(5)}  ${f.frame}`)
+    }
+    console.log("  by class (self sizes):")
+    for (const r of classes.slice(0, 45)) console.log(`    ${r.name.padEnd(60)} ${fmt(r.bytesPerConn, 1).padStart(9)} B  ${fmt(r.countPerConn, 2).padStart(6)} per conn`)
+  }
+  for (const file of files.filter((f) => f.endsWith(".cpuprofile"))) {
+    const n = Number(/-(\d+)-round\.cpuprofile$/.exec(file)?.[1] ?? NaN)
+    const { functions, ...profile } = cpuProfile(Path.join(dir, file))
+    report.profiles.push({ file, n, ...profile, functions: functions.slice(0, 40) })
+    profile.functions = functions
+    console.log(`\n${file}: ${fmt(profile.totalUs / 1_000, 1)} ms of samples (idle left out)`)
+    for (const p of profile.parts) console.log(`    ${p.name.padEnd(24)} ${fmt(p.us / 1_000, 1).padStart(9)} ms  ${fmt(p.share * 100, 1).padStart(5)} %`)
+    for (const f of profile.functions.slice(0, 20)) console.log(`    ${fmt(f.share * 100, 1).padStart(5)} %  ${f.name}`)
+  }
+  report.churn = analyzeChurn(dir)
+  console.log(JSON.stringify(report))
 }
 
 // Last, so that every declaration above is initialised.
