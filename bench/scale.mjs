@@ -7,8 +7,12 @@
 //   options: --n 1000,10000  --servers node:net,Listener.serve,...  --clients P (client processes)
 //            --window W (requests in flight per client process in the round; default 0: all at once)
 //            --churn-n N  --churn-concurrency 64,256,1024  --no-churn
-//            --profile DIR (heap snapshots before and with the N idle connections, a CPU profile of the round)
-//            --analyze DIR (the per-connection breakdown of what --profile wrote; no servers are started)
+//            --profile DIR [--profile-servers Listener.serve,...]: after the figures, for each of those servers
+//              and N one run with heap snapshots (before the clients, and with the N idle connections) and one
+//              with a CPU profile of the round; then bench/serve-cost.mjs (node:net and Listener/receive) at
+//              each churn concurrency under --cpu-prof and --trace-gc-nvp
+//            --analyze DIR: what --profile wrote, per connection (no servers are started; give node a large
+//              --max-old-space-size for snapshots of 10,000 connections)
 //
 // Servers, each in its own child process (node --expose-gc), fresh for every N:
 //   node:net              net.createServer: "data" -> write the chunk back
@@ -26,8 +30,9 @@
 // until the server's handler has run for all of them (acceptMs), the heap and RSS per idle connection (after
 // forced GCs, minus the baseline, divided by N), then one round: every client sends 16 bytes on every
 // connection and waits for the echo (latency p50 / p99 from the clients' clocks; server CPU per connection from
-// the server process's own process.cpuUsage around the round), and how many were served (nothing lost: every
-// connection echoed). The server is stopped first, so that TIME_WAIT stays on its side.
+// the server process's own process.cpuUsage around the round, and its collections from performance "gc"
+// entries), and how many were served (nothing lost: every connection echoed). The server is stopped first, so
+// that TIME_WAIT stays on its side.
 // The churn section runs bench/serve-cost.mjs (connect + 64 bytes + close, node:net clients) at each
 // concurrency for node:net, the driver alone and Listener.serve, for the server CPU per connection against
 // node:net's as concurrency grows.
@@ -138,7 +143,27 @@ async function runServer(name) {
     if (++served === expected) process.send?.({ type: "served", served })
   }
   let profiler
+  // Collections by kind (performance "gc" entries), so that a round's CPU can be read against its GC.
+  const { PerformanceObserver, constants } = await import("node:perf_hooks")
+  const kindName = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: "minor",
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental",
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weakcb"
+  }
+  const gcKinds = {}
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const k = (gcKinds[kindName[entry.detail?.kind] ?? "other"] ??= { count: 0, ms: 0 })
+      k.count++
+      k.ms += entry.duration
+    }
+  }).observe({ entryTypes: ["gc"] })
   const handlers = {
+    gc: async () => {
+      await settle() // the observer's entries are delivered asynchronously
+      process.send?.({ type: "gc", kinds: structuredClone(gcKinds) })
+    },
     expect: (message) => {
       expected = message.count
       if (served >= expected) process.send?.({ type: "served", served })
@@ -395,7 +420,7 @@ async function measure(name, n, options, run) {
   const processes = options.clients ?? Math.min(4, Math.max(1, Math.ceil(n / 2_500)))
   const server = await start(["--server", name], ["--expose-gc", "--max-old-space-size=8192"])
   const clients = []
-  const profile = options.profile !== undefined && options.profileServers.includes(name)
+  const profile = options.profileKind
   const file = (what) => Path.join(options.profile, `${name.replace(/[^A-Za-z0-9]+/g, "-")}-${n}-${what}`)
   try {
     for (let p = 0; p < processes; p++) clients.push((await start(["--client"], ["--max-old-space-size=4096"])).child)
@@ -407,7 +432,7 @@ async function measure(name, n, options, run) {
     await ask(clients[0], { type: "close" }, "closed")
     await descriptorsBackTo(server.child, idleFds)
     const baseline = await ask(server.child, { type: "memory" })
-    if (profile) await ask(server.child, { type: "snapshot", path: file("baseline.heapsnapshot") })
+    if (profile === "heap") await ask(server.child, { type: "snapshot", path: file("baseline.heapsnapshot") })
 
     // N connections, then silence.
     const servedAll = ask(server.child, { type: "expect", count: baseline.served + n }, "served", 600_000)
@@ -425,16 +450,18 @@ async function measure(name, n, options, run) {
     const connected = connects.reduce((sum, c) => sum + c.connected, 0)
     const connectErrors = connects.reduce((sum, c) => sum + c.errors, 0)
     const idle = await ask(server.child, { type: "memory" })
-    if (profile) await ask(server.child, { type: "snapshot", path: file("idle.heapsnapshot") })
+    if (profile === "heap") await ask(server.child, { type: "snapshot", path: file("idle.heapsnapshot") })
 
     // One round: 16 bytes out and back on every connection.
-    if (profile) await ask(server.child, { type: "profileStart" })
+    if (profile === "cpu") await ask(server.child, { type: "profileStart" })
+    const gcBefore = await ask(server.child, { type: "gc" })
     const cpuBefore = await serverCpuUs(server.child)
     const roundStarted = performance.now()
     const rounds = await Promise.all(clients.map((client) => ask(client, { type: "round", window: options.window, timeoutMs: 120_000 })))
     const roundMs = performance.now() - roundStarted
     const cpuAfter = await serverCpuUs(server.child)
-    if (profile) await ask(server.child, { type: "profileStop", path: file("round.cpuprofile") })
+    const gcAfter = await ask(server.child, { type: "gc" })
+    if (profile === "cpu") await ask(server.child, { type: "profileStop", path: file("round.cpuprofile") })
     const latencies = Float64Array.from(rounds.flatMap((r) => r.latenciesMs)).sort()
     const served = latencies.length
     const accepted = idle.served - baseline.served
@@ -459,6 +486,10 @@ async function measure(name, n, options, run) {
       p99Us: round1(percentile(latencies, 0.99) * 1_000),
       maxUs: round1((latencies[latencies.length - 1] ?? NaN) * 1_000),
       serverCpuUsPerConn: round1((cpuAfter - cpuBefore) / n),
+      roundGc: Object.fromEntries(Object.entries(gcAfter.kinds).map(([kind, k]) => {
+        const before = gcBefore.kinds[kind] ?? { count: 0, ms: 0 }
+        return [kind, { count: k.count - before.count, ms: round1(k.ms - before.ms) }]
+      })),
       served,
       lost: n - served
     }
@@ -553,9 +584,10 @@ function parseArgs(argv) {
 // Report
 
 function table(rows) {
-  const header = ["server", "N", "heap B/conn", "RSS B/conn", "accept ms", "accepts/s", "p50 us", "p99 us", "CPU us/conn", "x net heap", "x net CPU", "served", "lost"]
+  const header = ["server", "N", "heap B/conn", "RSS B/conn", "accept ms", "accepts/s", "p50 us", "p99 us", "CPU us/conn", "GC ms", "x net heap", "x net CPU", "served", "lost"]
+  const gcMs = (r) => Object.values(r.roundGc).reduce((sum, k) => sum + k.ms, 0)
   const cells = rows.map((r) => [r.server, fmt(r.n), fmt(r.heapPerConnBytes), fmt(r.rssPerConnBytes), fmt(r.acceptMs), fmt(r.acceptsPerSec),
-    fmt(r.p50Us, 1), fmt(r.p99Us, 1), fmt(r.serverCpuUsPerConn, 1), fmt(r.heapPerConnVsNet, 2), fmt(r.serverCpuPerConnVsNet, 2), fmt(r.served), fmt(r.lost)])
+    fmt(r.p50Us, 1), fmt(r.p99Us, 1), fmt(r.serverCpuUsPerConn, 1), fmt(gcMs(r), 1), fmt(r.heapPerConnVsNet, 2), fmt(r.serverCpuPerConnVsNet, 2), fmt(r.served), fmt(r.lost)])
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
   const line = (c) => c.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ")
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n")
@@ -602,6 +634,15 @@ async function main() {
   }
   const churnReport = await churn(options)
   if (options.profile !== undefined) {
+    // Separate runs, so that neither distorts the figures above nor the other: heap snapshots of the idle
+    // connections, then a CPU profile of the round in a process that took no snapshot.
+    const profiled = []
+    for (const n of options.ns.filter((n) => limits === undefined || n + 1_000 <= limits.soft)) {
+      for (const name of options.profileServers) {
+        for (const profileKind of ["heap", "cpu"]) profiled.push({ profileKind, ...await measure(name, n, { ...options, profileKind }, run++) })
+      }
+    }
+    writeFileSync(Path.join(options.profile, "runs.json"), JSON.stringify(profiled))
     await profileChurn(options)
     process.stderr.write(`bench: profiles written to ${options.profile}; read them with node bench/scale.mjs --analyze ${options.profile}\n`)
   }
@@ -1033,31 +1074,41 @@ function cpuProfile(path, startAt) {
     if (frame.functionName === "(idle)") continue
     total += us
     const file = frame.url.replace(/^.*\/(node_modules|packages)\//, "").replace(/^file:\/\/.*\//, "")
-    const key = frame.url === "" ? frame.functionName : `${frame.functionName || "(anonymous)"} ${file}:${frame.lineNumber + 1}`
+    // koffi's foreign functions all appear as "poll" (send, recv, accept4, close, ...): named for what they are.
+    const name = frame.url === "" && frame.functionName === "poll" ? "(koffi: libc calls)" : frame.functionName
+    const key = frame.url === "" ? name : `${name || "(anonymous)"} ${file}:${frame.lineNumber + 1}`
     fns.set(key, (fns.get(key) ?? 0) + us)
-    const p = frame.url === "" && frame.functionName === "(garbage collector)" ? "(garbage collector)" : part(frame.url)
+    const p = frame.url === "" && (name === "(garbage collector)" || name === "(koffi: libc calls)") ? name : part(frame.url)
     parts.set(p, (parts.get(p) ?? 0) + us)
   }
   const sorted = (map) => [...map].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, us: Math.round(us), share: round3(us / total) }))
   return { path, totalUs: Math.round(total), parts: sorted(parts), functions: sorted(fns) }
 }
 
-/** Pauses per kind in a --trace-gc log ("[pid:isolate]  t ms: Scavenge ..., 0.8 / 0.0 ms ..."), one process's. */
+/**
+ * One process's collections in a --trace-gc-nvp log ("[pid:isolate] t ms: pause=0.8 ... gc=s ... allocated=...
+ * promoted=... new_space_survived=..."): per kind (s: scavenge, ms: mark-sweep-compact, ...) the count, the
+ * pauses, and the bytes allocated, promoted and surviving in the young generation.
+ */
 function gcTrace(text, pid) {
   const kinds = {}
   for (const line of text.split("\n")) {
-    const m = /^\[(\d+):\S+\]\s+\d+ ms: ([A-Za-z -]+?)(?: \(reduce\))? [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ ([\d.]+) ms/.exec(line)
+    const m = /^\[(\d+):\S+\]\s+\d+ ms: (pause=.*)$/.exec(line)
     if (m === null || Number(m[1]) !== pid) continue
-    const k = (kinds[m[2].trim()] ??= { count: 0, ms: 0 })
+    const fields = Object.fromEntries(m[2].split(" ").map((kv) => kv.split("=")))
+    const k = (kinds[fields.gc] ??= { count: 0, pauseMs: 0, allocated: 0, promoted: 0, survived: 0 })
     k.count++
-    k.ms += Number(m[3])
+    k.pauseMs += Number(fields.pause ?? 0)
+    k.allocated += Number(fields.allocated ?? 0)
+    k.promoted += Number(fields.promoted ?? 0)
+    k.survived += Number(fields.new_space_survived ?? 0)
   }
-  for (const k of Object.values(kinds)) k.ms = round1(k.ms)
+  for (const k of Object.values(kinds)) k.pauseMs = round1(k.pauseMs)
   return kinds
 }
 
 /**
- * --profile's churn part: bench/serve-cost.mjs for one server at a time under --cpu-prof and --trace-gc (its
+ * --profile's churn part: bench/serve-cost.mjs for one server at a time under --cpu-prof and --trace-gc-nvp (its
  * server process inherits both), at each concurrency; the profiles, the server's GC log and what the analysis
  * needs in DIR/churn-<server>-c<C>/.
  */
@@ -1070,7 +1121,7 @@ async function profileChurn(options) {
       const { stdout, pid } = await new Promise((resolve) => {
         const child = execFile(
           process.execPath,
-          ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "100", "--trace-gc", Path.join(root, "bench", "serve-cost.mjs"),
+          ["--cpu-prof", "--cpu-prof-dir", dir, "--trace-gc-nvp", Path.join(root, "bench", "serve-cost.mjs"),
             "--n", String(options.churnN), "--concurrency", String(concurrency), "--servers", server],
           { cwd: root, maxBuffer: 256 * 1024 * 1024, timeout: 600_000 },
           (_error, out) => resolve({ stdout: out, pid: child.pid })
@@ -1099,29 +1150,45 @@ function analyzeChurn(dir) {
     const per = (us) => round1(us / connections)
     const serverPid = Number(/^CPU\.\d+\.\d+\.(\d+)\./.exec(file)?.[1])
     const gc = gcTrace(readFileSync(Path.join(dir, d, "trace-gc.txt"), "utf8"), serverPid)
-    for (const k of Object.values(gc)) k.usPerConn = round1((k.ms * 1_000) / connections)
+    for (const k of Object.values(gc)) {
+      k.pauseUsPerConn = round1((k.pauseMs * 1_000) / connections)
+      k.survivedPerCollection = Math.round(k.survived / k.count)
+      k.promotedPerConn = Math.round(k.promoted / connections)
+    }
+    // Allocation is counted at each collection: all kinds together are the bytes allocated over the run.
+    const allocatedPerConn = Math.round(Object.values(gc).reduce((sum, k) => sum + k.allocated, 0) / connections)
+    // The profile's samples are wall-clock intervals (a busy machine stretches them): each part's share is
+    // applied to the process's measured CPU instead.
+    const measured = meta.result?.serverCpuUsPerConn ?? NaN
+    const scaled = (us) => round1((us / profile.totalUs) * measured)
     return {
       server: meta.server,
       concurrency: meta.concurrency,
       connections,
       measuredUsPerConn: meta.result?.serverCpuUsPerConn ?? null,
-      profiledUsPerConn: per(profile.totalUs),
-      parts: profile.parts.map((p) => ({ name: p.name, usPerConn: per(p.us) })),
-      functions: profile.functions.map((f) => ({ name: f.name, usPerConn: per(f.us) })),
+      sampledUsPerConn: per(profile.totalUs),
+      parts: profile.parts.map((p) => ({ name: p.name, usPerConn: scaled(p.us) })),
+      functions: profile.functions.map((f) => ({ name: f.name, usPerConn: scaled(f.us) })),
+      allocatedPerConn,
       gc
     }
   }).filter((r) => r !== undefined).sort((a, b) => a.server.localeCompare(b.server) || a.concurrency - b.concurrency)
   for (const server of [...new Set(runs.map((r) => r.server))]) {
     const rows = runs.filter((r) => r.server === server)
     const cs = rows.map((r) => r.concurrency)
-    console.log(`\n${server}: server CPU per connection by part and function (us, profiled, start-up left out), C = ${cs.join(" / ")}`)
-    console.log(`    ${"total (profiled)".padEnd(72)} ${rows.map((r) => fmt(r.profiledUsPerConn, 1).padStart(8)).join("")}`)
-    console.log(`    ${"total (process.cpuUsage, unprofiled run)".padEnd(72)} ${rows.map((r) => fmt(r.measuredUsPerConn, 1).padStart(8)).join("")}`)
+    console.log(`\n${server}: server CPU per connection (us; each part's share of the samples, start-up left out, times the measured CPU), C = ${cs.join(" / ")}`)
+    const line = (label, cells) => console.log(`    ${label.slice(0, 72).padEnd(72)} ${cells.map((c) => String(c).padStart(10)).join("")}`)
+    line("total (process.cpuUsage of the profiled run)", rows.map((r) => fmt(r.measuredUsPerConn, 1)))
     const partNames = [...new Set(rows.flatMap((r) => r.parts.map((p) => p.name)))]
-    for (const name of partNames) console.log(`    ${name.padEnd(72)} ${rows.map((r) => fmt(r.parts.find((p) => p.name === name)?.usPerConn ?? 0, 1).padStart(8)).join("")}`)
+    for (const name of partNames) line(`  ${name}`, rows.map((r) => fmt(r.parts.find((p) => p.name === name)?.usPerConn ?? 0, 1)))
+    line("bytes allocated per connection (--trace-gc-nvp)", rows.map((r) => fmt(r.allocatedPerConn)))
     const kinds = [...new Set(rows.flatMap((r) => Object.keys(r.gc)))]
     for (const kind of kinds) {
-      console.log(`    ${`GC pauses (--trace-gc): ${kind}, count / us per conn`.padEnd(72)} ${rows.map((r) => `${r.gc[kind]?.count ?? 0}/${fmt(r.gc[kind]?.usPerConn ?? 0, 1)}`.padStart(12)).join("")}`)
+      const label = kind === "s" ? "scavenge" : kind === "ms" ? "mark-sweep-compact" : kind
+      line(`${label}: collections`, rows.map((r) => fmt(r.gc[kind]?.count ?? 0)))
+      line(`${label}: pause us per connection`, rows.map((r) => fmt(r.gc[kind]?.pauseUsPerConn ?? 0, 1)))
+      if (kind === "s") line(`${label}: bytes surviving per collection`, rows.map((r) => fmt(r.gc[kind]?.survivedPerCollection ?? 0)))
+      line(`${label}: bytes promoted per connection`, rows.map((r) => fmt(r.gc[kind]?.promotedPerConn ?? 0)))
     }
     // The functions that grow most from the lowest concurrency to the highest, and the largest overall.
     const first = rows[0]
@@ -1130,7 +1197,9 @@ function analyzeChurn(dir) {
     const at = (r, name) => r.functions.find((f) => f.name === name)?.usPerConn ?? 0
     const growth = names.map((name) => ({ name, delta: at(last, name) - at(first, name) })).sort((a, b) => b.delta - a.delta)
     console.log(`  functions, by growth from C = ${first.concurrency} to C = ${last.concurrency}:`)
-    for (const g of growth.slice(0, 15)) console.log(`    ${g.name.slice(0, 72).padEnd(72)} ${rows.map((r) => fmt(at(r, g.name), 1).padStart(8)).join("")}`)
+    for (const g of growth.slice(0, 15)) line(`  ${g.name}`, rows.map((r) => fmt(at(r, g.name), 1)))
+    console.log(`  the largest at C = ${last.concurrency}:`)
+    for (const f of last.functions.slice(0, 15)) line(`  ${f.name}`, rows.map((r) => fmt(at(r, f.name), 1)))
   }
   return runs.map(({ functions, ...r }) => ({ ...r, functions: functions.slice(0, 40) }))
 }
