@@ -1011,10 +1011,32 @@ function fiberStack(graph) {
       .map((e) => `${e.name.replace("effect_instruction_", "")}=${describe(e.to, depth + 1)}`)
     return `${cls}${opName === undefined ? "" : `(${opName})`}${parts.length > 0 ? ` { ${parts.join("; ")} }` : ""}`
   }
+  // Objects the stack keeps that no single frame dominates (shared by the frames of one combinator) are
+  // charged to the first frame, from the bottom, that reaches them: `charged` adds up to the stack's size.
+  const inStack = new Set()
+  const collect = (po) => {
+    inStack.add(graph.node(po))
+    for (const child of graph.children(po)) collect(child)
+  }
+  collect(graph.po(stack))
+  const claimed = new Set([stack])
+  const charge = (node) => {
+    let bytes = 0
+    const todo = [node]
+    while (todo.length > 0) {
+      const at = todo.pop()
+      if (claimed.has(at) || !inStack.has(at)) continue
+      claimed.add(at)
+      bytes += graph.selfSize(at)
+      for (const e of graph.edgesOf(at)) todo.push(e.to)
+    }
+    return bytes
+  }
   return graph.edgesOf(stack)
     .filter((e) => /^\[\d+\]$/.test(e.name))
-    .map((e) => ({ index: Number(e.name.slice(1, -1)), retained: graph.po(e.to) === undefined ? 0 : graph.retained(graph.po(e.to)), frame: describe(e.to) }))
+    .map((e) => ({ index: Number(e.name.slice(1, -1)), to: e.to }))
     .sort((a, b) => a.index - b.index)
+    .map(({ index, to }) => ({ index, retained: graph.retained(graph.po(to)), charged: charge(to), frame: describe(to) }))
 }
 
 /** Average retained size of each owner class's instances (DevTools' "Retained size", per instance). */
@@ -1108,9 +1130,9 @@ function gcTrace(text, pid) {
 }
 
 /**
- * --profile's churn part: bench/serve-cost.mjs for one server at a time under --cpu-prof and --trace-gc-nvp (its
- * server process inherits both), at each concurrency; the profiles, the server's GC log and what the analysis
- * needs in DIR/churn-<server>-c<C>/.
+ * --profile's churn part: bench/serve-cost.mjs for one server at a time under --cpu-prof, --trace-gc-nvp and
+ * this module's allocation sampling (its server process inherits all three), at each concurrency; the profiles,
+ * the server's GC log and what the analysis needs in DIR/churn-<server>-c<C>/.
  */
 async function profileChurn(options) {
   const runs = []
@@ -1121,14 +1143,15 @@ async function profileChurn(options) {
       const { stdout, pid } = await new Promise((resolve) => {
         const child = execFile(
           process.execPath,
-          ["--cpu-prof", "--cpu-prof-dir", dir, "--trace-gc-nvp", Path.join(root, "bench", "serve-cost.mjs"),
+          ["--cpu-prof", "--cpu-prof-dir", dir, "--trace-gc-nvp", "--import", import.meta.url, Path.join(root, "bench", "serve-cost.mjs"),
             "--n", String(options.churnN), "--concurrency", String(concurrency), "--servers", server],
-          { cwd: root, maxBuffer: 256 * 1024 * 1024, timeout: 600_000 },
+          { cwd: root, maxBuffer: 256 * 1024 * 1024, timeout: 600_000, env: { ...process.env, [ALLOCATIONS]: dir } },
           (_error, out) => resolve({ stdout: out, pid: child.pid })
         )
       })
       writeFileSync(Path.join(dir, "trace-gc.txt"), stdout)
-      const report = JSON.parse(stdout.trimEnd().split("\n").pop() ?? "{}")
+      // The JSON line is serve-cost's last but for the GC log that may follow it.
+      const report = JSON.parse(stdout.split("\n").findLast((l) => l.startsWith('{"bench"')) ?? "{}")
       const meta = { server, concurrency, n: options.churnN, warm: Math.max(200, Math.floor(options.churnN / 10)), clientPid: pid, result: report.results?.[0] }
       writeFileSync(Path.join(dir, "meta.json"), JSON.stringify(meta))
       runs.push(meta)
@@ -1155,6 +1178,8 @@ function analyzeChurn(dir) {
       k.survivedPerCollection = Math.round(k.survived / k.count)
       k.promotedPerConn = Math.round(k.promoted / connections)
     }
+    const allocationFile = readdirSync(Path.join(dir, d)).find((f) => f.endsWith(".heapprofile") && !f.includes(`.${meta.clientPid}.`))
+    const allocations = allocationFile === undefined ? undefined : allocationProfile(Path.join(dir, d, allocationFile), connections)
     // Allocation is counted at each collection: all kinds together are the bytes allocated over the run.
     const allocatedPerConn = Math.round(Object.values(gc).reduce((sum, k) => sum + k.allocated, 0) / connections)
     // The profile's samples are wall-clock intervals (a busy machine stretches them): each part's share is
@@ -1170,6 +1195,7 @@ function analyzeChurn(dir) {
       parts: profile.parts.map((p) => ({ name: p.name, usPerConn: scaled(p.us) })),
       functions: profile.functions.map((f) => ({ name: f.name, usPerConn: scaled(f.us) })),
       allocatedPerConn,
+      allocations,
       gc
     }
   }).filter((r) => r !== undefined).sort((a, b) => a.server.localeCompare(b.server) || a.concurrency - b.concurrency)
@@ -1190,6 +1216,16 @@ function analyzeChurn(dir) {
       if (kind === "s") line(`${label}: bytes surviving per collection`, rows.map((r) => fmt(r.gc[kind]?.survivedPerCollection ?? 0)))
       line(`${label}: bytes promoted per connection`, rows.map((r) => fmt(r.gc[kind]?.promotedPerConn ?? 0)))
     }
+    const sampled = rows.filter((r) => r.allocations !== undefined)
+    if (sampled.length > 0) {
+      const last = sampled[sampled.length - 1]
+      line("bytes allocated per connection (sampling heap profiler)", rows.map((r) => fmt(r.allocations?.bytesPerConn ?? NaN)))
+      for (const p of last.allocations.parts) line(`  ${p.name}`, rows.map((r) => fmt(r.allocations?.parts.find((x) => x.name === p.name)?.bytesPerConn ?? 0)))
+      console.log(`  allocating functions at C = ${last.concurrency} (bytes per connection):`)
+      for (const f of last.allocations.functions.slice(0, 25)) line(`  ${f.name}`, rows.map((r) => fmt(r.allocations?.functions.find((x) => x.name === f.name)?.bytesPerConn ?? 0)))
+      console.log(`  allocations by the nearest library or bench function on the stack, at C = ${last.concurrency} (bytes per connection):`)
+      for (const f of last.allocations.callers.slice(0, 25)) line(`  ${f.name}`, rows.map((r) => fmt(r.allocations?.callers.find((x) => x.name === f.name)?.bytesPerConn ?? 0)))
+    }
     // The functions that grow most from the lowest concurrency to the highest, and the largest overall.
     const first = rows[0]
     const last = rows[rows.length - 1]
@@ -1201,7 +1237,65 @@ function analyzeChurn(dir) {
     console.log(`  the largest at C = ${last.concurrency}:`)
     for (const f of last.functions.slice(0, 15)) line(`  ${f.name}`, rows.map((r) => fmt(at(r, f.name), 1)))
   }
-  return runs.map(({ functions, ...r }) => ({ ...r, functions: functions.slice(0, 40) }))
+  return runs.map(({ functions, allocations, ...r }) => ({
+    ...r,
+    functions: functions.slice(0, 40),
+    allocations: allocations === undefined ? undefined : { ...allocations, functions: allocations.functions.slice(0, 40), callers: allocations.callers.slice(0, 40) }
+  }))
+}
+
+/**
+ * A sampling heap profile (every allocation, collected or not): bytes per connection by part and function,
+ * what the module loader allocated (and what its modules' top levels did) left out.
+ */
+function allocationProfile(path, connections) {
+  const { head } = JSON.parse(readFileSync(path, "utf8"))
+  const fns = new Map()
+  const parts = new Map()
+  // ... and by the nearest of our own functions on the stack (the library, the driver, the bench's handler):
+  // the call that made Effect build what it allocated. Allocations with none above are the runtime's own.
+  const callers = new Map()
+  let total = 0
+  const ours = (url) => /packages\/(core|effect-connectex)\/|bench\//.test(url)
+  const walk = (node, caller) => {
+    const frame = node.callFrame
+    // Start-up is left out: whatever the module loader allocates (compiling, linking, evaluating modules).
+    if (frame.url.startsWith("node:internal/modules/")) return
+    const file = frame.url.replace(/^.*\/(node_modules|packages)\//, "").replace(/^file:\/\/.*\//, "")
+    const here = ours(frame.url) ? `${frame.functionName || "(anonymous)"} ${file}:${frame.lineNumber + 1}` : caller
+    if (node.selfSize > 0) {
+      callers.set(here ?? "(the runtime's own: no library frame above)", (callers.get(here ?? "(the runtime's own: no library frame above)") ?? 0) + node.selfSize)
+      total += node.selfSize
+      const key = frame.url === "" ? frame.functionName || "(V8)" : `${frame.functionName || "(anonymous)"} ${file}:${frame.lineNumber + 1}`
+      fns.set(key, (fns.get(key) ?? 0) + node.selfSize)
+      const part = /packages\/core\//.test(frame.url) ? "core (driver)" : /packages\/effect-connectex\//.test(frame.url) ? "effect-connectex" :
+        /node_modules\/effect\//.test(frame.url) ? "effect" : frame.url.startsWith("node:") ? "node internals" : frame.url === "" ? "(V8 / native)" : "other"
+      parts.set(part, (parts.get(part) ?? 0) + node.selfSize)
+    }
+    for (const child of node.children ?? []) walk(child, here)
+  }
+  walk(head, undefined)
+  const per = (map) => [...map].sort((a, b) => b[1] - a[1]).map(([name, bytes]) => ({ name, bytesPerConn: Math.round(bytes / connections) }))
+  return { bytesPerConn: Math.round(total / connections), parts: per(parts), functions: per(fns), callers: per(callers) }
+}
+
+const ALLOCATIONS = "BENCH_SCALE_ALLOCATIONS"
+
+/**
+ * Loaded with --import into bench/serve-cost.mjs's processes by --profile: samples every allocation (those
+ * collected since included) from the start and writes the profile to $BENCH_SCALE_ALLOCATIONS at exit.
+ */
+async function sampleAllocations(dir) {
+  const { Session } = await import("node:inspector")
+  const session = new Session()
+  session.connect()
+  session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+  process.on("exit", () => {
+    // An in-process session answers synchronously: the profile is written before the process ends.
+    session.post("HeapProfiler.stopSampling", (error, result) => {
+      if (error === null) writeFileSync(Path.join(dir, `Heap.${process.pid}.heapprofile`), JSON.stringify(result.profile))
+    })
+  })
 }
 
 async function analyze(dir) {
@@ -1255,8 +1349,9 @@ async function analyze(dir) {
       for (const l of lines) console.log(`    ${"  ".repeat(l.level)}${l.label} ${l.className} ${fmt(l.retained)}`)
     }
     if (stack.length > 0) {
-      console.log("  one fiber's continuation stack, bottom first (retained bytes, frame):")
-      for (const f of stack) console.log(`    [${f.index}] ${fmt(f.retained).padStart(5)}  ${f.frame}`)
+      console.log("  one fiber's continuation stack, bottom first (retained bytes; charged: with what it shares with the frames above it):")
+      for (const f of stack) console.log(`    [${f.index}] ${fmt(f.retained).padStart(5)} ${fmt(f.charged).padStart(5)}  ${f.frame}`)
+      console.log(`    the frames: ${stack.length}, charged in all: ${fmt(stack.reduce((sum, f) => sum + f.charged, 0))} bytes`)
     }
     console.log("  by class (self sizes):")
     for (const r of classes.slice(0, 45)) console.log(`    ${r.name.padEnd(60)} ${fmt(r.bytesPerConn, 1).padStart(9)} B  ${fmt(r.countPerConn, 2).padStart(6)} per conn`)
@@ -1282,4 +1377,6 @@ if (isMain && process.argv.includes("--server")) {
   runClient()
 } else if (isMain) {
   await main()
+} else if (process.env[ALLOCATIONS] !== undefined) {
+  await sampleAllocations(process.env[ALLOCATIONS])
 }
