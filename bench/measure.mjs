@@ -225,10 +225,11 @@ const shellMayRaise = (limit) => {
 /**
  * Makes room for `needed` descriptors: when the soft open-files limit is lower, this script runs again under
  * `sh -c 'ulimit -n L && exec node ...'` (L the hard limit; as root up to fs.nr_open, the hard limit raised
- * too, where the process may: a container without CAP_SYS_RESOURCE keeps its hard limit), this process forwards SIGINT / SIGTERM / SIGHUP to it and exits with its code (the promise then never
- * resolves). Resolves (nothing to do, no way to raise it, or this is the re-run) so that the caller goes on
- * with the limits `fileLimits()` reads. A re-run whose parent has gone exits within a second (its own exit
- * handlers stop its children).
+ * too where the process may: a container without CAP_SYS_RESOURCE keeps its hard limit); this process
+ * forwards SIGINT / SIGTERM / SIGHUP to it and exits with its code (the promise then never resolves).
+ * Resolves (nothing to do, no way to raise it, or this is the re-run) so that the caller goes on with the
+ * limits `fileLimits()` reads. A re-run whose parent has gone exits within a second (its own exit handlers
+ * stop its children).
  */
 export async function raiseFileLimit(needed) {
   if (process.env[RERUN] !== undefined) {

@@ -650,7 +650,8 @@ async function main() {
   if (churnReport.results !== undefined) {
     console.log(`\nserver CPU per connection, connect + 64 bytes + close (bench/serve-cost.mjs, N = ${fmt(churnReport.n)}, node:net clients):`)
     for (const r of churnReport.results) {
-      console.log(`  C=${String(r.concurrency).padEnd(5)} ${r.server.padEnd(17)} ${fmt(r.serverCpuUsPerConn, 1).padStart(7)} us  ${fmt(r.serverCpuPerConnVsNet, 2).padStart(5)}x node:net  ${fmt(r.connPerSec)} conn/s`)
+      const cpu = `${fmt(r.serverCpuUsPerConn, 1).padStart(7)} us  ${fmt(r.serverCpuPerConnVsNet, 2).padStart(5)}x node:net`
+      console.log(`  C=${String(r.concurrency).padEnd(5)} ${r.server.padEnd(17)} ${cpu}  ${fmt(r.connPerSec)} conn/s`)
     }
   } else {
     console.log(`\nchurn section skipped: ${churnReport.skipped}`)
