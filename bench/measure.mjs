@@ -280,3 +280,63 @@ export const forkPeer = (script, args, execPath = process.execPath) =>
     child.once("exit", (code) => reject(new Error(`the peer exited early with code ${code}`)))
     child.once("message", (message) => resolve({ child, port: message.port }))
   })
+export { percentile }
+
+/**
+ * This process's open-files limits (/proc/self/limits; `undefined` where that cannot be read), fs.nr_open
+ * (how far root may raise the hard limit) and whether this process runs as root.
+ */
+export const fileLimits = () => {
+  let text
+  try {
+    text = readFileSync("/proc/self/limits", "utf8")
+  } catch {
+    return undefined
+  }
+  const line = text.split("\n").find((l) => l.startsWith("Max open files"))
+  if (line === undefined) return undefined
+  const [soft, hard] = line.slice("Max open files".length).trim().split(/\s+/).map((x) => (x === "unlimited" ? Infinity : Number(x)))
+  return { soft, hard, nrOpen: readNumbers("/proc/sys/fs/nr_open")?.[0] ?? hard, root: process.getuid?.() === 0 }
+}
+
+const RERUN = "BENCH_FILE_LIMIT_RERUN"
+
+const shellMayRaise = (limit) => {
+  try {
+    execFileSync("sh", ["-c", 'ulimit -n "$1"', "sh", String(limit)], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Makes room for `needed` descriptors: when the soft open-files limit is lower, this script runs again under
+ * `sh -c 'ulimit -n L && exec node ...'` (L the hard limit; as root up to fs.nr_open, the hard limit raised
+ * too where the process may: a container without CAP_SYS_RESOURCE keeps its hard limit); this process
+ * forwards SIGINT / SIGTERM / SIGHUP to it and exits with its code (the promise then never resolves).
+ * Resolves (nothing to do, no way to raise it, or this is the re-run) so that the caller goes on with the
+ * limits `fileLimits()` reads. A re-run whose parent has gone exits within a second (its own exit handlers
+ * stop its children).
+ */
+export async function raiseFileLimit(needed) {
+  if (process.env[RERUN] !== undefined) {
+    const parent = process.ppid
+    setInterval(() => process.ppid !== parent && process.exit(1), 1_000).unref()
+    return
+  }
+  const limits = fileLimits()
+  if (limits === undefined || limits.soft >= needed) return
+  // Root may raise the hard limit too, unless the container took CAP_SYS_RESOURCE away: asked of sh first.
+  const wanted = limits.root ? Math.min(limits.nrOpen, Math.max(needed, limits.hard)) : limits.hard
+  const target = wanted > limits.hard && !shellMayRaise(wanted) ? limits.hard : wanted
+  if (!Number.isFinite(target) || target <= limits.soft) return
+  const child = spawn(
+    "sh",
+    ["-c", 'ulimit -n "$1" && shift && exec "$@"', "sh", String(target), process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    { stdio: "inherit", env: { ...process.env, [RERUN]: String(target) } }
+  )
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal))
+  const code = await new Promise((resolve) => child.once("exit", (c, s) => resolve(c ?? (s === null ? 1 : 128))))
+  process.exit(code)
+}
