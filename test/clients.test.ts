@@ -38,6 +38,9 @@ import {
 import { asNetSocket, type Feature, lacking, makeTransports, redisConnector, type Transport, undiciConnect } from "./support/transports.js"
 
 const transports = makeTransports()
+beforeAll(async () => {
+  for (const transport of transports) await transport.prepare?.()
+})
 afterAll(async () => {
   for (const transport of transports) await transport.dispose()
 })

@@ -8,8 +8,8 @@
  * `missing`: the cases that need it are listed as todo (with the reason) and not run. The child-process case
  * imports this module (under vite-node) and takes the transport by name, so a transport made here works there.
  */
-import { Effect, Exit, type Layer, ManagedRuntime, Scope } from "effect"
-import { ConnectEx, NodeStream, SocketAddress } from "effect-connectex"
+import { Exit, type Layer, ManagedRuntime, Scope } from "effect"
+import { ConnectEx, NodeStream } from "effect-connectex"
 import { AbstractConnector, type RedisOptions } from "ioredis"
 import * as net from "node:net"
 import type { Duplex } from "node:stream"
@@ -37,6 +37,8 @@ export interface Transport {
   readonly undiciConnect?: buildConnector.connector
   /** What it cannot do yet, with why: the cases needing it are todo for this transport. */
   readonly missing: Partial<Record<Feature, string>>
+  /** Readies what `socket` needs synchronously (a connector made in a runtime); before the first case. */
+  readonly prepare?: () => Promise<void>
   /** Releases what the transport holds (its runtime); the connections are their users' to close. */
   readonly dispose: () => Promise<void>
 }
@@ -61,40 +63,50 @@ const nodeNet: Transport = {
 }
 
 /**
- * The library's Duplex today: ConnectEx.dial, then NodeStream.toDuplex, each connection in a scope of its own
- * that its "close" closes; run by a ManagedRuntime with ConnectEx.layer (made at the first dial).
+ * The library's Duplex: a `NodeStream.connector` (each connection dialed with `ConnectEx.dialName`), run by a
+ * ManagedRuntime with ConnectEx.layer made at the first use; `dial` is `createConnection` resolved on
+ * "connect", `socket` its unconnected socket (pg), `undiciConnect` its undici `connect`.
  */
 const libraryDuplex = (): Transport => {
-  let runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof ConnectEx.layer>, Layer.Layer.Error<typeof ConnectEx.layer>> | undefined
-  const run = () => (runtime ??= ManagedRuntime.make(ConnectEx.layer))
+  let made: Promise<{ readonly runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof ConnectEx.layer>, Layer.Layer.Error<typeof ConnectEx.layer>>; readonly scope: Scope.CloseableScope; readonly connector: NodeStream.Connector }> | undefined
+  const connector = () =>
+    (made ??= (async () => {
+      const runtime = ManagedRuntime.make(ConnectEx.layer)
+      const scope = await runtime.runPromise(Scope.make())
+      const connector = await runtime.runPromise(Scope.extend(NodeStream.connector(), scope))
+      return { runtime, scope, connector }
+    })())
+  // The connector exists before the first case (pg asks for `socket()` synchronously).
+  let ready: NodeStream.Connector | undefined
   return {
-    name: "NodeStream.toDuplex",
-    dial: (port, host) =>
-      run().runPromise(Effect.gen(function*() {
-        const scope = yield* Scope.make()
-        const address = net.isIPv6(host) ? SocketAddress.ipv6(host, port) : SocketAddress.ipv4(host, port)
-        const duplex = yield* Effect.flatMap(ConnectEx.dial(address), ({ socket }) => NodeStream.toDuplex(socket)).pipe(
-          Scope.extend(scope),
-          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-        )
-        duplex.once("close", () => void run().runPromise(Scope.close(scope, Exit.void)))
-        return duplex
-      })),
-    // TODO(lead): what the new Duplex must add. Each feature's cases (test/clients.test.ts) run for this
-    // transport once its line below is gone:
-    //   connect     pg: connects (also needs addresses), queries, a parameterised query, an error from the
-    //               server, end()
-    //   unref       undici: a child process with one idle keep-alive connection exits by itself
-    //   errorCodes  undici: RetryAgent retries a request whose connection the server resets (ECONNRESET)
-    //   addresses   undici: a connection cut mid-body (SocketError's addresses and counters); pg: connects
-    missing: {
-      connect: "no connect(port, host) / \"connect\": pg calls stream.connect and waits for the event",
-      unref: "unref() is a no-op: an idle keep-alive connection holds the process open",
-      errorCodes: "a reset's error has the WSA number as code (10054), not \"ECONNRESET\": RetryAgent does not retry it",
-      addresses: "no remoteAddress / remotePort / localAddress / localPort / bytesRead / bytesWritten"
+    name: "NodeStream connector",
+    prepare: async () => {
+      ready = (await connector()).connector
     },
+    dial: async (port, host) => {
+      const duplex = (await connector()).connector.createConnection(port, host)
+      await new Promise<void>((resolve, reject) => {
+        duplex.once("error", reject)
+        duplex.once("connect", () => {
+          duplex.removeListener("error", reject)
+          resolve()
+        })
+      })
+      return duplex
+    },
+    socket: () => {
+      if (ready === undefined) throw new Error("the transport's connector is not made yet: await prepare() first")
+      return ready.socket()
+    },
+    undiciConnect: (options, callback) => {
+      void connector().then(({ connector }) => connector.connect(options, callback as Parameters<NodeStream.UndiciConnect>[1]))
+    },
+    missing: {},
     dispose: async () => {
-      await runtime?.dispose()
+      if (made === undefined) return
+      const { runtime, scope } = await made
+      await runtime.runPromise(Scope.close(scope, Exit.void))
+      await runtime.dispose()
     }
   }
 }
