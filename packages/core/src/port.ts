@@ -57,6 +57,11 @@ export interface Port {
   readonly close: (socket: NativeSocket) => void
   /** False once the port was shut down: later use is WSANOTINITIALISED. */
   readonly isOpen: () => boolean
+  /**
+   * Counts a driver's streaming read as pending while it lasts (+1 when it starts, -1 when it ends): it waits
+   * for data as a posted receive does, without an operation of its own.
+   */
+  readonly streaming: (delta: 1 | -1) => void
   readonly stats: () => Stats
   /** Aborts what is pending, waits for it, closes every socket, cleans the driver up; then `then`. */
   readonly shutdown: (then: () => void) => void
@@ -64,6 +69,7 @@ export interface Port {
 
 export const makePort = (driver: Driver, hooks: Hooks = {}): Port => {
   let open = true
+  let streams = 0
   const sockets = new Set<NativeSocket>()
   const table: CompletionTable = makeCompletionTable(hooks.onPendingChange === undefined ? {} : { onPendingChange: hooks.onPendingChange })
 
@@ -91,9 +97,13 @@ export const makePort = (driver: Driver, hooks: Hooks = {}): Port => {
     },
     close,
     isOpen: () => open,
+    streaming: (delta) => {
+      streams += delta
+      hooks.onPendingChange?.(delta)
+    },
     stats: () => {
       const { completed, duplicates, pending, submitted } = table.counts()
-      return { pending, submitted, completed, duplicates, sockets: sockets.size, liveAllocations: driver.liveAllocations() }
+      return { pending: pending + streams, submitted, completed, duplicates, sockets: sockets.size, liveAllocations: driver.liveAllocations() }
     },
     shutdown: (then) => {
       open = false

@@ -12,7 +12,7 @@
 import { type Failure, isFailure, statusFailure } from "./failure.js"
 import type { Turn } from "./fifo.js"
 import { isDefect, receive } from "./io.js"
-import type { Completion, Done } from "./native/Driver.js"
+import type { Completion, Done, Reading } from "./native/Driver.js"
 import { isNow, isThrown, type Pending, type Started } from "./port.js"
 import * as SocketState from "./socket.js"
 import { checked, isSocket, type Socket } from "./sockets.js"
@@ -161,7 +161,8 @@ export const checkPush = (u: unknown): Socket | Failure => checked(u, "receive",
  * Stopping cancels the receive in flight and gives the queue back once its completion came.
  */
 export const pushRead = (socket: Socket, chunkSize: number, sink: PushSink): PushRead => {
-  const driver = socket.port.driver
+  const port = socket.port
+  const driver = port.driver
   const queue = socket.receiveQueue
   let over = false
   let stopped = false
@@ -171,7 +172,10 @@ export const pushRead = (socket: Socket, chunkSize: number, sink: PushSink): Pus
   let resumedEarly = false
   /** the last read was short: the kernel had no more, so the next step waits instead of trying */
   let drained = false
+  /** a receive in flight (the loop of receives, for drivers without a streaming read) */
   let inFlight: Pending | undefined
+  /** the driver's streaming read, where it has one: no operation per chunk */
+  let streaming: Reading | undefined
   let holding = false
   let turn: Turn | undefined
   const whenIdle: Array<() => void> = []
@@ -179,6 +183,11 @@ export const pushRead = (socket: Socket, chunkSize: number, sink: PushSink): Pus
   /** Gives the queue back once nothing is in flight and the read is over or stopped. */
   const releaseIfDone = (): void => {
     if (inFlight !== undefined || !(over || stopped)) return
+    if (streaming !== undefined) {
+      streaming.stop()
+      streaming = undefined
+      port.streaming(-1)
+    }
     if (holding) {
       holding = false
       queue.release()
@@ -197,9 +206,10 @@ export const pushRead = (socket: Socket, chunkSize: number, sink: PushSink): Pus
 
   const resume = (): void => {
     if (delivering) return void (resumedEarly = true)
-    if (!paused) return
+    if (!paused || over || stopped) return
     paused = false
-    step()
+    if (streaming !== undefined) streaming.resume()
+    else step()
   }
 
   /** Hands one completion on; true while reading may go on. */
@@ -222,7 +232,7 @@ export const pushRead = (socket: Socket, chunkSize: number, sink: PushSink): Pus
 
   /** One receive through the port: its completion if it came at once, else `undefined` (it is in flight). */
   const receiveNext = (): Completion | undefined => {
-    const started = socket.port.start((done) => driver.receive(socket.native, chunkSize, done), (completion) => {
+    const started = port.start((done) => driver.receive(socket.native, chunkSize, done), (completion) => {
       inFlight = undefined
       if (stopped || over) return releaseIfDone()
       if (deliver(completion)) step()
@@ -252,7 +262,12 @@ export const pushRead = (socket: Socket, chunkSize: number, sink: PushSink): Pus
     turn = undefined
     holding = true
     if (stopped) return releaseIfDone()
-    step()
+    // Checked when the queue is ours: a socket closed while this waited must never reach the driver.
+    const usable = checkPush(socket)
+    if (isFailure(usable)) return void end(usable)
+    if (driver.readStart === undefined || !port.isOpen()) return step()
+    port.streaming(1)
+    streaming = driver.readStart(socket.native, chunkSize, (completion) => !over && !stopped && deliver(completion))
   }
 
   turn = queue.take(begin)
@@ -274,4 +289,3 @@ export const pushRead = (socket: Socket, chunkSize: number, sink: PushSink): Pus
     }
   }
 }
-

@@ -50,6 +50,14 @@ export interface InFlight {
 
 export type Done = (completion: Completion) => void
 
+/** A streaming read in progress (`readStart`). */
+export interface Reading {
+  /** Continues a paused read (a no-op otherwise). */
+  readonly resume: () => void
+  /** Ends the read; nothing more is delivered. Idempotent. */
+  readonly stop: () => void
+}
+
 /** What `trySend` could not send at once: `sent` bytes went, `rest` (a copy) is still to send. */
 export interface PartialSend {
   readonly sent: number
@@ -184,6 +192,15 @@ export interface Driver {
   readonly tryReceive?: (socket: NativeSocket, maxBytes: number) => Completion | undefined
   /** Receives up to `maxBytes`; an empty `data` means the peer closed. */
   readonly receive: (socket: NativeSocket, maxBytes: number, done: Done) => InFlight
+  /**
+   * Optional streaming read (libuv's uv_read_start): while it lasts the socket stays registered for reading
+   * and `onChunk` gets each completion from the driver's own callbacks: data (up to `chunkSize`, a copy the
+   * caller owns), the peer's end (empty data) or an error status, after which nothing follows. `onChunk`
+   * answering false pauses the read until `resume`. Closing the socket ends it with 995; `stop` ends it with
+   * nothing more delivered. No operation per chunk: what an idle connection keeps is this registration.
+   * Only one at a time per socket, and not beside a `receive` (the front-end's receive queue orders them).
+   */
+  readonly readStart?: (socket: NativeSocket, chunkSize: number, onChunk: (completion: Completion) => boolean) => Reading
   /**
    * Ends the sending direction (a FIN once the sent data is out): the peer sees the end of the stream while
    * this side may still receive. 0 or a WSA code.
