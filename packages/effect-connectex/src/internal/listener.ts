@@ -160,3 +160,105 @@ export const serve = <E, R>(
       return yield* Deferred.await(failed)
     })
   ) as Effect.Effect<never, WsaError.AcceptError, Exclude<R, Scope.Scope>>
+
+/** What `serveChunks` hands the handler with each chunk: the connection (its socket works with every `Socket` call). */
+export interface Connection {
+  readonly socket: Socket.Socket
+  readonly peer: SocketAddress.SocketAddress
+}
+
+export interface ServeChunksOptions extends Core.Listening.ServeOptions {
+  /** the most one chunk holds (default 65536) */
+  readonly readSize?: number | undefined
+}
+
+const DEFAULT_READ_SIZE = 64 * 1024
+
+/**
+ * The core's accept loop with no fiber per connection: each connection is read by the driver's streaming read
+ * and `handler` runs per chunk, in place when it returns nothing, in a fiber of its own (the reading paused
+ * until it ends) when it returns an Effect. Between chunks a connection is its socket and the driver's read
+ * registration. The peer's end, a read error or a failing handler closes the connection (a failure is
+ * logged); stopping the serve stops the loop, interrupts the handlers in progress and closes every connection.
+ */
+export const serveChunks = <E, R>(
+  listener: ListenerImpl,
+  handler: (chunk: Uint8Array, connection: Connection) => Effect.Effect<unknown, E, R> | void,
+  options?: ServeChunksOptions
+): Effect.Effect<never, WsaError.AcceptError, Exclude<R, Scope.Scope>> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const checked = Core.Listening.checkServe(listener, options)
+      if (Core.isFailure(checked)) return yield* Effect.fail(acceptError(checked))
+      const readSize = options?.readSize ?? DEFAULT_READ_SIZE
+      const badReadSize = Core.Options.checkReceiveSize("readSize", readSize)
+      if (badReadSize !== undefined) return yield* Effect.fail(internal.wsaError("WSAEINVAL", "accept", undefined, badReadSize))
+      const runFork = Runtime.runFork(yield* Effect.interruptible(Effect.runtime<Exclude<R, Scope.Scope>>()))
+      const clock = yield* Effect.clock
+      const failed = yield* Deferred.make<never, WsaError.AcceptError>()
+      /** each open connection's close: stops its read, interrupts its handler in progress */
+      const open = new Set<() => void>()
+      const logFailure = (cause: Cause.Cause<unknown>) =>
+        Cause.isInterruptedOnly(cause) ? undefined : runFork(Effect.logWarning("Listener.serveChunks: a connection handler failed", cause))
+
+      const serving = Core.Listening.serve(checked, {
+        now: () => clock.unsafeCurrentTimeMillis(),
+        sleep: (ms, then) => {
+          const fiber = runFork(Effect.zipRight(Effect.sleep(ms), Effect.sync(then)))
+          return () => void runFork(Fiber.interrupt(fiber))
+        },
+        connection: ({ data, peer, socket }, done) => {
+          const connection: Connection = { socket, peer }
+          let handling: Fiber.RuntimeFiber<unknown, E> | undefined
+          let read: Core.Reader.PushRead | undefined
+          const close = (): void => {
+            if (!open.delete(close)) return
+            read?.stop()
+            if (handling !== undefined) runFork(Fiber.interrupt(handling))
+            done()
+          }
+          /** One chunk to the handler; true when reading may go on at once. */
+          const handle = (bytes: Uint8Array, resume: () => void): boolean => {
+            let result: Effect.Effect<unknown, E, R> | void
+            try {
+              result = handler(bytes, connection)
+            } catch (defect) {
+              logFailure(Cause.die(defect))
+              return close(), false
+            }
+            if (!Effect.isEffect(result)) return true
+            const fiber = runFork(result as Effect.Effect<unknown, E, Exclude<R, Scope.Scope>>)
+            handling = fiber
+            fiber.addObserver((exit) => {
+              handling = undefined
+              if (Exit.isSuccess(exit)) return resume()
+              logFailure(exit.cause)
+              close()
+            })
+            return false
+          }
+          open.add(close)
+          const start = (): void => {
+            if (!open.has(close)) return
+            read = Core.Reader.pushRead(socket, readSize, {
+              chunk: handle,
+              // The peer's end or a broken connection: this connection is over (after the chunk in progress).
+              end: () => (handling === undefined ? close() : handling.addObserver(close))
+            })
+          }
+          // The first bytes of an accept with `receive` are the first chunk.
+          if (data.byteLength === 0 || handle(data, start)) start()
+        },
+        failed: (outcome) => Deferred.unsafeDone(failed, "defect" in outcome ? Exit.die(outcome.defect) : Exit.fail(acceptError(outcome)))
+      })
+      yield* Effect.addFinalizer(() =>
+        Effect.async<void>((resume) =>
+          serving.stop(() => {
+            for (const close of [...open]) close()
+            resume(Effect.void)
+          })
+        )
+      )
+      return yield* Deferred.await(failed)
+    })
+  ) as Effect.Effect<never, WsaError.AcceptError, Exclude<R, Scope.Scope>>
