@@ -1,8 +1,8 @@
 /**
  * The machinery behind `Listener` (the Effect 3 front-end's internal/listener.ts, written the Effect 4 way): a
  * listening socket is a `SocketImpl` in the state machine's "listening" state; an accepted connection is a
- * `SocketImpl` born connected, tracked by the port and closed with the caller's scope. Accepts go through
- * `Port.submit` like every other long operation (cancel, then wait).
+ * `SocketImpl` born connected, tracked by the port and closed with the caller's scope. Accepts wait through
+ * `operation` like every other long operation (cancel, then wait).
  */
 import * as Core from "@effect-connectex/core"
 import * as Cause from "effect/Cause"
@@ -14,9 +14,9 @@ import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as WsaError from "../errors/WsaError.js"
 import { Iocp, portOf } from "../Iocp.js"
-import * as Metrics from "../Metrics.js"
 import * as Socket from "../Socket.js"
 import * as SocketAddress from "../SocketAddress.js"
+import { operation } from "./port.js"
 import * as internal from "./socket.js"
 
 const describe = Core.describe
@@ -59,14 +59,8 @@ export interface Accepted {
   readonly data: Uint8Array
 }
 
-/** The scoped close of an accepted socket, counted in the open-sockets gauge. */
-const closeWithScope = (socket: internal.SocketImpl) =>
-  Effect.addFinalizer(() =>
-    Effect.sync(() => {
-      internal.close(socket)
-      Metrics.unsafe.openSockets(-1)
-    })
-  )
+/** The scoped close of an accepted socket. */
+const closeWithScope = (socket: internal.SocketImpl) => Effect.addFinalizer(() => Effect.sync(() => internal.close(socket)))
 
 const toListenError = WsaError.narrowingError(WsaError.listenTags)
 const toAcceptError = WsaError.narrowingError(WsaError.acceptTags)
@@ -126,10 +120,14 @@ const bindAndListen = (
   })
 
 /** A listener's socket; a plain socket is let through so that the state machine answers (WSAEINVAL). */
-const usableListener = (u: unknown, operation: "accept" | "localAddress"): internal.SocketImpl | WsaError.WsaError => {
-  if (isListener(u)) return internal.usableSync(u.socket, operation)
-  if (internal.isSocket(u)) return internal.usableSync(u, operation)
-  return internal.wsaError("WSAEINVAL", operation, undefined, "the value is not a listener made by Listener.listen")
+const usableListener = (u: unknown, call: "accept" | "localAddress"): internal.SocketImpl | WsaError.WsaError => {
+  const usable = (socket: unknown) => {
+    const result = Core.Sockets.usable(socket, call)
+    return Core.isFailure(result) ? internal.errorOf(result) : result
+  }
+  if (isListener(u)) return usable(u.socket)
+  if (internal.isSocket(u)) return usable(u)
+  return internal.wsaError("WSAEINVAL", call, undefined, "the value is not a listener made by Listener.listen")
 }
 
 export const address = (listener: ListenerImpl): Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> =>
@@ -137,7 +135,7 @@ export const address = (listener: ListenerImpl): Effect.Effect<SocketAddress.Soc
     const s = usableListener(listener, "localAddress")
     if (!internal.isSocket(s)) return Effect.fail(s)
     const result = s.port.driver.localAddress(s.native)
-    return result.ok ? Effect.succeed(result.value) : Effect.fail(internal.fromStatus(result.code, "localAddress"))
+    return result.ok ? Effect.succeed(result.value) : Effect.fail(WsaError.fromCode(result.code, { operation: "localAddress" }))
   })
 
 const adopt = (
@@ -152,8 +150,7 @@ const adopt = (
   const port = listening.port
   return Effect.flatMap(Clock.currentTimeMillis, (now) => {
     port.track(accepted.socket)
-    Metrics.unsafe.openSockets(1)
-    const socket = new internal.SocketImpl(listening.family, accepted.socket, port)
+    const socket = new Core.Sockets.Socket(listening.family, accepted.socket, port)
     Core.SocketState.acceptedInto(socket, now)
     return Effect.as(closeWithScope(socket), { socket, peer: accepted.peer, data: completion.data ?? new Uint8Array(0) })
   })
@@ -187,7 +184,7 @@ const acceptOn = (
       done(completion)
     })
   return Effect.uninterruptibleMask((restore) =>
-    restore(port.submit(start)).pipe(
+    restore(operation((onLater) => port.start(start, onLater))).pipe(
       Effect.onInterrupt(() =>
         Effect.sync(() => {
           if (arrived?.accepted !== undefined) port.driver.close(arrived.accepted.socket)
