@@ -4,7 +4,7 @@
  * the system facts, the TIME_WAIT pacing, the two measuring loops (one clock for promise and Effect clients),
  * the summary and its Little's-law check. Each bench keeps only its own clients and report.
  */
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync, fork, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
@@ -241,4 +241,102 @@ export const fmt = (x, digits = 0) =>
 export const median = (results) => {
   const sorted = [...results].sort((a, b) => a.connPerSec - b.connPerSec)
   return sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
+/**
+ * The library's connection as a node:stream Duplex: ConnectEx.dial to `address`, then NodeStream.toDuplex, in a
+ * scope of its own that the Duplex's "close" closes (a failed dial closes it at once). `lib` holds effect's and
+ * the library's modules (Effect, Scope, Exit, ConnectEx, Socket, NodeStream); `run` runs an Effect under
+ * ConnectEx.layer (a ManagedRuntime's runPromise). `noDelay` sets TCP_NODELAY first, for clients that do not.
+ */
+export const dialDuplex = (lib, run, address, { noDelay = false } = {}) => {
+  const { Effect, Scope, Exit } = lib
+  return run(Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const duplex = yield* Effect.gen(function*() {
+      const { socket } = yield* lib.ConnectEx.dial(address)
+      if (noDelay) yield* lib.Socket.setOption(socket, "TCP_NODELAY", true)
+      return yield* lib.NodeStream.toDuplex(socket)
+    }).pipe(Scope.extend(scope), Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
+    duplex.once("close", () => void run(Scope.close(scope, Exit.void)).catch(() => {}))
+    return duplex
+  }))
+}
+
+/** The middle of some numbers (of an even count, the lower middle). */
+export const middle = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
+/**
+ * Forks `script` (a file URL or path) with `args` as a peer in its own process and resolves `{ child, port }` once it
+ * sends `{ port }` over IPC; rejects if it fails or exits first. Stop it with `stopPeer`.
+ */
+export const forkPeer = (script, args, execPath = process.execPath) =>
+  new Promise((resolve, reject) => {
+    const child = fork(script instanceof URL ? fileURLToPath(script) : script, args, { execPath, stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    child.once("error", reject)
+    child.once("exit", (code) => reject(new Error(`the peer exited early with code ${code}`)))
+    child.once("message", (message) => resolve({ child, port: message.port }))
+  })
+export { percentile }
+
+/**
+ * This process's open-files limits (/proc/self/limits; `undefined` where that cannot be read), fs.nr_open
+ * (how far root may raise the hard limit) and whether this process runs as root.
+ */
+export const fileLimits = () => {
+  let text
+  try {
+    text = readFileSync("/proc/self/limits", "utf8")
+  } catch {
+    return undefined
+  }
+  const line = text.split("\n").find((l) => l.startsWith("Max open files"))
+  if (line === undefined) return undefined
+  const [soft, hard] = line.slice("Max open files".length).trim().split(/\s+/).map((x) => (x === "unlimited" ? Infinity : Number(x)))
+  return { soft, hard, nrOpen: readNumbers("/proc/sys/fs/nr_open")?.[0] ?? hard, root: process.getuid?.() === 0 }
+}
+
+const RERUN = "BENCH_FILE_LIMIT_RERUN"
+
+const shellMayRaise = (limit) => {
+  try {
+    execFileSync("sh", ["-c", 'ulimit -n "$1"', "sh", String(limit)], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Makes room for `needed` descriptors: when the soft open-files limit is lower, this script runs again under
+ * `sh -c 'ulimit -n L && exec node ...'` (L the hard limit; as root up to fs.nr_open, the hard limit raised
+ * too where the process may: a container without CAP_SYS_RESOURCE keeps its hard limit); this process
+ * forwards SIGINT / SIGTERM / SIGHUP to it and exits with its code (the promise then never resolves).
+ * Resolves (nothing to do, no way to raise it, or this is the re-run) so that the caller goes on with the
+ * limits `fileLimits()` reads. A re-run whose parent has gone exits within a second (its own exit handlers
+ * stop its children).
+ */
+export async function raiseFileLimit(needed) {
+  if (process.env[RERUN] !== undefined) {
+    const parent = process.ppid
+    setInterval(() => process.ppid !== parent && process.exit(1), 1_000).unref()
+    return
+  }
+  const limits = fileLimits()
+  if (limits === undefined || limits.soft >= needed) return
+  // Root may raise the hard limit too, unless the container took CAP_SYS_RESOURCE away: asked of sh first.
+  const wanted = limits.root ? Math.min(limits.nrOpen, Math.max(needed, limits.hard)) : limits.hard
+  const target = wanted > limits.hard && !shellMayRaise(wanted) ? limits.hard : wanted
+  if (!Number.isFinite(target) || target <= limits.soft) return
+  const child = spawn(
+    "sh",
+    ["-c", 'ulimit -n "$1" && shift && exec "$@"', "sh", String(target), process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    { stdio: "inherit", env: { ...process.env, [RERUN]: String(target) } }
+  )
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal))
+  const code = await new Promise((resolve) => child.once("exit", (c, s) => resolve(c ?? (s === null ? 1 : 128))))
+  process.exit(code)
 }

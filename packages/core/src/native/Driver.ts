@@ -80,8 +80,32 @@ export type SocketOption = keyof SocketOptions
 
 export type DriverName = "posix" | "windows" | "simulated"
 
+/**
+ * What a driver can do, asked by the layers above instead of testing its name, so that a new driver (an
+ * io_uring one, say) plugs in without touching the front-ends.
+ */
+export interface Capabilities {
+  /**
+   * Accepts a server keeps posted at once by default: several where each accept is a posted operation
+   * (Windows' AcceptEx, as IIS and .NET keep several pending under load); 1 where a wake-up drains the
+   * kernel's queue with `tryAccept`.
+   */
+  readonly postedAccepts: number
+  /**
+   * Whether a listener sets SO_REUSEADDR by default, so that a restarted server binds a port whose old
+   * connections are in TIME_WAIT. Not on Windows, where SO_REUSEADDR lets another socket take a port in use
+   * (and TIME_WAIT never blocks a listener's bind anyway).
+   */
+  readonly reuseAddressByDefault: boolean
+}
+
+/** What a driver that says nothing can do: one posted accept, SO_REUSEADDR on listeners. */
+export const defaultCapabilities: Capabilities = { postedAccepts: 1, reuseAddressByDefault: true }
+
 export interface Driver {
   readonly name: DriverName
+  /** What it can do; `defaultCapabilities` when left out. */
+  readonly capabilities?: Capabilities
   /** Once per layer build (WSAStartup on Windows); 0 or a WSA code. */
   readonly startup: () => number
   /** Once at layer release, after every socket was closed (WSACleanup on Windows). */

@@ -592,6 +592,7 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
 
   return {
     name: "posix",
+    capabilities: { postedAccepts: 1, reuseAddressByDefault: true },
     setRef,
     startup: () => 0,
     cleanup: () => {},

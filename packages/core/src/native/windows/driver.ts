@@ -389,6 +389,7 @@ export const makeWindowsDriver = (): WindowsDriver => {
 
   const driver: WindowsDriver = {
     name: "windows",
+    capabilities: { postedAccepts: 4, reuseAddressByDefault: false },
 
     startup: () => {
       const data = Buffer.alloc(WSADATA_SIZE)
