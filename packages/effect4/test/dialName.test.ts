@@ -36,6 +36,9 @@ const network = Simulated.network({
   "[2001:db8::5]:80": Simulated.refuse(),
   "192.0.2.5:80": Simulated.unreachable("host"),
   "[2001:db8::55]:80": Simulated.blackhole({ synTimeout: "1 second" }),
+  // every attempt refused alike
+  "[2001:db8::7]:80": Simulated.refuse(),
+  "192.0.2.7:80": Simulated.refuse(),
   // nothing ever answers
   "[2001:db8::6]:80": Simulated.blackhole(),
   "192.0.2.6:80": Simulated.blackhole()
@@ -48,6 +51,7 @@ const resolver = Resolver.layerStatic({
   "stagger.test": ["2001:db8::4", "2001:db8::44", "192.0.2.4"],
   "all-fail.test": ["2001:db8::5", "2001:db8::55", "192.0.2.5"],
   "dark.test": ["2001:db8::6", "192.0.2.6"],
+  "all-refuse.test": ["192.0.2.7", "2001:db8::7"],
   "zone.test": ["fe80::1%eth0", "192.0.2.1"],
   "empty.test": []
 })
@@ -177,6 +181,20 @@ describe("dialName on the simulated network (TestClock)", () => {
       const stats = yield* Iocp.stats
       expect(stats.pending).toBe(0)
       expect(stats.sockets).toBe(0)
+    }))
+
+  simulated("every attempt refused alike: the refusal itself, naming each attempt, caught by its tag as a single dial's", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(HappyEyeballs.dialName("all-refuse.test", 80))
+      expect(error._tag).toBe("WSAECONNREFUSED")
+      expect(error.message).toContain("every attempt to all-refuse.test:80 failed this way ([2001:db8::7]:80 WSAECONNREFUSED, 192.0.2.7:80 WSAECONNREFUSED)")
+      const caught = yield* ConnectEx.dialName("all-refuse.test", 80).pipe(
+        Effect.as("connected"),
+        Effect.catchTag("WSAECONNREFUSED", (refused) => Effect.succeed(`refused: ${refused.code}`))
+      )
+      expect(caught).toBe("refused: 10061")
+      expect((yield* Iocp.stats).pending).toBe(0)
+      expect((yield* Iocp.stats).sockets).toBe(0)
     }))
 
   simulated("losers are cleaned up: nothing pending, live allocations back once the winner's scope closes", () =>
