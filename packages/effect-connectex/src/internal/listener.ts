@@ -174,6 +174,8 @@ export const serve = <E, R>(
 export interface Connection {
   readonly socket: Socket.Socket
   readonly peer: SocketAddress.SocketAddress
+  /** Ends this connection now (the socket closes; the chunks after this one are not handled). */
+  readonly close: Effect.Effect<void>
 }
 
 export interface ServeChunksOptions extends Core.Listening.ServeOptions {
@@ -224,7 +226,7 @@ export const serveChunks = <E, R>(
       yield* Effect.addFinalizer(() =>
         Effect.async<void>((resume) =>
           serving.stop(() => {
-            for (const served of [...open]) served.close()
+            for (const served of [...open]) served.closeNow()
             resume(Effect.void)
           })
         )
@@ -264,7 +266,7 @@ class ServedConnection<E, R> implements Connection {
     this.read = Core.Reader.pushRead(this.socket, this.serving.readSize, {
       chunk: this.handle,
       // The peer's end or a broken connection: this connection is over (after the chunk in progress).
-      end: () => (this.handling === undefined ? this.close() : this.handling.addObserver(() => this.close()))
+      end: () => (this.handling === undefined ? this.closeNow() : this.handling.addObserver(() => this.closeNow()))
     })
   }
 
@@ -275,7 +277,7 @@ class ServedConnection<E, R> implements Connection {
       result = this.serving.handler(bytes, this)
     } catch (defect) {
       this.serving.logFailure(Cause.die(defect))
-      return this.close(), false
+      return this.closeNow(), false
     }
     if (!Effect.isEffect(result)) return true
     const fiber = this.serving.runFork(result as Effect.Effect<unknown, E, Exclude<R, Scope.Scope>>)
@@ -294,11 +296,15 @@ class ServedConnection<E, R> implements Connection {
   private settle(exit: Exit.Exit<unknown, E>): boolean {
     if (Exit.isSuccess(exit)) return true
     this.serving.logFailure(exit.cause)
-    this.close()
+    this.closeNow()
     return false
   }
 
-  close(): void {
+  get close(): Effect.Effect<void> {
+    return Effect.sync(() => this.closeNow())
+  }
+
+  closeNow(): void {
     if (!this.serving.open.delete(this)) return
     this.read?.stop()
     if (this.handling !== undefined) this.serving.runFork(Fiber.interrupt(this.handling))
