@@ -17,9 +17,12 @@
  * - Wine writes ConnectEx's `lpdwBytesSent` when the operation completes, after ConnectEx returned pending
  *   (Windows only when it returns TRUE): it points into the operation's block, which lives until the packet
  *   is dequeued (`overlapped.ts`).
- * - `process.exit` while the poller's GetQueuedCompletionStatusEx(INFINITE) waits on a threadpool thread (a
- *   server's pending accept keeps one in flight): under Wine the process never exited; the port posts a
- *   wake-up packet on "exit" (`port.ts`, harmless on Windows). Tested in `test/windows/exit.test.ts`.
+ * - closesocket of a non-blocking socket with SO_LINGER on and a nonzero time: Wine closes, Windows fails
+ *   with WSAEWOULDBLOCK and keeps the handle; the driver's `closeSocket` handles both.
+ *
+ * Not a Wine workaround, though first seen under Wine: the wake-up packet the port posts on "exit" (`port.ts`);
+ * Node joins its threadpool at exit on Windows too. Where Wine and Windows differ, and which lane tests what:
+ * `docs/windows.md`.
  */
 import { makeIpv4, makeIpv6, type SocketAddress } from "../../address.js"
 import { type Done, ok, OPERATION_ABORTED, type NativeSocket, type Result, type SocketOption } from "../Driver.js"
