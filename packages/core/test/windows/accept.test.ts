@@ -5,11 +5,11 @@
  * closesocket with accepts pending (995, everything freed), several AcceptEx posted at once. Windows only: run
  * on Linux with `npm run test:windows` (Wine).
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as net from "node:net"
-import type { Completion, NativeSocket } from "../../packages/core/src/native/Driver.js"
-import type { Entry, WindowsDriver, WindowsInFlight, WindowsTestHooks } from "../../packages/core/src/native/windows/driver.js"
-import * as SocketAddress from "../../packages/effect-connectex/src/SocketAddress.js"
+import type { Completion, NativeSocket } from "../../src/native/Driver.js"
+import type { Entry, WindowsDriver, WindowsInFlight, WindowsTestHooks } from "../../src/native/windows/driver.js"
+import { makeIpv4 } from "@effect-connectex/core"
 
 const isWindows = process.platform === "win32"
 const OPERATION_ABORTED = 995
@@ -47,7 +47,7 @@ describe.skipIf(!isWindows)("AcceptEx (win32 only: real ws2_32 + IOCP)", () => {
   let hooks: WindowsTestHooks
 
   beforeAll(async () => {
-    const { makeWindowsDriver, windowsTestHooks } = await import("../../packages/core/src/native/windows/driver.js")
+    const { makeWindowsDriver, windowsTestHooks } = await import("../../src/native/windows/driver.js")
     driver = makeWindowsDriver()
     hooks = windowsTestHooks(driver)
     expect(driver.startup()).toBe(0)
@@ -58,7 +58,7 @@ describe.skipIf(!isWindows)("AcceptEx (win32 only: real ws2_32 + IOCP)", () => {
   const listening = (): { readonly socket: NativeSocket; readonly port: number } => {
     const opened = driver.open("ipv4")
     if (!opened.ok) throw new Error(`open failed: ${opened.code}`)
-    expect(driver.bind(opened.value, SocketAddress.ipv4("127.0.0.1", 0), false)).toBe(0)
+    expect(driver.bind(opened.value, makeIpv4("127.0.0.1", 0), false)).toBe(0)
     expect(driver.listen(opened.value, 16)).toBe(0)
     const local = driver.localAddress(opened.value)
     if (!local.ok) throw new Error(`getsockname failed: ${local.code}`)
