@@ -7,30 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as net from "node:net"
-import type { Completion, NativeSocket } from "../../src/native/Driver.js"
-import type { Entry, WindowsDriver, WindowsInFlight, WindowsTestHooks } from "../../src/native/windows/driver.js"
+import type { NativeSocket } from "../../src/native/Driver.js"
+import type { Entry, WindowsDriver, WindowsTestHooks } from "../../src/native/windows/driver.js"
+import { sleep, started, within } from "./support/operations.js"
 import { makeIpv4 } from "@effect-connectex/core"
 
 const isWindows = process.platform === "win32"
 const OPERATION_ABORTED = 995
 const NOT_CONNECTED = 0xffffffff
-
-const started = (start: (done: (completion: Completion) => void) => WindowsInFlight) => {
-  let resolve: (completion: Completion) => void = () => {}
-  let calls = 0
-  const completion = new Promise<Completion>((r) => {
-    resolve = r
-  })
-  const operation = start((c) => {
-    if (++calls > 1) throw new Error("done called twice")
-    resolve(c)
-  })
-  return { operation, completion }
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-const within = <A>(promise: Promise<A>, ms: number): Promise<A | "timeout"> =>
-  Promise.race([promise, sleep(ms).then(() => "timeout" as const)])
 
 /** A node:net client: connects, optionally writes, and keeps the socket for the test to end. */
 const client = (port: number, data?: string) =>

@@ -7,8 +7,9 @@
  */
 import { describe, expect, it } from "vitest"
 import { makeIpv4 } from "@effect-connectex/core"
-import type { Completion, NativeSocket } from "../../src/native/Driver.js"
-import { makeWindowsDriver, type WindowsDriverOptions, type WindowsInFlight, windowsTestHooks } from "../../src/native/windows/driver.js"
+import type { NativeSocket } from "../../src/native/Driver.js"
+import { makeWindowsDriver, type WindowsDriverOptions, windowsTestHooks } from "../../src/native/windows/driver.js"
+import { sleep, started, within } from "./support/operations.js"
 import { type ModelSocket, Winsock } from "./support/winsock.js"
 
 const OPERATION_ABORTED = 995
@@ -28,30 +29,6 @@ const STATUS_CONNECTION_RESET = 0xc000020d
 const loopback = (port: number) => makeIpv4("127.0.0.1", port)
 /** TEST-NET-1 (RFC 5737): only data here, the model contacts nothing */
 const elsewhere = makeIpv4("192.0.2.1", 80)
-
-interface Started {
-  readonly operation: WindowsInFlight
-  readonly completion: Promise<Completion>
-  /** completed already (synchronously, when read right after the start) */
-  readonly settled: () => boolean
-}
-
-const started = (start: (done: (completion: Completion) => void) => WindowsInFlight): Started => {
-  let resolve: (completion: Completion) => void = () => {}
-  let calls = 0
-  const completion = new Promise<Completion>((r) => {
-    resolve = r
-  })
-  const operation = start((c) => {
-    if (++calls > 1) throw new Error("done called twice")
-    resolve(c)
-  })
-  return { operation, completion, settled: () => calls > 0 }
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-const within = <A>(promise: Promise<A>, ms: number): Promise<A | "timeout"> =>
-  Promise.race([promise, sleep(ms).then(() => "timeout" as const)])
 
 const lab = (options: Omit<WindowsDriverOptions, "win32"> = {}) => {
   const model = new Winsock()

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as net from "node:net"
 import type { Completion, NativeSocket } from "../../src/native/Driver.js"
-import type { Entry, WindowsDriver, WindowsInFlight, WindowsTestHooks } from "../../src/native/windows/driver.js"
+import type { Entry, WindowsDriver, WindowsTestHooks } from "../../src/native/windows/driver.js"
+import { sleep, started, within } from "./support/operations.js"
 import { format, makeIpv4, makeIpv6, type SocketAddress } from "@effect-connectex/core"
 import { isInheritable, pendingAddress } from "../../../../test/support/native/windows/testing.js"
 
@@ -15,31 +16,6 @@ const isWindows = process.platform === "win32"
 const WSAECONNREFUSED = 10061
 const OPERATION_ABORTED = 995
 const NOT_CONNECTED = 0xffffffff
-
-interface Started {
-  readonly operation: WindowsInFlight
-  readonly completion: Promise<Completion>
-}
-
-const started = (start: (done: (completion: Completion) => void) => WindowsInFlight): Started => {
-  let resolve: (completion: Completion) => void = () => {}
-  let calls = 0
-  const completion = new Promise<Completion>((r) => {
-    resolve = r
-  })
-  const operation = start((c) => {
-    calls++
-    if (calls > 1) throw new Error("done called twice")
-    resolve(c)
-  })
-  return { operation, completion }
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-/** Resolves with "timeout" when the completion did not come within `ms`. */
-const within = <A>(promise: Promise<A>, ms: number): Promise<A | "timeout"> =>
-  Promise.race([promise, sleep(ms).then(() => "timeout" as const)])
 
 describe.skipIf(!isWindows)("Windows driver (win32 only: real ws2_32 + IOCP)", () => {
   let driver: WindowsDriver

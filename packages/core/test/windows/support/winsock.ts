@@ -112,6 +112,12 @@ interface Port {
 
 const key = (level: number, name: number) => `${level}:${name}`
 
+/** The function behind the pointer WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) gave for it. */
+const extensionAt = <F>(expected: bigint, fn: F) => (pointer: bigint): F => {
+  if (pointer !== expected) throw new Error(`no extension function at ${pointer}`)
+  return fn
+}
+
 const bytesOf = (pointer: Pointer, length: number): Uint8Array => {
   if (pointer === null) throw new TypeError("NULL pointer")
   return typeof pointer === "bigint" ? new Uint8Array(viewOf(pointer, length)) : pointer.subarray(0, length)
@@ -459,22 +465,10 @@ export class Winsock {
       wine: undefined,
       ws2,
       kernel32,
-      connectExAt: (pointer) => {
-        if (pointer !== 0x1001n) throw new Error("not ConnectEx")
-        return connectEx
-      },
-      acceptExAt: (pointer) => {
-        if (pointer !== 0x1002n) throw new Error("not AcceptEx")
-        return acceptEx
-      },
-      getAcceptExSockaddrsAt: (pointer) => {
-        if (pointer !== 0x1003n) throw new Error("not GetAcceptExSockaddrs")
-        return getAcceptExSockaddrs
-      },
-      disconnectExAt: (pointer) => {
-        if (pointer !== 0x1004n) throw new Error("not DisconnectEx")
-        return disconnectEx
-      }
+      connectExAt: extensionAt(0x1001n, connectEx),
+      acceptExAt: extensionAt(0x1002n, acceptEx),
+      getAcceptExSockaddrsAt: extensionAt(0x1003n, getAcceptExSockaddrs),
+      disconnectExAt: extensionAt(0x1004n, disconnectEx)
     }
   }
 
