@@ -32,7 +32,7 @@ import {
 import { makeReceiveScratch } from "../scratch.js"
 import { registerTestHooks } from "./hooks.js"
 import { makeOptions } from "./options.js"
-import { makeOverlapped, type Prepared, type WindowsInFlight } from "./overlapped.js"
+import { Chain, makeOverlapped, type Prepared, type WindowsInFlight } from "./overlapped.js"
 import { CompletionPort, type Entry } from "./port.js"
 import * as Sockaddr from "./sockaddr.js"
 import { socketOf, WindowsSocket } from "./socket.js"
@@ -350,8 +350,7 @@ export const makeWindowsDriver = (options: WindowsDriverOptions = {}): WindowsDr
    * bad client does not fail the listener. One cancel covers whichever AcceptEx is posted.
    */
   const accept = (listening: NativeSocket, receiveBytes: number, done: Done): WindowsInFlight => {
-    let cancelled = false
-    let current: WindowsInFlight
+    const chain = new Chain("accept")
     const clientGone = (completion: Completion): boolean =>
       completion.status === WSAECONNRESET || completion.status === WSAECONNABORTED
     const attempt = (): WindowsInFlight => {
@@ -364,8 +363,8 @@ export const makeWindowsDriver = (options: WindowsDriverOptions = {}): WindowsDr
             immediate = completion
             return
           }
-          if (clientGone(completion) && !cancelled && socketOf(listening) !== undefined) {
-            current = attempt()
+          if (clientGone(completion) && !chain.cancelled && socketOf(listening) !== undefined) {
+            chain.current = attempt()
             return
           }
           done(completion)
@@ -378,17 +377,8 @@ export const makeWindowsDriver = (options: WindowsDriverOptions = {}): WindowsDr
         }
       }
     }
-    current = attempt()
-    return {
-      kind: "accept",
-      get overlapped() {
-        return current.overlapped
-      },
-      cancel: () => {
-        cancelled = true
-        current.cancel()
-      }
-    }
+    chain.current = attempt()
+    return chain
   }
 
 
@@ -469,8 +459,7 @@ export const makeWindowsDriver = (options: WindowsDriverOptions = {}): WindowsDr
    * next receive. One cancel covers whichever zero read is posted.
    */
   const receive = (socket: NativeSocket, maxBytes: number, done: Done): WindowsInFlight => {
-    let cancelled = false
-    let current: WindowsInFlight
+    const chain = new Chain("receive")
     const attempt = (): WindowsInFlight =>
       start(
         "receive",
@@ -478,10 +467,10 @@ export const makeWindowsDriver = (options: WindowsDriverOptions = {}): WindowsDr
         0,
         (ready) => {
           if (ready.status !== 0) return done(ready)
-          const now = cancelled ? undefined : tryReceive(socket, maxBytes)
+          const now = chain.cancelled ? undefined : tryReceive(socket, maxBytes)
           if (now !== undefined) return done(now)
-          if (cancelled || socketOf(socket) === undefined) return done({ status: OPERATION_ABORTED, bytes: 0 })
-          current = attempt()
+          if (chain.cancelled || socketOf(socket) === undefined) return done({ status: OPERATION_ABORTED, bytes: 0 })
+          chain.current = attempt()
         },
         (receiving, block, view) => {
           // length 0 at a valid address (libuv points at a static empty array)
@@ -493,17 +482,8 @@ export const makeWindowsDriver = (options: WindowsDriverOptions = {}): WindowsDr
         },
         (receiving, entry, view) => ({ status: statusOf(receiving, entry, view), bytes: 0 })
       )
-    current = attempt()
-    return {
-      kind: "receive",
-      get overlapped() {
-        return current.overlapped
-      },
-      cancel: () => {
-        cancelled = true
-        current.cancel()
-      }
-    }
+    chain.current = attempt()
+    return chain
   }
 
   const driver: WindowsDriver = {

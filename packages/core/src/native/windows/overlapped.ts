@@ -30,6 +30,26 @@ export interface WindowsInFlight extends InFlight {
   readonly overlapped: bigint
 }
 
+/**
+ * An operation made of successive overlapped ones (an AcceptEx posted again after a client's reset, a zero
+ * read posted again, ConnectEx then WSASend): its OVERLAPPED is the current one's, and one cancel covers
+ * whichever is posted. Whoever posts the next one sets `current` and checks `cancelled` first.
+ */
+export class Chain implements WindowsInFlight {
+  cancelled = false
+  current: WindowsInFlight
+  constructor(readonly kind: OperationKind) {
+    this.current = { kind, overlapped: 0n, cancel: noop }
+  }
+  get overlapped(): bigint {
+    return this.current.overlapped
+  }
+  readonly cancel = (): void => {
+    this.cancelled = true
+    this.current.cancel()
+  }
+}
+
 /** Fills the block and makes the call; `started` is its BOOL/int result read as success. */
 export type Submit = (socket: WindowsSocket, block: bigint, view: DataView) => { readonly started: boolean }
 

@@ -26,7 +26,7 @@
  */
 import { makeIpv4, makeIpv6, type SocketAddress } from "../../address.js"
 import { type Done, ok, OPERATION_ABORTED, type NativeSocket, type Result, type SocketOption } from "../Driver.js"
-import type { WindowsInFlight } from "./overlapped.js"
+import { Chain, type WindowsInFlight } from "./overlapped.js"
 import * as Sockaddr from "./sockaddr.js"
 import { WindowsSocket } from "./socket.js"
 import type { Win32 } from "./win32.js"
@@ -127,20 +127,11 @@ export const connectThenSend = (
   done: Done
 ): WindowsInFlight => {
   const copy = data.slice() // the operation's own copy: the caller may reuse its buffer at once
-  let cancelled = false
-  let current: WindowsInFlight = connect(socket, destination, undefined, (connected) => {
+  const chain = new Chain("connect")
+  chain.current = connect(socket, destination, undefined, (connected) => {
     if (connected.status !== 0) return done(connected)
-    if (cancelled) return done({ status: OPERATION_ABORTED, bytes: 0 })
-    current = send(socket, copy, (sent) => done(sent.status !== 0 ? { status: sent.status, bytes: 0 } : sent))
+    if (chain.cancelled) return done({ status: OPERATION_ABORTED, bytes: 0 })
+    chain.current = send(socket, copy, (sent) => done(sent.status !== 0 ? { status: sent.status, bytes: 0 } : sent))
   })
-  return {
-    kind: "connect",
-    get overlapped() {
-      return current.overlapped
-    },
-    cancel: () => {
-      cancelled = true
-      current.cancel()
-    }
-  }
+  return chain
 }
