@@ -13,6 +13,8 @@
 //   node:net               net.createConnection, write(64 bytes), destroy (the baseline, on this Node)
 //   ConnectEx (Effect 4)   Effect.scoped(Socket.open, Socket.bind wildcard port 0, ConnectEx.connect with 64
 //                          bytes), all under one ConnectEx.layer (the built @effect-connectex/effect4 package)
+// Latency is measured as bench/connect.mjs says (bench/measure.mjs: from the moment a connection is asked for,
+// queueing included, to its release by the client), with the same Little's-law check.
 // `npm run bench` runs this as a child (under Node 22, against its own node:net peer, after its own clients) and
 // puts this JSON under `effect4` in its own; `npm run bench:effect4` runs it alone.
 // The last line printed is one JSON object with every figure. Nothing here asserts timings.
@@ -21,7 +23,7 @@ import { fork } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as net from "node:net"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { fmt, makeRoomFor, measureEffect, measurePromises, median, stopPeer, systemFacts } from "./measure.mjs"
+import { fmt, littleCheck, makeRoomFor, measureEffect, measurePromises, median, stopPeer, systemFacts } from "./measure.mjs"
 
 const PAYLOAD_BYTES = 64
 const HOST = "127.0.0.1"
@@ -111,13 +113,15 @@ function makeClients(port, lib) {
 // Report
 
 function table(results) {
-  const header = ["client", "C", "conn/s", "p50 us", "p99 us", "CPU us/conn", "errors"]
+  const header = ["client", "C", "conn/s", "p50 us", "p99 us", "mean us", "conn/s x mean", "CPU us/conn", "errors"]
   const rows = results.map((r) => [
     r.client,
     String(r.concurrency),
     fmt(r.connPerSec),
     fmt(r.p50Us, 1),
     fmt(r.p99Us, 1),
+    fmt(r.meanUs, 1),
+    fmt(r.littleC, 1),
     fmt(r.cpuUsPerConn, 1),
     String(r.errors)
   ])
@@ -183,7 +187,10 @@ async function main() {
     const ratioVsNet = round3(cx64.connPerSec / net64.connPerSec)
     const cpuRatioVsNet = round3(cx64.cpuUsPerConn / net64.cpuUsPerConn)
 
+    const little = littleCheck(results)
+    console.log("latency: from the moment a connection is asked for (its slot frees) to its release by the client, queueing included")
     console.log(table(results))
+    console.log(little.text)
     console.log(
       `\nConnectEx (Effect 4) vs node:net at C=${ratioC}: ${ratioVsNet}x the connections per second, ${cpuRatioVsNet}x the CPU per connection`
     )
@@ -199,6 +206,7 @@ async function main() {
         node: process.version,
         effect: effectVersion,
         results,
+        littleLawWorst: little.worst,
         ratioConcurrency: ratioC,
         ratioVsNet,
         cpuRatioVsNet

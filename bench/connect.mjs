@@ -16,7 +16,14 @@
 //                  runs node:net and ConnectEx clients against it (the latter: both ends ours)
 //   driver only    the same handler on the core's POSIX driver with no Effect (Linux; node:net clients at the
 //                  ratio's concurrency): what the Listener's server CPU costs below the Effect front-end
-// Latency is from the start of a connection to the moment its resources are released by the client.
+// Latency (p50, p99, mean), the same clock for every client and both front-ends (bench/measure.mjs): C slots
+// each ask for their next connection the instant their previous one ended (the first C at the run's start),
+// and a connection's latency runs from that instant to the moment the client has seen it done (connected, 64
+// bytes written, closed) and released its socket. Queueing is included: node:net's wait for the event loop's
+// connect and write callbacks, and the fibers' wait for Effect's scheduler, in the same way. So the figures obey
+// Little's law, C = conn/s x mean latency: the "conn/s x mean" column, checked on a line of its own (a row
+// well under its C would mean time left out). At C > 1, latency therefore follows throughput: a client's p50
+// is lower than another's only as far as its conn/s is higher (or its spread narrower).
 // CPU is process.cpuUsage() of this (client) process around each run, divided by N; server CPU is the peer
 // process's own process.cpuUsage() around the same run (asked over IPC), divided by N.
 // The last line printed is one JSON object with every figure. Nothing here asserts timings.
@@ -28,7 +35,7 @@
 import { fork } from "node:child_process"
 import * as net from "node:net"
 import { fileURLToPath } from "node:url"
-import { fmt, makeRoomFor, measureEffect, measurePromises, median, runUnderNode22, stopPeer, systemFacts } from "./measure.mjs"
+import { fmt, littleCheck, makeRoomFor, measureEffect, measurePromises, median, runUnderNode22, stopPeer, systemFacts } from "./measure.mjs"
 import { driverServer, readAllWith } from "./serve-cost.mjs"
 
 const PAYLOAD_BYTES = 64
@@ -202,7 +209,7 @@ function makeClients(port, lib) {
 // Report
 
 function table(results) {
-  const header = ["client", "server", "C", "conn/s", "p50 us", "p99 us", "CPU us/conn", "server CPU us/conn", "errors"]
+  const header = ["client", "server", "C", "conn/s", "p50 us", "p99 us", "mean us", "conn/s x mean", "CPU us/conn", "server CPU us/conn", "errors"]
   const rows = results.map((r) => [
     r.client,
     r.server,
@@ -210,6 +217,8 @@ function table(results) {
     fmt(r.connPerSec),
     fmt(r.p50Us, 1),
     fmt(r.p99Us, 1),
+    fmt(r.meanUs, 1),
+    fmt(r.littleC, 1),
     fmt(r.cpuUsPerConn, 1),
     fmt(r.serverCpuUsPerConn, 1),
     String(r.errors)
@@ -231,7 +240,7 @@ async function runEffect4(port, options) {
     "--runs", String(options.runs), "--concurrency", options.concurrency.join(","), ...(options.quick ? ["--quick"] : [])])
   if (run.skipped !== undefined) return run
   try {
-    return { ...JSON.parse(run.stdout.trimEnd().split("\n").pop() ?? ""), table: run.stdout.split("\n").filter((l) => /^(client|-|node:net|ConnectEx)/.test(l)) }
+    return { ...JSON.parse(run.stdout.trimEnd().split("\n").pop() ?? ""), table: run.stdout.split("\n").filter((l) => /^(client|-|node:net|ConnectEx|Little's law)/.test(l)) }
   } catch {
     return { skipped: "bench/connect-effect4.mjs printed no JSON line" }
   }
@@ -321,7 +330,10 @@ async function main() {
     const driverOnly = serverResults.find((r) => r.server === "driver only")
     const driverServerCpuRatio = driverOnly === undefined ? null : round3(driverOnly.serverCpuUsPerConn / net64.serverCpuUsPerConn)
 
+    const little = littleCheck([...results, ...serverResults])
+    console.log("latency: from the moment a connection is asked for (its slot frees) to its release by the client, queueing included")
     console.log(table([...results, ...serverResults]))
+    console.log(little.text)
     console.log(
       `\nConnectEx vs node:net at C=${ratioC}: ${ratioVsNet}x the connections per second, ${cpuRatioVsNet}x the CPU per connection`
     )
@@ -364,6 +376,7 @@ async function main() {
         ratioVsNet,
         cpuRatioVsNet,
         serverResults,
+        littleLawWorst: little.worst,
         serverAcceptRatio,
         serverCpuRatio,
         driverServerCpuRatio,

@@ -32,7 +32,7 @@ import { once } from "node:events"
 import * as net from "node:net"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
-import { fmt, runUnderNode22, stopPeer } from "./measure.mjs"
+import { dialDuplex, fmt, runUnderNode22, stopPeer } from "./measure.mjs"
 
 export const HOST = "127.0.0.1"
 export const RTT_BYTES = 32
@@ -316,17 +316,7 @@ function makeClients(port, lib, runtime) {
   ]
   if (NodeStream !== undefined) {
     // The node:net client's own code over a Duplex on our connection, dialed in a scope kept until it closes.
-    const connect = () =>
-      run(Effect.gen(function*() {
-        const scope = yield* lib.Scope.make()
-        const duplex = yield* Effect.gen(function*() {
-          const { socket } = yield* ConnectEx.dial(target)
-          yield* lib.Socket.setOption(socket, "TCP_NODELAY", true)
-          return yield* NodeStream.toDuplex(socket)
-        }).pipe(lib.Scope.extend(scope))
-        duplex.once("close", () => void run(lib.Scope.close(scope, lib.Exit.void)).catch(() => {}))
-        return duplex
-      }))
+    const connect = () => dialDuplex({ ...lib, ConnectEx, NodeStream }, run, target, { noDelay: true })
     clients.push({ name: "Duplex", ...netClient(port, connect) })
   }
   return clients
@@ -460,6 +450,7 @@ export async function main() {
       receiveVsNet: ratio(ours?.receive.mibPerSec, net?.receive.mibPerSec),
       cpuPerRoundTripVsNet: ratio(ours?.rtt.cpuUsPerRoundTrip, net?.rtt.cpuUsPerRoundTrip),
       duplexRttVsNet: ratio(at("Duplex")?.rtt.perSec, net?.rtt.perSec),
+      duplexCpuPerRoundTripVsNet: ratio(at("Duplex")?.rtt.cpuUsPerRoundTrip, net?.rtt.cpuUsPerRoundTrip),
       duplexSendVsNet: ratio(at("Duplex")?.send.mibPerSec, net?.send.mibPerSec),
       duplexReceiveVsNet: ratio(at("Duplex")?.receive.mibPerSec, net?.receive.mibPerSec)
     }

@@ -6,6 +6,21 @@ import { buildDist, runNode } from "./support/node.js"
 
 beforeAll(buildDist, 240_000)
 
+/**
+ * Not a timing: every client's latency runs from the moment its connection was asked for, so the latencies
+ * add up to the slots' busy time and conn/s x mean latency comes back as C, never above it (nothing counted
+ * twice) and, at this N, well above a quarter of it (a clock that starts when a fiber first runs leaves the
+ * queueing out: ConnectEx at C = 64 then gave about 1).
+ */
+const expectLittlesLaw = (rows: ReadonlyArray<Record<string, unknown>>) => {
+  for (const r of rows) {
+    const c = Number(r["concurrency"])
+    const row = `${String(r["client"])} -> ${String(r["server"])} C=${c}: conn/s x mean = ${String(r["littleC"])}`
+    expect(Number(r["littleC"]), row).toBeLessThanOrEqual(c * 1.01 + 0.1)
+    expect(Number(r["littleC"]), row).toBeGreaterThan(c / 4)
+  }
+}
+
 describe("bench/connect.mjs", () => {
   it("--quick ends with one JSON line holding every figure", async () => {
     const result = await runNode(["bench/connect.mjs", "--quick", "--n", "200"], 120_000)
@@ -21,10 +36,12 @@ describe("bench/connect.mjs", () => {
       ["ConnectEx@1", "ConnectEx@64", "NodeSocket@1", "NodeSocket@64", "node:net@1", "node:net@64"]
     )
     for (const r of results) {
-      for (const key of ["connPerSec", "p50Us", "p99Us", "cpuUsPerConn", "errors"]) {
+      for (const key of ["connPerSec", "p50Us", "p99Us", "meanUs", "littleC", "cpuUsPerConn", "errors"]) {
         expect(typeof r[key], `${String(r["client"])} ${key}`).toBe("number")
       }
     }
+    expect(typeof report["littleLawWorst"]).toBe("number")
+    expectLittlesLaw([...results, ...(report["serverResults"] as ReadonlyArray<Record<string, unknown>>)])
     // The server column: our Listener, and on Linux the driver-only server (no Effect) for the CPU split.
     expect(typeof report["serverCpuRatio"]).toBe("number")
     const servers = (report["serverResults"] as ReadonlyArray<Record<string, unknown>>).map((r) => String(r["server"]))

@@ -16,7 +16,7 @@ describe("bench/data.mjs", () => {
     const lines = result.stdout.trimEnd().split("\n")
     const report = JSON.parse(lines[lines.length - 1] ?? "") as Record<string, unknown>
     expect(report).toMatchObject({ bench: "data", quick: true, roundTrips: 200, rttBytes: 32, bulkMiB: 2 })
-    for (const key of ["rttVsNet", "platformRttVsNodeSocket", "sendVsNet", "receiveVsNet", "cpuPerRoundTripVsNet"]) {
+    for (const key of ["rttVsNet", "platformRttVsNodeSocket", "sendVsNet", "receiveVsNet", "cpuPerRoundTripVsNet", "duplexRttVsNet", "duplexCpuPerRoundTripVsNet"]) {
       expect(typeof report[key], key).toBe("number")
     }
     const results = report["results"] as ReadonlyArray<Record<string, Record<string, unknown>>>

@@ -236,12 +236,50 @@ describe.each(backends)("PlatformSocket: $name", (backend) => {
       expect(PlatformSocket.Tag).toBe(Platform.Socket)
     }))
 
-  test("make: connect failures stay the library's typed errors", () =>
+  test("make: a connect failure fails the run with \"Open\" and the library's typed error as the cause", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(PlatformSocket.make(yield* backend.refused))
-      expect(error._tag).toBe("WSAECONNREFUSED")
-      const fromLayer = yield* Effect.flip(Effect.provide(Effect.void, PlatformSocket.layer(yield* backend.refused)))
-      expect(fromLayer._tag).toBe("WSAECONNREFUSED")
+      const socket = yield* PlatformSocket.make(yield* backend.refused)
+      const error = socketErrorOf(yield* Effect.exit(socket.run(() => {})))
+      expect(error?.reason).toBe("Open")
+      expect(error !== undefined && error.reason !== "Close" ? (error.cause as WsaError.WsaError)._tag : undefined)
+        .toBe("WSAECONNREFUSED")
+      const fromLayer = yield* Effect.exit(
+        Effect.flatMap(Platform.Socket, (platform) => platform.run(() => {})).pipe(
+          Effect.provide(PlatformSocket.layer(yield* backend.refused))
+        )
+      )
+      expect(socketErrorOf(fromLayer)?.reason).toBe("Open")
+      expect((yield* Iocp.stats).pending).toBe(0)
+    }))
+
+  test("make: each run dials a connection of its own, as NodeSocket.makeNet does: two runs against a closing peer read twice", () =>
+    Effect.gen(function*() {
+      const target = yield* backend.closing
+      const socket = yield* PlatformSocket.make(target)
+      const received: Array<string> = []
+      for (const _ of [1, 2]) {
+        const run = yield* Effect.fork(socket.run((bytes) => void received.push(decoder.decode(bytes))))
+        yield* backend.settle
+        expect(Exit.isSuccess(yield* Fiber.await(run))).toBe(true)
+      }
+      expect(received.join("")).toBe("byebye")
+      expect((yield* Iocp.stats).pending).toBe(0)
+    }))
+
+  test("make with a host name and port: dialed with dialName; the dial options apply to each connection", () =>
+    Effect.gen(function*() {
+      const recording = backend.name.startsWith("platform") ? yield* recordingServer("ipv4") : undefined
+      if (recording === undefined) return
+      const socket = yield* PlatformSocket.make({ host: "localhost", port: recording.address.port }, { data: new TextEncoder().encode("hi") })
+      const run = yield* Effect.fork(socket.run(() => {}))
+      const write = yield* socket.writer
+      yield* write("!")
+      const first = yield* Effect.promise(async () => {
+        while (recording.connections[0] === undefined || recording.connections[0].received().length < 3) await new Promise((r) => setTimeout(r, 2))
+        return recording.connections[0].received().toString()
+      })
+      expect(first).toBe("hi!")
+      yield* Fiber.interrupt(run)
     }))
 
   test("run on a socket that is not connected: SocketGenericError \"Open\" with WSAENOTCONN", () =>
@@ -324,7 +362,8 @@ describe.each(backends)("PlatformSocket: $name", (backend) => {
     Effect.gen(function*() {
       const target = yield* backend.echo
       const { fiber, stats } = yield* Effect.scoped(Effect.gen(function*() {
-        const socket = yield* PlatformSocket.make(target)
+        const { socket: connection } = yield* ConnectEx.dial(target)
+        const socket = yield* PlatformSocket.fromSocket(connection)
         const fiber = yield* Effect.fork(socket.run(() => {}))
         for (let i = 0; i < 10_000 && (yield* Iocp.stats).pending < 1; i++) yield* Effect.yieldNow()
         return { fiber, stats: yield* Iocp.stats }

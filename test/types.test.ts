@@ -78,13 +78,23 @@ describe("each function's error type is its own union", () => {
     expectTypeOf<Effect.Effect.Error<typeof bounded>>().toEqualTypeOf<WsaError.DialFailure | Cause.TimeoutException>()
     expectTypeOf<WsaError.DialFailure>().toEqualTypeOf<WsaError.ConnectError | WsaError.OpenError | WsaError.BindError>()
   })
-  it("ConnectEx.dialName / dialList: WSAEINVAL for bad arguments, never a defect", () => {
+  it("ConnectEx.dialName / dialList: a dial's failure when every attempt failed alike, DialError for mixed ones, WSAEINVAL for bad arguments", () => {
     expectTypeOf<Effect.Effect.Error<ReturnType<typeof ConnectEx.dialName>>>().toEqualTypeOf<
-      HappyEyeballs.DialError | Resolver.ResolveError | WsaError.WSAEINVAL | Cause.TimeoutException
+      HappyEyeballs.DialError | WsaError.DialFailure | Resolver.ResolveError | WsaError.WSAEINVAL | Cause.TimeoutException
     >()
     expectTypeOf<Effect.Effect.Error<ReturnType<typeof ConnectEx.dialList>>>().toEqualTypeOf<
-      HappyEyeballs.DialError | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutException
+      HappyEyeballs.DialError | WsaError.DialFailure | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutException
     >()
+    // a refusal and a timeout caught by their tags, as on `dial`
+    const caught = ConnectEx.dialName("localhost", 8080, { timeout: "1 second" }).pipe(
+      Effect.as("connected"),
+      Effect.catchTags({
+        WSAECONNREFUSED: () => Effect.succeed("refused"),
+        TimeoutException: () => Effect.succeed("timed out")
+      })
+    )
+    expectTypeOf<Effect.Effect.Success<typeof caught>>().toEqualTypeOf<string>()
+    expectTypeOf<"WSAECONNREFUSED" | "TimeoutException">().not.toMatchTypeOf<Effect.Effect.Error<typeof caught>["_tag"]>()
   })
 })
 

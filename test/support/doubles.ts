@@ -8,7 +8,7 @@
  * - `resetConnectFails`: `resetConnect` answers this WSA code, so a refused socket cannot connect again.
  * - `throwOn`: `start` of that operation throws (a driver defect).
  */
-import type { Completion, Done, Driver, NativeSocket, Operation } from "../../packages/core/src/index.js"
+import type { Completion, Done, Driver, InFlight, NativeSocket } from "../../packages/core/src/index.js"
 import { Simulated } from "../../packages/effect-connectex/src/index.js"
 
 export interface DoubleOptions {
@@ -51,9 +51,9 @@ export const makeDouble = (network: Simulated.Network, options: DoubleOptions = 
   const wrap = (
     name: NonNullable<DoubleOptions["throwOn"]>,
     socket: NativeSocket,
-    start: (done: Done) => Operation,
+    start: (done: Done) => InFlight,
     done: Done
-  ): Operation => {
+  ): InFlight => {
     if (options.throwOn === name) throw new DriverDefect(name)
     const delay = options.cancelDelay
     if (delay === undefined) return start(done)

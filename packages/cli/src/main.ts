@@ -3,8 +3,12 @@
  *
  *   connectex                      demo: an embedded echo server, a probe of it, then a probe of a closed port
  *   connectex probe <host:port> [--data TEXT] [--bind ADDR] [--retries N] [--timeout DURATION] [--fast-open]
+ *                                  host: a name (resolved, its addresses raced: Happy Eyeballs), an IPv4
+ *                                  address, or an IPv6 address in brackets ([::1]:8080)
  *
- * Exit status: 0 when the (last) probe connected / the demo showed what it should, 1 when not, 2 for bad input.
+ * Exit status: 0 when the (last) probe connected / the demo showed what it should, 1 when not (refused,
+ * unreachable, timed out, or the name did not resolve), 2 for bad input.
+ * Output is plain text (no ANSI escapes) unless it is a terminal and NO_COLOR is unset or empty.
  *
  * @since 0.1.0
  */
@@ -13,8 +17,10 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Data, Duration, Effect, Either, Exit, Option } from "effect"
 import { ConnectEx, SocketAddress, WsaError } from "effect-connectex"
 import { echoServer, refusingPort } from "./demoPeers.js"
-import { parseDuration } from "./parse.js"
-import { probe, type ProbeOptions } from "./probe.js"
+import { describeStartFailure } from "./messages.js"
+import { wantsColour, withColours } from "./output.js"
+import { parseBind, parseDuration, parseTarget } from "./parse.js"
+import { formatTarget, probe, type ProbeOptions } from "./probe.js"
 import { readVersion } from "./version.js"
 
 /** Already reported to the user: only the exit status is left to set. */
@@ -26,16 +32,14 @@ const defaultTimeout = "5s"
 const fail = (exitCode: number, message: string) =>
   Effect.zipRight(Console.error(`connectex: ${message}`), Effect.fail(new Reported({ exitCode })))
 
-const addressFrom = (what: string) => (text: string) =>
-  SocketAddress.parse(text).pipe(
-    Effect.mapError((error) => `invalid ${what} ${JSON.stringify(text)}: ${error.detail ?? error.message} (e.g. 127.0.0.1:8080 or [::1]:8080)`)
-  )
-
 const invalidOption = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
 
 const target = Args.text({ name: "host:port" }).pipe(
-  Args.withDescription("the destination: an IPv4 or IPv6 literal and a port, 127.0.0.1:8080 or [::1]:8080"),
-  Args.mapEffect((text) => Effect.mapError(addressFrom("target")(text), HelpDoc.p))
+  Args.withDescription(
+    "the destination: a host name (resolved; its addresses are raced, IPv6 first), an IPv4 address, or an IPv6 " +
+      "address in brackets, and a port: localhost:8080, 127.0.0.1:8080, [::1]:8080"
+  ),
+  Args.mapEffect((text) => Either.match(parseTarget(text), { onLeft: (why) => Effect.fail(HelpDoc.p(why)), onRight: Effect.succeed }))
 )
 
 const data = Options.text("data").pipe(
@@ -46,8 +50,8 @@ const data = Options.text("data").pipe(
 
 const bind = Options.text("bind").pipe(
   Options.withPseudoName("host:port"),
-  Options.withDescription("local address to bind before connecting (default: the wildcard of the target's family, port 0)"),
-  Options.mapEffect((text) => Effect.mapError(addressFrom("--bind address")(text), invalidOption)),
+  Options.withDescription("local IP address and port to bind before connecting, port 0 for any (default: the wildcard of the target's family, port 0)"),
+  Options.mapEffect((text) => Either.match(parseBind(text), { onLeft: (why) => Effect.fail(invalidOption(why)), onRight: Effect.succeed })),
   Options.optional
 )
 
@@ -73,7 +77,7 @@ const timeout = Options.text("timeout").pipe(
 )
 
 const fastOpen = Options.boolean("fast-open").pipe(
-  Options.withDescription("set TCP_FASTOPEN so that the data may ride with the SYN")
+  Options.withDescription("set TCP_FASTOPEN so that the data may ride with the SYN (an IP address target only)")
 )
 
 /** The library's services for a command; a layer that cannot start is reported in its own words. */
@@ -82,7 +86,7 @@ const withConnectEx = <A, E, R>(
 ) =>
   effect.pipe(
     Effect.provide(ConnectEx.layer),
-    Effect.catchIf(WsaError.isWsaError, (error) => fail(1, `cannot start the ConnectEx service: ${error.message}`))
+    Effect.catchIf(WsaError.isWsaError, (error) => fail(1, describeStartFailure(error)))
   )
 
 const runProbe = (options: ProbeOptions) =>
@@ -98,10 +102,19 @@ const probeCommand = Command.make(
   (input) =>
     Effect.gen(function*() {
       const local = Option.getOrUndefined(input.bind)
-      if (local !== undefined && local.family !== input.target.family) {
+      const destination = input.target
+      if (local !== undefined && destination._tag === "Address" && local.family !== destination.address.family) {
         return yield* fail(
           2,
-          `--bind ${SocketAddress.format(local)} is ${local.family} but the target ${SocketAddress.format(input.target)} is ${input.target.family}`
+          `--bind ${SocketAddress.format(local)} is ${local.family} but the target ${formatTarget(destination)} is ` +
+            `${destination.address.family}: give --bind an ${destination.address.family} address, or leave it out`
+        )
+      }
+      if (input.fastOpen && destination._tag === "Name") {
+        return yield* fail(
+          2,
+          `--fast-open needs an IP address target, and ${destination.host} is a name: give one of its IP addresses ` +
+            `instead, e.g. connectex probe 127.0.0.1:${destination.port} --fast-open`
         )
       }
       yield* withConnectEx(runProbe({
@@ -123,7 +136,7 @@ const demo = Effect.scoped(
     yield* Console.log(`driver: ${yield* ConnectEx.driverName}\n`)
     const echoPort = yield* echoServer
     const echoed = yield* probe({
-      target: SocketAddress.ipv4("127.0.0.1", echoPort),
+      target: { _tag: "Address", address: SocketAddress.ipv4("127.0.0.1", echoPort) },
       data: new TextEncoder().encode("hello from connectex"),
       bind: undefined,
       retries: 0,
@@ -134,7 +147,7 @@ const demo = Effect.scoped(
     yield* Console.log("")
     const closedPort = yield* refusingPort
     const refused = yield* probe({
-      target: SocketAddress.ipv4("127.0.0.1", closedPort),
+      target: { _tag: "Address", address: SocketAddress.ipv4("127.0.0.1", closedPort) },
       data: undefined,
       bind: undefined,
       retries: 2,
@@ -146,14 +159,14 @@ const demo = Effect.scoped(
       Buffer.from(echoed.outcome.right.echo).toString("utf8") === "hello from connectex"
     const refusedAsExpected = Either.isLeft(refused.outcome) && refused.outcome.left._tag === "WSAECONNREFUSED"
     if (!echoWorked || !refusedAsExpected) {
-      return yield* fail(1, "demo: the outcomes were not the expected success then WSAECONNREFUSED")
+      return yield* fail(1, "demo: the outcomes above are not the expected success then WSAECONNREFUSED; please report this, with the output, as a bug")
     }
     yield* Console.log("\ndemo done: one connection with data and its echo, one typed WSAECONNREFUSED")
   })
 ).pipe(
   Effect.catchIf(
     (error): error is Error => error instanceof Error && !(error instanceof Reported),
-    (error) => fail(1, `demo: the embedded server failed: ${error.message}`)
+    (error) => fail(1, `demo: the embedded echo server on 127.0.0.1 could not start (${error.message}); check that this machine allows listening on loopback`)
   )
 )
 
@@ -168,7 +181,13 @@ const connectex = Command.make("connectex", {}, () => withConnectEx(demo)).pipe(
 
 const cli = Command.run(connectex, { name: "connectex", version })
 
-cli(process.argv).pipe(
+// @effect/cli colours its help and usage errors whatever the output: a pipe or NO_COLOR gets them plain.
+const colour = { stdout: wantsColour(process.stdout, process.env), stderr: wantsColour(process.stderr, process.env) }
+
+/** Where a usage error sends the user: the help of the command they typed. */
+const helpCommand = process.argv[2] === "probe" ? "connectex probe --help" : "connectex --help"
+
+Console.consoleWith((base) => Effect.withConsole(cli(process.argv), withColours(base, colour))).pipe(
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({
     disableErrorReporting: true,
@@ -177,9 +196,12 @@ cli(process.argv).pipe(
       if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return onExit(Exit.isSuccess(exit) ? 0 : 130)
       const failure = Cause.failureOption(exit.cause)
       if (Option.isSome(failure) && failure.value instanceof Reported) return onExit(failure.value.exitCode)
-      // @effect/cli has printed the usage problem already.
-      if (Option.isSome(failure) && ValidationError.isValidationError(failure.value)) return onExit(2)
-      process.stderr.write(`connectex: unexpected failure\n${Cause.pretty(exit.cause)}\n`)
+      if (Option.isSome(failure) && ValidationError.isValidationError(failure.value)) {
+        // @effect/cli has printed the usage problem already: say where the usage is.
+        process.stderr.write(`connectex: run \`${helpCommand}\` for the usage\n`)
+        return onExit(2)
+      }
+      process.stderr.write(`connectex: unexpected failure (a bug in connectex; please report it with this output)\n${Cause.pretty(exit.cause)}\n`)
       onExit(1)
     }
   })

@@ -3,37 +3,34 @@
  *
  * @since 0.1.0
  */
-import { Cause, Console, Duration, Effect, Either, Schedule } from "effect"
-import { ConnectEx, type Iocp, Socket, SocketAddress, WsaError } from "effect-connectex"
-import { formatMillis } from "./parse.js"
+import { Console, Duration, Effect, Either, Schedule, type Scope } from "effect"
+import { ConnectEx, type Iocp, Socket, SocketAddress, type WsaError } from "effect-connectex"
+import { type AttemptError, describeFailure, errorName, isRetryable } from "./messages.js"
+import { formatMillis, type Target } from "./parse.js"
 
 /**
  * @since 0.1.0
  */
 export interface ProbeOptions {
-  readonly target: SocketAddress.SocketAddress
+  readonly target: Target
   readonly data: Uint8Array | undefined
   readonly bind: SocketAddress.SocketAddress | undefined
   /** retries after the first attempt, for the retryable outcomes only */
   readonly retries: number
-  /** bounds each attempt (connect, and the echo when `readEcho`) */
+  /** bounds each attempt (resolution, connect, and the echo when `readEcho`) */
   readonly timeout: Duration.Duration
+  /** an address target only: a name's race opens its own sockets */
   readonly fastOpen: boolean
   /** after connecting with data, read the same number of bytes back (the demo's echo server) */
   readonly readEcho: boolean
 }
 
 /**
- * What an attempt can fail with: a WSA error, or our own per-attempt timeout.
- *
- * @since 0.1.0
- */
-export type AttemptError = WsaError.WsaError | Cause.TimeoutException
-
-/**
  * @since 0.1.0
  */
 export interface Connected {
+  /** the address connected to: the target's, or the one that won a name's race */
+  readonly address: SocketAddress.SocketAddress
   readonly bytesSent: number
   readonly echo: Uint8Array | undefined
 }
@@ -50,23 +47,20 @@ export interface ProbeResult {
 /** The first retry waits this long, and each further one twice as long as the previous. */
 const firstDelay = Duration.millis(100)
 
-const isRetryable = (error: AttemptError): boolean => Cause.isTimeoutException(error) || WsaError.isRetryable(error)
-
 /**
- * One line for a failure: the tag, the WSA code and the library's message.
+ * The target as the user reads it back: `localhost:8080`, `127.0.0.1:8080`, `[::1]:8080`.
  *
  * @since 0.1.0
  */
-export const describeError = (error: AttemptError, timeout: Duration.Duration): string =>
-  Cause.isTimeoutException(error)
-    ? `TimeoutException: no completion within ${formatMillis(timeout)}; the pending connect was cancelled`
-    : `${error._tag} (code ${error.code}): ${error.message}`
+export const formatTarget = (target: Target): string =>
+  target._tag === "Address" ? SocketAddress.format(target.address) : `${target.host}:${target.port}`
 
 const printable = (bytes: Uint8Array): string =>
   JSON.stringify(Buffer.from(bytes).toString("utf8"))
 
-const describeSuccess = (connected: Connected): string =>
-  `connected, ${connected.bytesSent} byte${connected.bytesSent === 1 ? "" : "s"} sent` +
+const describeSuccess = (connected: Connected, target: Target): string =>
+  `connected${target._tag === "Name" ? ` to ${SocketAddress.format(connected.address)}` : ""}, ` +
+  `${connected.bytesSent} byte${connected.bytesSent === 1 ? "" : "s"} sent` +
   (connected.echo === undefined ? "" : `, echo ${printable(connected.echo)} received`)
 
 /** Reads until `length` bytes arrived or the peer closed. */
@@ -83,43 +77,59 @@ const receiveExactly = (socket: Socket.Socket, length: number): Effect.Effect<Ui
     return Buffer.concat(chunks)
   })
 
+type Attempt = Effect.Effect<Connected, AttemptError, ConnectEx.ConnectEx | Iocp.Iocp | Scope.Scope>
+
+/** One connection to an address, step by step: the socket is ours, so options such as TCP Fast Open apply. */
+const connectAddress = (address: SocketAddress.SocketAddress, options: ProbeOptions): Attempt =>
+  Effect.gen(function*() {
+    const socket = yield* Socket.open({ family: address.family })
+    if (options.fastOpen) yield* Socket.setOption(socket, "TCP_FASTOPEN", true)
+    yield* Socket.bind(socket, options.bind ?? SocketAddress.wildcard(address.family))
+    const { bytesSent } = yield* ConnectEx.connect(socket, address, { data: options.data })
+    const echo = options.readEcho && options.data !== undefined
+      ? yield* receiveExactly(socket, options.data.length)
+      : undefined
+    return { address, bytesSent, echo }
+  })
+
+/** A name: resolved, then its addresses raced (RFC 8305) by the library's dialName. */
+const connectName = (host: string, port: number, options: ProbeOptions): Attempt =>
+  Effect.map(
+    ConnectEx.dialName(host, port, { bind: options.bind, data: options.data }),
+    ({ address, bytesSent }) => ({ address, bytesSent, echo: undefined })
+  )
+
 const attemptOnce = (options: ProbeOptions): Effect.Effect<Connected, AttemptError, ConnectEx.ConnectEx | Iocp.Iocp> =>
   Effect.scoped(
-    Effect.gen(function*() {
-      const socket = yield* Socket.open({ family: options.target.family })
-      if (options.fastOpen) yield* Socket.setOption(socket, "TCP_FASTOPEN", true)
-      yield* Socket.bind(socket, options.bind ?? SocketAddress.wildcard(options.target.family))
-      const { bytesSent } = yield* ConnectEx.connect(socket, options.target, { data: options.data })
-      const echo = options.readEcho && options.data !== undefined
-        ? yield* receiveExactly(socket, options.data.length)
-        : undefined
-      return { bytesSent, echo }
-    })
+    options.target._tag === "Address"
+      ? connectAddress(options.target.address, options)
+      : connectName(options.target.host, options.target.port, options)
   ).pipe(Effect.timeout(options.timeout))
 
 /**
- * Runs the attempts (retrying WSAECONNREFUSED, WSAENETUNREACH, WSAETIMEDOUT and timeouts with exponential
- * back-off from 100 ms), printing each attempt and each wait as it happens, then a summary.
+ * Runs the attempts (retrying what `isRetryable` says may pass next time, with exponential back-off from
+ * 100 ms), printing each attempt and each wait as it happens, then a summary.
  *
  * @since 0.1.0
  */
 export const probe = (options: ProbeOptions): Effect.Effect<ProbeResult, never, ConnectEx.ConnectEx | Iocp.Iocp> =>
   Effect.gen(function*() {
-    const target = SocketAddress.format(options.target)
+    const target = formatTarget(options.target)
     const tries = options.retries + 1
     yield* Console.log(
       `probe ${target}: up to ${tries} attempt${tries === 1 ? "" : "s"}, timeout ${formatMillis(options.timeout)} each` +
         (options.data === undefined ? "" : `, ${options.data.length} bytes of data`) +
         (options.bind === undefined ? "" : `, bound to ${SocketAddress.format(options.bind)}`) +
-        (options.fastOpen ? ", TCP Fast Open" : "")
+        (options.fastOpen ? ", TCP Fast Open" : "") +
+        (options.target._tag === "Name" ? "; each attempt resolves the name and races its addresses (Happy Eyeballs)" : "")
     )
     let attempts = 0
     let previous: string | undefined
     // A repeated error is named, not explained again.
     const describeAttempt = (result: Either.Either<Connected, AttemptError>): string => {
-      if (Either.isRight(result)) return describeSuccess(result.right)
-      const full = describeError(result.left, options.timeout)
-      const text = full === previous ? `${result.left._tag}, as above` : full
+      if (Either.isRight(result)) return describeSuccess(result.right, options.target)
+      const full = describeFailure(result.left, options.timeout)
+      const text = full === previous ? `${errorName(result.left)}, as above` : full
       previous = full
       return text
     }
@@ -147,7 +157,7 @@ export const probe = (options: ProbeOptions): Effect.Effect<ProbeResult, never, 
       Either.match(outcome, {
         onLeft: (error) =>
           `summary: ${target} not connected after ${attempts} attempt${attempts === 1 ? "" : "s"} in ${formatMillis(elapsed)}; ` +
-          `last error ${Cause.isTimeoutException(error) ? error._tag : `${error._tag} (code ${error.code})`}` +
+          `last error ${errorName(error)}` +
           (isRetryable(error) || attempts > options.retries ? "" : " (not retryable)"),
         onRight: (connected) =>
           `summary: ${target} connected on attempt ${attempts} of ${tries} in ${formatMillis(elapsed)}, ` +

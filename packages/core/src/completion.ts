@@ -74,7 +74,7 @@ export interface CompletionTable {
   readonly counts: () => Counts
 }
 
-export const isThrown = (u: Submitted | Thrown): u is Thrown => "thrown" in u
+export const isThrown = (u: object): u is Thrown => "thrown" in u
 
 export const makeCompletionTable = (
   hooks: { readonly onPendingChange?: (delta: 1 | -1) => void } = {}

@@ -47,6 +47,15 @@ export const describeAttempts = (
     ? "there was no address to try"
     : attempts.map((a) => `${keyOf(a.address)} ${a.error._tag}`).join(", ")
 
+/**
+ * The WSA code every failed attempt shares, or undefined when they differ (or there were none): a race whose
+ * attempts all failed alike fails with that code's error, so that it is caught as a single dial's would be.
+ */
+export const sharedCode = (attempts: ReadonlyArray<{ readonly error: { readonly code: number } }>): number | undefined => {
+  const code = attempts[0]?.error.code
+  return code !== undefined && attempts.every((attempt) => attempt.error.code === code) ? code : undefined
+}
+
 /** A resolver's literal that cannot be dialed: the address it names and why (a WSAEINVAL attempt). */
 export interface UnusableLiteral {
   readonly address: Ipv6Address

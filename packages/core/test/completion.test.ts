@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { finished, isThrown, makeCompletionTable, once, type Submitted, type Thrown } from "../src/completion.js"
-import type { Completion, Done, Operation } from "../src/native/Driver.js"
+import type { Completion, Done, InFlight } from "../src/native/Driver.js"
 
 const ok: Completion = { status: 0, bytes: 3 }
 const aborted: Completion = { status: 995, bytes: 0 }
@@ -9,7 +9,7 @@ const aborted: Completion = { status: 995, bytes: 0 }
 const manual = () => {
   let done: Done | undefined
   let cancels = 0
-  const start = (d: Done): Operation => {
+  const start = (d: Done): InFlight => {
     done = d
     return { cancel: () => void cancels++ }
   }

@@ -118,6 +118,25 @@ interface Winner {
   readonly address: SocketAddress.SocketAddress
 }
 
+const toDialFailure = WsaError.narrowingError(WsaError.dialTags)
+
+/**
+ * Every attempt failed: with the error they share when they all failed alike (one attempt: its own error), so
+ * that `catchTag("WSAECONNREFUSED")` works on a name as on an address; a `DialError` listing each otherwise.
+ */
+const allFailed = (host: string | undefined, port: number, attempts: ReadonlyArray<FailedAttempt>): DialError | WsaError.DialFailure => {
+  const code = Core.sharedCode(attempts)
+  const first = attempts[0]?.error
+  if (code === undefined || first === undefined) return new DialError({ host, port, attempts })
+  if (attempts.length === 1) return first
+  const target = host === undefined ? `port ${port}` : `${host}:${port}`
+  return toDialFailure(WsaError.fromCode(code, {
+    operation: first.operation,
+    address: first.address,
+    detail: `every attempt to ${target} failed this way (${Core.describeAttempts(attempts)})`
+  }))
+}
+
 /** The race itself, over addresses already ordered; `timeout` is applied by the callers. */
 const race = <R>(
   host: string | undefined,
@@ -125,13 +144,13 @@ const race = <R>(
   addresses: ReadonlyArray<SocketAddress.SocketAddress>,
   unusable: ReadonlyArray<FailedAttempt>,
   options: DialManyOptions<R> | undefined
-): Effect.Effect<DialedAddress, DialError, ConnectEx.ConnectEx | Scope.Scope | R> =>
+): Effect.Effect<DialedAddress, DialError | WsaError.DialFailure, ConnectEx.ConnectEx | Scope.Scope | R> =>
   Effect.gen(function*() {
-    if (addresses.length === 0) return yield* Effect.fail(new DialError({ host, port, attempts: unusable }))
+    if (addresses.length === 0) return yield* Effect.fail(allFailed(host, port, unusable))
     const delay = Option.getOrElse(Duration.decodeUnknown(options?.attemptDelay ?? DEFAULT_ATTEMPT_DELAY), () => DEFAULT_ATTEMPT_DELAY)
     const attemptOptions: ConnectEx.DialOptions<R> & { readonly timeout?: undefined } = { bind: options?.bind, data: options?.data, retry: options?.retry }
     const parent = yield* Effect.scope
-    const winner = yield* Deferred.make<Winner, DialError>()
+    const winner = yield* Deferred.make<Winner, DialError | WsaError.DialFailure>()
     const failedSignal = yield* Queue.unbounded<void>()
     const failures: Array<FailedAttempt | undefined> = addresses.map(() => undefined)
     let failed = 0
@@ -157,7 +176,7 @@ const race = <R>(
               failed++
               if (failed === addresses.length) {
                 const attempts = [...failures.filter((f): f is FailedAttempt => f !== undefined), ...unusable]
-                return Effect.asVoid(Deferred.fail(winner, new DialError({ host, port, attempts })))
+                return Effect.asVoid(Deferred.fail(winner, allFailed(host, port, attempts)))
               }
               return Effect.asVoid(Queue.offer(failedSignal, undefined))
             }))
@@ -240,12 +259,12 @@ export const dialList = <R = never>(
   options?: DialManyOptions<R>
 ): Effect.Effect<
   DialedAddress,
-  DialError | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutException,
+  DialError | WsaError.DialFailure | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutException,
   ConnectEx.ConnectEx | Scope.Scope | R
 > =>
   Effect.suspend((): Effect.Effect<
     DialedAddress,
-    DialError | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutException,
+    DialError | WsaError.DialFailure | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutException,
     ConnectEx.ConnectEx | Scope.Scope | R
   > => {
     if (!Array.isArray(addresses)) return invalid("connect", `The addresses must be an array, got ${describe(addresses)}.`)
@@ -280,7 +299,7 @@ export const dialName = <R = never>(
   options?: DialManyOptions<R>
 ): Effect.Effect<
   DialedAddress,
-  DialError | Resolver.ResolveError | WsaError.WSAEINVAL | Cause.TimeoutException,
+  DialError | WsaError.DialFailure | Resolver.ResolveError | WsaError.WSAEINVAL | Cause.TimeoutException,
   ConnectEx.ConnectEx | Scope.Scope | R
 > => {
   const run = Effect.gen(function*() {

@@ -1,57 +1,52 @@
 /**
- * A connected socket as a node:stream `Duplex`, so that the ecosystem's clients run over this library's
- * connections: `tls.connect({ socket })`, an `http.Agent` whose `createConnection` dials with
- * `ConnectEx.dial` (typed connect errors, retries, Happy Eyeballs), and everything built on them.
+ * Connections as node:net sockets, so that the clients users already have run over this library: a
+ * node:stream `Duplex` that is a `net.Socket` to the code that receives it (`connect()` and "connect",
+ * `connecting` / `pending` / `readyState`, the addresses and counters, `setNoDelay` / `setKeepAlive` /
+ * `setTimeout`, `ref` / `unref`, errors with node:net's `code` / `errno` / `syscall` and the typed WSA error as
+ * `cause`), driven from the driver's callbacks with no fiber or Effect per chunk or per write.
  *
- * Reading is the streaming read of `Socket.stream`: every chunk already there is pushed in one step, and
- * reading pauses while `push` says the consumer's buffer is full (back-pressure reaches the peer through
- * TCP). Writing is `Socket.send` (tried synchronously from the chunk's bytes first); the writable side's
- * `end()` is a half-close (`Socket.shutdown(socket, "send")`, a FIN after the data). `destroy()` closes the
- * socket. Errors are the library's typed WSA errors (`_tag`, `code`), emitted as the stream's `error`.
+ * `toDuplex` wraps a connection you have; a `connector` dials them for the clients (through `ConnectEx.dialName`:
+ * typed errors, the retry schedule, the timeout, Happy Eyeballs): `createConnection` (net.createConnection's
+ * shape), `socket()` (an unconnected socket for clients that connect what they are given, as pg does), `connect`
+ * (undici's `connect` option) and `agent()` (an `http.Agent`).
  *
  * @example
- * import * as tls from "node:tls"
+ * import * as http from "node:http"
  * import { Effect } from "effect"
- * import { ConnectEx, NodeStream, SocketAddress } from "effect-connectex"
+ * import { ConnectEx, NodeStream } from "effect-connectex"
  *
  * const program = Effect.gen(function*() {
- *   const { socket } = yield* ConnectEx.dial(SocketAddress.ipv4("127.0.0.1", 443))
- *   const duplex = yield* NodeStream.toDuplex(socket)
- *   const secure = tls.connect({ socket: duplex, servername: "localhost" })
+ *   const connector = yield* NodeStream.connector({ timeout: "5 seconds" })
+ *   http.get({ host: "localhost", port: 8080, path: "/", agent: connector.agent() }, (response) => response.resume())
+ *   yield* Effect.never
  * }).pipe(Effect.scoped, Effect.provide(ConnectEx.layer))
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, type Fiber, Runtime } from "effect"
-import { Duplex } from "node:stream"
-import type * as WsaError from "./errors/WsaError.js"
-import { isPulled, makeReader, type Pulled, type Reader, WAIT } from "./internal/reader.js"
+import * as Core from "@effect-connectex/core"
+import { Cause, Effect, Exit, Fiber, Runtime, Scope } from "effect"
+import * as http from "node:http"
+import * as tls from "node:tls"
+import type * as ConnectEx from "./ConnectEx.js"
+import * as WsaError from "./errors/WsaError.js"
+import { dialName, type DialManyOptions } from "./HappyEyeballs.js"
 import * as internal from "./internal/socket.js"
-import * as Socket from "./Socket.js"
+import type * as Socket from "./Socket.js"
+import * as SocketAddress from "./SocketAddress.js"
 
 /**
- * Options of `toDuplex`.
+ * Options of a Duplex: `readSize` (the most one read takes, default 65536), `allowHalfOpen` (default false, as
+ * net.Socket) and `highWaterMark` (the readable side's buffer before reading pauses, default 64 KiB).
  *
  * @example
  * NodeStream.toDuplex(socket, { readSize: 16 * 1024, allowHalfOpen: true })
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /** the most one read takes (default 65536) */
-  readonly readSize?: number | undefined
-  /**
-   * keep the writable side open after the peer's end (default false, as `net.Socket`: the peer's end ends
-   * the writable side too, a FIN back)
-   */
-  readonly allowHalfOpen?: boolean | undefined
-  /** the readable side's buffer before reading pauses (default 64 KiB) */
-  readonly highWaterMark?: number | undefined
-}
+export type Options = Core.Duplex.Options
 
 /**
- * The Duplex `toDuplex` gives: a `stream.Duplex` with the `net.Socket` methods that `http` and `tls` call
- * (`setNoDelay`, `setKeepAlive`, `setTimeout`, `ref`, `unref`) and the underlying socket.
+ * The Duplex: a `stream.Duplex` with what clients read of a `net.Socket`.
  *
  * @example
  * const duplex: NodeStream.SocketDuplex = yield* NodeStream.toDuplex(socket)
@@ -59,179 +54,189 @@ export interface Options {
  * @since 0.1.0
  * @category models
  */
-export interface SocketDuplex extends Duplex {
-  /** the connected socket the stream reads and writes */
-  readonly socket: Socket.Socket
-  /** always false: the socket is connected before the Duplex exists (http.Agent reads it) */
-  readonly connecting: boolean
-  /** TCP_NODELAY on the socket, as net.Socket#setNoDelay */
-  setNoDelay(noDelay?: boolean): this
-  /** SO_KEEPALIVE on the socket, as net.Socket#setKeepAlive */
-  setKeepAlive(enable?: boolean, initialDelay?: number): this
-  /** an idle timeout that emits "timeout", as net.Socket#setTimeout (http.Agent uses it) */
-  setTimeout(timeout: number, callback?: () => void): this
-  /** kept for net.Socket compatibility: the socket never holds the process open by itself */
-  ref(): this
-  /** kept for net.Socket compatibility: the socket never holds the process open by itself */
-  unref(): this
-}
+export type SocketDuplex = Core.Duplex.SocketDuplex
 
-class ConnectionDuplex extends Duplex implements SocketDuplex {
-  readonly connecting = false
-  private reading: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
-  private readingNow = false
-  private idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
-  private idleMs = 0
-  private readonly reader: Reader
-
-  constructor(
-    readonly socket: Socket.Socket,
-    private readonly runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>,
-    options: Options | undefined
-  ) {
-    super({
-      allowHalfOpen: options?.allowHalfOpen ?? false,
-      readableHighWaterMark: options?.highWaterMark ?? 64 * 1024,
-      decodeStrings: true
-    })
-    this.reader = makeReader(socket, options?.readSize ?? 64 * 1024)
-  }
-
-  /** Runs `effect` and calls `then` with its exit (synchronously when it completes at once). */
-  private run<A, E>(effect: Effect.Effect<A, E>, then: (exit: Exit.Exit<A, E>) => void): Fiber.RuntimeFiber<A, E> {
-    const fiber = this.runFork(effect)
-    fiber.addObserver(then)
-    return fiber
-  }
-
-  private activity(): void {
-    if (this.idleMs > 0) this.armIdle()
-  }
-
-  private armIdle(): void {
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer)
-    this.idleTimer = this.idleMs > 0 ? setTimeout(() => this.emit("timeout"), this.idleMs) : undefined
-    this.idleTimer?.unref?.()
-  }
-
-  // What is already there is taken synchronously (the reader's `tryPull`, no fiber), as long as the consumer
-  // wants more; only an empty socket starts a fiber, for one wait. One read outstanding at a time. The fiber
-  // may finish (and its observer run) inside `runFork`/`addObserver`, so the state is set before either is
-  // called.
-  override _read(): void {
-    if (this.readingNow || this.destroyed) return
-    while (true) {
-      const now = this.reader.tryPull()
-      if (now === WAIT) return this.waitAndRead()
-      if (!this.deliver(now)) return
-    }
-  }
-
-  /** Pushes what a read gave; true when the consumer wants more at once. */
-  private deliver(pulled: Pulled | WsaError.ReceiveError): boolean {
-    if (!isPulled(pulled)) {
-      this.destroy(failureOf(Cause.fail(pulled)))
-      return false
-    }
-    this.activity()
-    const chunks = pulled
-    if (chunks === undefined) {
-      this.push(null)
-      return false
-    }
-    let more = true
-    for (const chunk of chunks) more = this.push(chunk)
-    return more && !this.destroyed
-  }
-
-  private waitAndRead(): void {
-    this.readingNow = true
-    const fiber = this.runFork(this.reader.wait)
-    this.reading = fiber
-    fiber.addObserver((exit) => {
-      if (this.reading === fiber) this.reading = undefined
-      this.readingNow = false
-      if (this.destroyed) return
-      if (Exit.isFailure(exit)) {
-        if (!Exit.isInterrupted(exit)) this.destroy(failureOf(exit.cause))
-        return
-      }
-      if (this.deliver(exit.value)) this._read()
-    })
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.run(Socket.send(this.socket, chunk), (exit) => {
-      this.activity()
-      callback(Exit.isFailure(exit) ? failureOf(exit.cause) : null)
-    })
-  }
-
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    this._write(Buffer.concat(chunks.map((c) => c.chunk)), "binary", callback)
-  }
-
-  // end(): a FIN after the data; the readable side goes on until the peer's end.
-  override _final(callback: (error?: Error | null) => void): void {
-    this.run(Socket.shutdown(this.socket, "send"), (exit) => callback(Exit.isFailure(exit) ? failureOf(exit.cause) : null))
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer)
-    const reading = this.reading
-    this.reading = undefined
-    if (reading !== undefined) this.runFork(reading.interruptAsFork(reading.id()))
-    if (internal.isSocket(this.socket)) internal.close(this.socket)
-    callback(error)
-  }
-
-  setNoDelay(noDelay = true): this {
-    this.run(Socket.setOption(this.socket, "TCP_NODELAY", noDelay), () => {})
-    return this
-  }
-
-  setKeepAlive(enable = false): this {
-    this.run(Socket.setOption(this.socket, "SO_KEEPALIVE", enable), () => {})
-    return this
-  }
-
-  setTimeout(timeout: number, callback?: () => void): this {
-    this.idleMs = timeout
-    if (callback !== undefined) {
-      if (timeout === 0) this.removeListener("timeout", callback)
-      else this.once("timeout", callback)
-    }
-    this.armIdle()
-    return this
-  }
-
-  ref(): this {
-    return this
-  }
-
-  unref(): this {
-    return this
-  }
-}
-
-/** The error of a failed exit's cause: the typed failure (a WsaError is an Error), else the squashed cause. */
-const failureOf = (cause: Cause.Cause<unknown>): Error => {
-  const squashed = Cause.squash(cause)
-  return squashed instanceof Error ? squashed : new Error(String(squashed))
-}
+const hooks: Core.Duplex.Hooks = { errorOf: internal.errorOf }
 
 /**
- * A node:stream `Duplex` over a connected socket: back-pressure both ways, `end()` a half-close (FIN),
- * `destroy()` closes the socket. The socket stays owned by its scope (closing the scope closes the
- * connection, and the Duplex then errors with WSA_OPERATION_ABORTED if it was reading).
+ * A connected socket as a Duplex: back-pressure both ways, `end()` a half-close (FIN), `destroy()` closes the
+ * socket. The socket also stays owned by its scope: closing the scope closes the connection (a Duplex reading
+ * it then errors with ECANCELED, the cause `WSA_OPERATION_ABORTED`).
  *
  * @example
- * import * as http from "node:http"
- * const { socket } = yield* ConnectEx.dial(SocketAddress.ipv4("127.0.0.1", 8080))
+ * import * as tls from "node:tls"
+ * const { socket } = yield* ConnectEx.dial(SocketAddress.ipv4("127.0.0.1", 443))
  * const duplex = yield* NodeStream.toDuplex(socket)
- * http.get({ createConnection: () => duplex, path: "/" }, (response) => response.resume())
+ * const secure = tls.connect({ socket: duplex, servername: "localhost" })
  * @since 0.1.0
  * @category constructors
  */
 export const toDuplex = (socket: Socket.Socket, options?: Options): Effect.Effect<SocketDuplex> =>
-  Effect.map(Effect.runtime<never>(), (runtime) => new ConnectionDuplex(socket, Runtime.runFork(runtime), options))
+  Effect.sync(() => Core.Duplex.fromSocket(socket, hooks, options))
+
+/**
+ * Options of a connector: how each connection is dialed (`retry`, `timeout`, `attemptDelay`, `data`, `bind`;
+ * see `ConnectEx.dialName`) and the Duplex options of each.
+ *
+ * @example
+ * NodeStream.connector({ retry: ConnectEx.retryPolicy(3), timeout: "5 seconds", readSize: 16 * 1024 })
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectorOptions<R = never> extends DialManyOptions<R>, Options {}
+
+/**
+ * `net.createConnection`'s options that a connector reads: where to connect, and the socket's options.
+ *
+ * @example
+ * connector.createConnection({ host: "localhost", port: 5432, noDelay: true })
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectOptions {
+  readonly host?: string | undefined
+  readonly port: number | string
+  readonly localAddress?: string | undefined
+  readonly localPort?: number | undefined
+  readonly noDelay?: boolean | undefined
+  readonly keepAlive?: boolean | undefined
+  readonly timeout?: number | undefined
+}
+
+/**
+ * undici's `connect` option: `(options, callback)`, the callback given the socket once connected (for
+ * `https:` a TLS socket over it, with `servername`), or the error.
+ *
+ * @example
+ * new undici.Agent({ connect: connector.connect })
+ * @since 0.1.0
+ * @category models
+ */
+export type UndiciConnect = (
+  options: {
+    readonly hostname: string
+    readonly host?: string | undefined
+    readonly protocol: string
+    readonly port: string | number
+    readonly servername?: string | null | undefined
+    readonly localAddress?: string | null | undefined
+  },
+  callback: (error: Error | null, socket: SocketDuplex | tls.TLSSocket | null) => void
+) => void
+
+/**
+ * What a connector gives to clients: each connection a `SocketDuplex` dialed through the library.
+ *
+ * @example
+ * const connector = yield* NodeStream.connector()
+ * const duplex = connector.createConnection(5432, "localhost")
+ * @since 0.1.0
+ * @category models
+ */
+export interface Connector {
+  /** as `net.createConnection`: a Duplex that connects at once ("connect" once it has) */
+  readonly createConnection: {
+    (options: ConnectOptions, connectListener?: () => void): SocketDuplex
+    (port: number, host?: string, connectListener?: () => void): SocketDuplex
+  }
+  /** an unconnected Duplex, for clients that call `connect(port, host)` on what they are given (pg's `stream`) */
+  readonly socket: (options?: Options) => SocketDuplex
+  /** undici's `connect` option */
+  readonly connect: UndiciConnect
+  /** an `http.Agent` whose connections are dialed by the connector (keep-alive as `options` say) */
+  readonly agent: (options?: http.AgentOptions) => http.Agent
+}
+
+/** The WSA code (or the resolver's Node code) node:net would report for a dial's failure. */
+const dialFailure = (error: unknown): Core.Duplex.DialOutcome => {
+  const cause = error instanceof Error ? error : new Error(String(error))
+  if (WsaError.isWsaError(error)) return { code: error.code, cause }
+  if (Cause.isTimeoutException(error)) return { code: Core.wsa.WSAETIMEDOUT, cause }
+  const tagged = error as { readonly _tag?: unknown; readonly code?: unknown; readonly attempts?: ReadonlyArray<{ readonly error: { readonly code: number } }> }
+  if (tagged._tag === "ResolveError") return { code: typeof tagged.code === "string" ? tagged.code : "ENOTFOUND", syscall: "getaddrinfo", cause }
+  if (tagged._tag === "DialError" && tagged.attempts !== undefined && tagged.attempts.length > 0) return { code: tagged.attempts[0]!.error.code, cause }
+  return { code: Core.wsa.WSAEINVAL, cause }
+}
+
+/** A literal local address and port for `bind`, if the request names one. */
+const localBind = (request: Core.Duplex.DialRequest): SocketAddress.SocketAddress | undefined => {
+  if (request.localAddress === undefined && request.localPort === undefined) return undefined
+  const host = request.localAddress ?? "0.0.0.0"
+  const port = request.localPort ?? 0
+  const literal = Core.parse(host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`)
+  return Core.isInvalid(literal) ? undefined : literal
+}
+
+/**
+ * A connector: connections for node:net clients, each dialed with `ConnectEx.dialName` and the options given
+ * (in the connector's context). Closing the scope destroys every connection it still has.
+ *
+ * @example
+ * import pg from "pg"
+ * const connector = yield* NodeStream.connector({ timeout: "5 seconds" })
+ * const client = new pg.Client({ host: "localhost", port: 5432, stream: () => connector.socket() })
+ * yield* Effect.promise(() => client.connect())
+ * @since 0.1.0
+ * @category constructors
+ */
+export const connector = <R = never>(options?: ConnectorOptions<R>): Effect.Effect<Connector, never, ConnectEx.ConnectEx | Scope.Scope | R> =>
+  Effect.gen(function*() {
+    const runFork = Runtime.runFork(yield* Effect.runtime<ConnectEx.ConnectEx | R>())
+    const live = new Set<SocketDuplex>()
+    yield* Effect.addFinalizer(() => Effect.sync(() => {
+      for (const duplex of [...live]) duplex.destroy()
+    }))
+
+    const dialer: Core.Duplex.Dialer = (request, callback) => {
+      const scope = Effect.runSync(Scope.make())
+      const bind = localBind(request)
+      const dialOptions: DialManyOptions<R> | undefined = bind === undefined ? options : { ...options, bind }
+      const fiber = runFork(Scope.extend(dialName(request.host, request.port, dialOptions), scope))
+      const release = () => void runFork(Scope.close(scope, Exit.void))
+      fiber.addObserver((exit) => {
+        if (Exit.isSuccess(exit)) return callback({ socket: exit.value.socket as Core.Sockets.Socket, release })
+        release()
+        if (!Exit.isInterrupted(exit)) callback(dialFailure(Cause.squash(exit.cause)))
+      })
+      return () => void runFork(Fiber.interrupt(fiber))
+    }
+
+    const duplexHooks: Core.Duplex.Hooks = { ...hooks, dialer }
+    const socket = (duplexOptions?: Options): SocketDuplex => {
+      const duplex = Core.Duplex.unconnected(duplexHooks, { ...options, ...duplexOptions })
+      live.add(duplex)
+      duplex.once("close", () => live.delete(duplex))
+      return duplex
+    }
+
+    const createConnection = ((first: ConnectOptions | number, ...rest: Array<unknown>): SocketDuplex =>
+      socket().connect(first, ...rest)) as Connector["createConnection"]
+
+    const connect: UndiciConnect = (request, callback) => {
+      const duplex = socket()
+      const host = request.hostname
+      const port = Number(request.port) || (request.protocol === "https:" ? 443 : 80)
+      let answered = false
+      const answer = (error: Error | null, connected: SocketDuplex | tls.TLSSocket | null) => {
+        if (answered) return
+        answered = true
+        callback(error, connected)
+      }
+      duplex.once("error", (error) => answer(error, null))
+      duplex.connect({ host, port, localAddress: request.localAddress ?? undefined }, () => {
+        if (request.protocol !== "https:") return answer(null, duplex)
+        const secure = tls.connect({ socket: duplex, servername: request.servername ?? host })
+        secure.once("secureConnect", () => answer(null, secure))
+        secure.once("error", (error) => answer(error, null))
+      })
+    }
+
+    const agent = (agentOptions?: http.AgentOptions): http.Agent => {
+      const made = new http.Agent(agentOptions)
+      ;(made as unknown as { createConnection: (options: ConnectOptions, callback?: (error: Error | null, socket: SocketDuplex) => void) => SocketDuplex })
+        .createConnection = (connectOptions) => createConnection(connectOptions)
+      return made
+    }
+
+    return { createConnection, socket, connect, agent }
+  })

@@ -36,10 +36,10 @@
  * @since 0.1.0
  */
 import * as Platform from "@effect/platform/Socket"
-import { type Cause, Context, Deferred, Effect, Exit, FiberSet, Layer, Scope } from "effect"
+import { Context, Deferred, Effect, Exit, FiberSet, Layer, Scope } from "effect"
 import * as ConnectEx from "./ConnectEx.js"
 import type * as WsaError from "./errors/WsaError.js"
-import { pushRead } from "./internal/pushReader.js"
+import { endOf, pushRead } from "./internal/pushReader.js"
 import * as Socket from "./Socket.js"
 import type * as SocketAddress from "./SocketAddress.js"
 
@@ -75,54 +75,74 @@ const DEFAULT_READ_SIZE = 64 * 1024
 
 const readError = (cause: WsaError.WsaError) => new Platform.SocketGenericError({ reason: "Read", cause })
 const writeError = (cause: WsaError.WsaError) => new Platform.SocketGenericError({ reason: "Write", cause })
-const openError = (cause: WsaError.WsaError) => new Platform.SocketGenericError({ reason: "Open", cause })
+const openError = (cause: unknown) => new Platform.SocketGenericError({ reason: "Open", cause })
 
 /**
- * A connected socket as the platform's `Socket.Socket`. The socket stays owned by its scope: closing that
- * scope closes the connection (a `run` then fails "Read" with `WSA_OPERATION_ABORTED` as the cause).
- * Releasing a writer ends the sending direction (`Socket.shutdown`, a FIN), as `@effect/platform-node` does;
- * write a `CloseEvent` to end the connection (`Socket.disconnect`), or close the socket's scope.
+ * Where `make` and `layer` connect: a `SocketAddress`, or a host name (or literal) and port, dialed with
+ * `ConnectEx.dialName` (resolution, Happy Eyeballs).
  *
  * @example
- * const { socket } = yield* ConnectEx.dial(SocketAddress.ipv4("127.0.0.1", 7))
- * const platform = yield* PlatformSocket.fromSocket(socket)
- * const write = yield* platform.writer
- * yield* Effect.fork(platform.run((bytes) => Console.log(bytes.length)))
- * yield* write("hello")
+ * const target: PlatformSocket.Target = { host: "localhost", port: 6379 }
  * @since 0.1.0
- * @category constructors
+ * @category models
  */
-export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Effect<PlatformSocket> =>
-  Effect.sync(() => {
+export type Target = SocketAddress.SocketAddress | { readonly host: string; readonly port: number }
+
+/**
+ * The options of `make` and `layer`: how each connection is dialed (`bind`, `data`, `retry`, `timeout`, and
+ * for a host name `attemptDelay`) and how it is read.
+ *
+ * @example
+ * PlatformSocket.layer({ host: "localhost", port: 7000 }, { retry: ConnectEx.retryPolicy(3), timeout: "5 seconds" })
+ * @since 0.1.0
+ * @category models
+ */
+export type MakeOptions<R = never> = ConnectEx.DialManyOptions<R> & Options
+
+/** One connection for one run: the socket, and how to let it go when the run ends. */
+interface Opened {
+  readonly socket: Socket.Socket
+  readonly release: Effect.Effect<void>
+}
+
+/**
+ * The adapter over connections `open` makes, one per `run` (as `@effect/platform-node`'s `NodeSocket.fromDuplex`).
+ * `open` runs in the run's scope; its failure fails the run with "Open" and the typed error as the cause.
+ */
+const fromOpen = <R>(open: Effect.Effect<Opened, unknown, Scope.Scope | R>, options?: Options): Effect.Effect<PlatformSocket, never, R> =>
+  Effect.contextWith((context: Context.Context<R>) => {
     const readSize = options?.readSize ?? DEFAULT_READ_SIZE
     const closeCodeIsError = options?.closeCodeIsError ?? Platform.defaultCloseCodeIsError
     const latch = Effect.unsafeMakeLatch(false)
-    let current: FiberSet.FiberSet<unknown, unknown> | undefined
+    /** the connection of the run in progress, and its run's fibers */
+    let current: { readonly socket: Socket.Socket; readonly fiberSet: FiberSet.FiberSet<unknown, unknown> } | undefined
     const encoder = new TextEncoder()
 
-    const run = <_, E = never, R = never>(
-      handler: (_: Uint8Array) => Effect.Effect<_, E, R> | void,
+    const run = <_, E = never, RH = never>(
+      handler: (_: Uint8Array) => Effect.Effect<_, E, RH> | void,
       opts?: { readonly onOpen?: Effect.Effect<void> | undefined }
-    ): Effect.Effect<void, Platform.SocketError | E, R> =>
+    ): Effect.Effect<void, Platform.SocketError | E, RH> =>
       Effect.scopedWith((scope) =>
         Effect.gen(function*() {
-          yield* Effect.mapError(Socket.peerAddress(socket), openError)
           const fiberSet = yield* Scope.extend(FiberSet.make<unknown, E | Platform.SocketError>(), scope)
-          const runFork = yield* FiberSet.runtime(fiberSet)<R>()
+          const opened = yield* Scope.extend(open, scope).pipe(Effect.provide(context), Effect.mapError(openError))
+          yield* Scope.addFinalizer(scope, opened.release)
+          const { socket } = opened
+          yield* Effect.mapError(Socket.peerAddress(socket), openError)
+          const runFork = yield* FiberSet.runtime(fiberSet)<RH>()
 
-          current = fiberSet as FiberSet.FiberSet<unknown, unknown>
+          current = { socket, fiberSet: fiberSet as FiberSet.FiberSet<unknown, unknown> }
           yield* latch.open
-          open = true
           if (opts?.onOpen !== undefined) yield* opts.onOpen
 
-          // Reading starts once open (after onOpen, as node:net's first "data" event comes after it).
-          // The push read: chunks are handed to the handler from the driver's callbacks (no fiber hand-off per
-          // chunk), as node:net's "data" events are. A plain handler is called in place; a handler's Effect
-          // runs in the set (its failure ends the run) and the read waits for it before the next chunk.
+          // Reading starts once open (after onOpen, as node:net's first "data" event comes after it). The
+          // push read hands chunks to the handler from the driver's callbacks (no fiber hand-off per chunk), as
+          // node:net's "data" events are. A plain handler is called in place; a handler's Effect runs in the
+          // set (its failure ends the run) and the read waits for it before the next chunk.
           yield* Scope.extend(
             pushRead(socket, readSize, {
               chunk: (bytes, resume) => {
-                let result: Effect.Effect<_, E, R> | void
+                let result: Effect.Effect<_, E, RH> | void
                 try {
                   result = handler(bytes)
                 } catch (defect) {
@@ -134,7 +154,13 @@ export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Eff
                 return false
               },
               // The peer closed its side: the run ends successfully, as a node:net "end" does.
-              end: (exit) => Deferred.unsafeDone(fiberSet.deferred, Exit.mapError(exit, readError))
+              end: (outcome) => {
+                const ended = endOf(outcome)
+                Deferred.unsafeDone(
+                  fiberSet.deferred,
+                  ended === undefined ? Exit.void : "defect" in ended ? Exit.die(ended.defect) : Exit.fail(readError(ended.error))
+                )
+              }
             }),
             scope
           ).pipe(Effect.mapError(readError))
@@ -145,33 +171,29 @@ export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Eff
         })
       ).pipe(
         Effect.ensuring(Effect.sync(() => {
-          open = false
           latch.unsafeClose()
           current = undefined
         })),
         Effect.interruptible
       )
 
-    // The latch's state mirrored in a plain flag: a write to an open socket skips `whenOpen`.
-    let open = false
     const write = (chunk: Uint8Array | string | Platform.CloseEvent): Effect.Effect<void, Platform.SocketError> =>
-      open ? writeNow(chunk) : latch.whenOpen(writeNow(chunk))
+      current !== undefined ? writeNow(chunk) : latch.whenOpen(Effect.suspend(() => writeNow(chunk)))
     const writeNow = (chunk: Uint8Array | string | Platform.CloseEvent): Effect.Effect<void, Platform.SocketError> =>
       Effect.suspend(() => {
+        const connection = current
+        if (connection === undefined) return latch.whenOpen(Effect.suspend(() => writeNow(chunk)))
         if (Platform.isCloseEvent(chunk)) {
-          const fiberSet = current
           // The run ends with the close event first, so that the receive the disconnect aborts is not
           // reported as a read error.
-          if (fiberSet !== undefined) {
-            Deferred.unsafeDone(
-              fiberSet.deferred,
-              Exit.fail(new Platform.SocketCloseError({ reason: "Close", code: chunk.code, closeReason: chunk.reason }))
-            )
-          }
-          return Effect.mapError(Socket.disconnect(socket, { reuse: false }), writeError)
+          Deferred.unsafeDone(
+            connection.fiberSet.deferred,
+            Exit.fail(new Platform.SocketCloseError({ reason: "Close", code: chunk.code, closeReason: chunk.reason }))
+          )
+          return Effect.mapError(Socket.disconnect(connection.socket, { reuse: false }), writeError)
         }
         const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk
-        return Effect.asVoid(Effect.mapError(Socket.send(socket, bytes), writeError))
+        return Effect.asVoid(Effect.mapError(Socket.send(connection.socket, bytes), writeError))
       })
 
     return Platform.Socket.of({
@@ -179,47 +201,80 @@ export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Eff
       run,
       runRaw: run,
       // As @effect/platform-node's socket ends its stream: releasing the writer half-closes the connection
-      // (a FIN after the data), so a peer reading to the end answers and closes. Already closed: nothing to do.
-      writer: Effect.acquireRelease(Effect.succeed(write), () => Effect.ignore(Socket.shutdown(socket, "send")))
+      // (a FIN after the data), so a peer reading to the end answers and closes. No connection: nothing to do.
+      writer: Effect.acquireRelease(Effect.succeed(write), () =>
+        Effect.suspend(() => current === undefined ? Effect.void : Effect.ignore(Socket.shutdown(current.socket, "send"))))
     })
   })
 
 /**
- * Dials (`ConnectEx.dial`: bind, connect, retry, timeout) and adapts the connected socket in one step.
- * The socket lives in the caller's scope; connect failures stay the library's typed errors.
+ * A connected socket as the platform's `Socket.Socket`: every `run` reads this one connection. The socket stays
+ * owned by its scope: closing that scope closes the connection (a `run` then fails "Read" with
+ * `WSA_OPERATION_ABORTED` as the cause). Releasing a writer ends the sending direction (`Socket.shutdown`, a
+ * FIN), as `@effect/platform-node` does; write a `CloseEvent` to end the connection (`Socket.disconnect`), or
+ * close the socket's scope.
  *
  * @example
- * const socket = yield* PlatformSocket.make(SocketAddress.ipv4("127.0.0.1", 7), { timeout: "5 seconds" })
+ * const { socket } = yield* ConnectEx.dial(SocketAddress.ipv4("127.0.0.1", 7))
+ * const platform = yield* PlatformSocket.fromSocket(socket)
+ * const write = yield* platform.writer
+ * yield* Effect.fork(platform.run((bytes) => Console.log(bytes.length)))
+ * yield* write("hello")
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromSocket = (socket: Socket.Socket, options?: Options): Effect.Effect<PlatformSocket> =>
+  fromOpen(Effect.succeed({ socket, release: Effect.void }), options)
+
+/**
+ * The platform's `Socket.Socket` over connections this library dials, with `NodeSocket.makeNet`'s semantics:
+ * each `run` dials a new connection (`ConnectEx.dialName` for a host name, `ConnectEx.dial` for an address;
+ * `bind`, `data`, `retry` and `timeout` apply to each) and closes it when the run ends; a writer writes to the
+ * connection of the run in progress (waiting for one). So a client that runs again after the server closed
+ * its connection (@effect/rpc's socket protocol does) reconnects. A dial that fails fails that run with the
+ * platform's `SocketGenericError` ("Open") and the library's typed error as the cause.
+ *
+ * @example
+ * const socket = yield* PlatformSocket.make({ host: "localhost", port: 7 }, { timeout: "5 seconds" })
+ * yield* Effect.fork(socket.run((bytes) => Console.log(bytes.length)))
  * const write = yield* socket.writer
+ * yield* write("hello")
  * @since 0.1.0
  * @category constructors
  */
 export const make = <R = never>(
-  address: SocketAddress.SocketAddress,
-  options?: ConnectEx.DialOptions<R> & Options
-): Effect.Effect<PlatformSocket, WsaError.DialFailure | Cause.TimeoutException, ConnectEx.ConnectEx | Scope.Scope | R> =>
-  Effect.flatMap(ConnectEx.dial(address, options), ({ socket }) => fromSocket(socket, options))
+  target: Target,
+  options?: MakeOptions<R>
+): Effect.Effect<PlatformSocket, never, ConnectEx.ConnectEx | R> =>
+  fromOpen(Effect.map(dialTarget(target, options), ({ socket }) => ({ socket, release: Effect.void })), options)
+
+/** Dials a target: an address with `dial`, a host name (or literal text) with `dialName`. */
+const dialTarget = <R>(
+  target: Target,
+  options: MakeOptions<R> | undefined
+): Effect.Effect<ConnectEx.Dialed, unknown, ConnectEx.ConnectEx | Scope.Scope | R> =>
+  "family" in target ? ConnectEx.dial(target, options) : ConnectEx.dialName(target.host, target.port, options)
 
 /**
- * A layer providing the platform's `Socket.Socket` tag over a dialed connection (closed with the layer),
- * so that `Socket.makeChannel` and anything built on the platform's socket works unchanged.
+ * A layer providing the platform's `Socket.Socket` tag over connections dialed as `make` does (a new one per
+ * `run`), so that `Socket.makeChannel`, @effect/rpc's socket protocol and anything built on the platform's
+ * socket works unchanged.
  *
  * @example
  * import { Socket as PlatformSocketModule } from "@effect/platform"
  * const program = Effect.flatMap(PlatformSocketModule.Socket, (socket) => socket.writer)
  * program.pipe(
  *   Effect.scoped,
- *   Effect.provide(PlatformSocket.layer(SocketAddress.ipv4("127.0.0.1", 7))),
+ *   Effect.provide(PlatformSocket.layer({ host: "localhost", port: 7 })),
  *   Effect.provide(ConnectEx.layer)
  * )
  * @since 0.1.0
  * @category layers
  */
 export const layer = <R = never>(
-  address: SocketAddress.SocketAddress,
-  options?: ConnectEx.DialOptions<R> & Options
-): Layer.Layer<Platform.Socket, WsaError.DialFailure | Cause.TimeoutException, ConnectEx.ConnectEx | R> =>
-  Layer.scoped(Platform.Socket, make(address, options))
+  target: Target,
+  options?: MakeOptions<R>
+): Layer.Layer<Platform.Socket, never, ConnectEx.ConnectEx | R> => Layer.effect(Platform.Socket, make(target, options))
 
 /**
  * The platform's `Socket.Socket` tag, re-exported for convenience.

@@ -7,15 +7,13 @@
 import * as Core from "@effect-connectex/core"
 import { Chunk, Clock, Duration, Effect, Option, Sink, type Scope, Stream } from "effect"
 import * as WsaError from "./errors/WsaError.js"
-import { makeReader } from "./internal/reader.js"
+import { begun, operation } from "./internal/port.js"
 import * as internal from "./internal/socket.js"
 import { Iocp, portOf } from "./Iocp.js"
-import * as Metrics from "./Metrics.js"
 import * as SocketAddress from "./SocketAddress.js"
 
 type SocketOption = Core.SocketOption
 type SocketOptions = Core.SocketOptions
-const describe = Core.describe
 
 /**
  * An open TCP socket. Opaque: use the functions of this module and `ConnectEx`.
@@ -61,16 +59,16 @@ export const MAX_RECEIVE: number = Core.Options.MAX_RECEIVE
  */
 export const isSocket = (u: unknown): u is Socket => internal.isSocket(u)
 
-// Each function maps a kernel status onto its own error union (WsaError.narrowing: Unknown is the catch-all).
-const openError = internal.statusOnto(WsaError.openTags)
-const bindError = internal.statusOnto(WsaError.bindTags)
-const setOptionError = internal.statusOnto(WsaError.setOptionTags)
-const addressError = internal.statusOnto(WsaError.addressTags)
-const connectTimeError = internal.statusOnto(WsaError.connectTimeTags)
-const sendError = internal.statusOnto(WsaError.sendTags)
-const receiveError = internal.statusOnto(WsaError.receiveTags)
-const shutdownError = internal.statusOnto(WsaError.shutdownTags)
-const disconnectError = internal.statusOnto(WsaError.disconnectTags)
+// Each function maps a failure onto its own error union (WsaError.narrowing: Unknown is the catch-all).
+const openError = internal.failureOnto(WsaError.openTags)
+const bindError = internal.failureOnto(WsaError.bindTags)
+const setOptionError = internal.failureOnto(WsaError.setOptionTags)
+const addressError = internal.failureOnto(WsaError.addressTags)
+const connectTimeError = internal.failureOnto(WsaError.connectTimeTags)
+const sendError = internal.failureOnto(WsaError.sendTags)
+const receiveError = internal.failureOnto(WsaError.receiveTags)
+const shutdownError = internal.failureOnto(WsaError.shutdownTags)
+const disconnectError = internal.failureOnto(WsaError.disconnectTags)
 
 /**
  * Opens a TCP socket of the family, associated with the completion port; closed when the scope closes
@@ -82,32 +80,18 @@ const disconnectError = internal.statusOnto(WsaError.disconnectTags)
  * @category constructors
  */
 export const open = (options: { readonly family: SocketAddress.Family }): Effect.Effect<Socket, WsaError.OpenError, Scope.Scope | Iocp> =>
-  Effect.flatMap(Iocp, (service) => {
-    const port = portOf(service)
-    return Effect.acquireRelease(
+  Effect.flatMap(Iocp, (service) =>
+    Effect.acquireRelease(
       Effect.suspend((): Effect.Effect<internal.SocketImpl, WsaError.OpenError> => {
-        const family = (options as { family?: unknown } | null | undefined)?.family
-        if (family !== "ipv4" && family !== "ipv6") {
-          return Effect.fail(internal.wsaError("WSAEAFNOSUPPORT", "socket", undefined, `family must be "ipv4" or "ipv6", got ${describe(family)}`))
-        }
-        if (!port.isOpen()) return Effect.fail(internal.wsaError("WSANOTINITIALISED", "socket"))
-        const result = port.driver.open(family)
-        if (!result.ok) return Effect.fail(openError(result.code, "socket"))
-        port.track(result.value)
-        Metrics.openSockets.unsafeModify(1, [])
-        return Effect.succeed(new internal.SocketImpl(family, result.value, port))
+        const socket = Core.Calls.open(portOf(service), options)
+        return Core.isFailure(socket) ? Effect.fail(openError(socket)) : Effect.succeed(socket)
       }),
-      (socket) =>
-        Effect.sync(() => {
-          internal.close(socket)
-          Metrics.openSockets.unsafeModify(-1, [])
-        })
-    )
-  })
+      (socket) => Effect.sync(() => internal.close(socket))
+    ))
 
 /**
- * Binds the socket to a local address (port 0: the system chooses). Binding is required before
- * `ConnectEx.connect`; a second bind is WSAEINVAL on every backend.
+ * Binds the socket to a local address (port 0: the system chooses). Required before `ConnectEx.connect`,
+ * as for ConnectEx itself. A second bind fails with WSAEINVAL.
  *
  * @example
  * yield* Socket.bind(socket, SocketAddress.ipv4("0.0.0.0", 0))
@@ -115,66 +99,54 @@ export const open = (options: { readonly family: SocketAddress.Family }): Effect
  * @category binding
  */
 export const bind = (socket: Socket, address: SocketAddress.SocketAddress): Effect.Effect<void, WsaError.BindError> =>
-  Effect.suspend((): Effect.Effect<void, WsaError.BindError> => {
-    const impl = internal.usableSync(socket, "bind")
-    if (!internal.isSocket(impl)) return Effect.fail(impl)
-    const local = SocketAddress.validateSync(address, "bind")
-    if (WsaError.isWsaError(local)) return Effect.fail(local)
-    const refusal = Core.SocketState.checkBind(impl, local)
-    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "bind", local))
-    const status = impl.port.driver.bind(impl.native, local, local.port === 0)
-    if (status !== 0) return Effect.fail(bindError(status, "bind", local))
-    Core.SocketState.bound(impl)
-    return Effect.void
-  })
-
-const addressOf = (operation: "localAddress" | "peerAddress") =>
-(socket: Socket): Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> =>
-  Effect.flatMap(internal.usable(socket, operation), (impl): Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> => {
-    const refusal = operation === "localAddress" ? Core.SocketState.checkLocalAddress(impl) : Core.SocketState.checkReceive(impl)
-    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, operation))
-    const result = operation === "localAddress" ? impl.port.driver.localAddress(impl.native) : impl.port.driver.peerAddress(impl.native)
-    return result.ok ? Effect.succeed(result.value) : Effect.fail(addressError(result.code, operation))
+  Effect.suspend(() => {
+    const failure = Core.Calls.bind(socket, address)
+    return failure === undefined ? Effect.void : Effect.fail(bindError(failure))
   })
 
 /**
- * The local address. After a port-0 bind on Linux the port may read 0 until connect chooses it.
+ * The local address the socket is bound to (after bind; the port is the real one after a connect).
  *
  * @example
- * const local = yield* Socket.localAddress(socket) // after connect: the chosen port
+ * const local = yield* Socket.localAddress(socket)
  * @since 0.1.0
  * @category addresses
  */
-export const localAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> = addressOf("localAddress")
+export const localAddress = (socket: Socket): Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> =>
+  Effect.suspend(() => {
+    const address = Core.Calls.localAddress(socket)
+    return Core.isFailure(address) ? Effect.fail(addressError(address)) : Effect.succeed(address)
+  })
 
 /**
- * The peer's address; WSAENOTCONN unless connected.
+ * The peer's address of a connected socket (WSAENOTCONN otherwise).
  *
  * @example
  * const peer = yield* Socket.peerAddress(socket)
  * @since 0.1.0
  * @category addresses
  */
-export const peerAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> = addressOf("peerAddress")
+export const peerAddress = (socket: Socket): Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> =>
+  Effect.suspend(() => {
+    const address = Core.Calls.peerAddress(socket)
+    return Core.isFailure(address) ? Effect.fail(addressError(address)) : Effect.succeed(address)
+  })
 
 /**
- * How long the socket has been connected: `None` before connect and after disconnect. Windows reads the
- * kernel's SO_CONNECT_TIME (whole seconds); other drivers count with Effect's `Clock`, so `TestClock` moves it.
+ * How long the socket has been connected: `None` before connect and after disconnect (Windows' SO_CONNECT_TIME
+ * answers 0xFFFFFFFF then), `Some` while connected. Windows counts whole seconds in the kernel; elsewhere the
+ * library counts with Effect's `Clock` (so `TestClock` moves it).
  *
  * @example
- * const connectedFor = yield* Socket.connectTime(socket) // Option<Duration>
+ * const connected = yield* Socket.connectTime(socket) // Option<Duration>
  * @since 0.1.0
  * @category addresses
  */
 export const connectTime = (socket: Socket): Effect.Effect<Option.Option<Duration.Duration>, WsaError.ConnectTimeError> =>
-  Effect.flatMap(internal.usable(socket, "connectTime"), (impl): Effect.Effect<Option.Option<Duration.Duration>, WsaError.ConnectTimeError> => {
-    if (!Core.SocketState.isConnected(impl)) return Effect.succeed(Option.none())
-    const kernel = impl.port.driver.connectTime?.(impl.native)
-    if (kernel !== undefined) {
-      if (!kernel.ok) return Effect.fail(connectTimeError(kernel.code, "connectTime"))
-      return Effect.succeed(kernel.value === undefined ? Option.none() : Option.some(Duration.seconds(kernel.value)))
-    }
-    return Effect.map(Clock.currentTimeMillis, (now) => Option.some(Duration.millis(Math.max(0, now - (impl.connectedAt ?? now)))))
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const result = Core.Calls.connectTime(socket, now)
+    if (Core.isFailure(result)) return Effect.fail(connectTimeError(result))
+    return Effect.succeed(result === undefined ? Option.none() : Option.some(Duration.millis(result)))
   })
 
 /**
@@ -186,13 +158,10 @@ export const connectTime = (socket: Socket): Effect.Effect<Option.Option<Duratio
  * @category options
  */
 export const setOption = <K extends SocketOption>(socket: Socket, option: K, value: SocketOptions[K]): Effect.Effect<void, WsaError.SetOptionError> =>
-  Effect.flatMap(internal.usable(socket, "setsockopt"), (impl): Effect.Effect<void, WsaError.SetOptionError> => {
-    const invalid = Core.Options.checkOption(option, value)
-    if (invalid !== undefined) return Effect.fail(internal.wsaError(invalid.name, "setsockopt", undefined, invalid.detail))
-    const status = impl.port.driver.setOption(impl.native, option, value)
-    return status === 0 ? Effect.void : Effect.fail(setOptionError(status, "setsockopt"))
+  Effect.suspend(() => {
+    const failure = Core.Calls.setOption(socket, option, value)
+    return failure === undefined ? Effect.void : Effect.fail(setOptionError(failure))
   })
-
 
 /**
  * Sends all of `bytes` (as WSASend does) and returns the length. Sends on one socket are queued in order.
@@ -204,42 +173,14 @@ export const setOption = <K extends SocketOption>(socket: Socket, option: K, val
  */
 export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.SendError> =>
   Effect.suspend((): Effect.Effect<number, WsaError.SendError> => {
-    const impl = internal.checkedSync(socket, "send", Core.SocketState.checkSend)
-    if (!internal.isSocket(impl)) return Effect.fail(impl)
-    if (!(bytes instanceof Uint8Array)) return Effect.fail(internal.wsaError("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array"))
+    const checked = Core.Io.checkSend(socket, bytes)
+    if (Core.isFailure(checked)) return Effect.fail(sendError(checked))
     if (bytes.byteLength === 0) return Effect.succeed(0)
-    return internal.traced("Socket.send", bytes.byteLength, sendQueued(impl, bytes))
+    return internal.traced("Socket.send", bytes.byteLength, Effect.flatMap(begun((onLater) => Core.Io.send(checked, bytes, onLater)), sent))
   })
 
-/**
- * A send in order behind the socket's earlier sends. On an idle socket it is first tried synchronously
- * from the caller's bytes (the driver's `trySend`): done at once when the kernel takes them all, else only
- * the rest, copied, goes through the completion port. A send that must queue copies its bytes first, so
- * the caller's buffer is never read once this call has returned control.
- *
- * The rest of a partial send is started in the same synchronous step, and the send queue is released by that
- * operation's own completion (which always comes, a cancel included), not by a finalizer of the waiting
- * fiber: an interruption landing before the fiber reached its wait (a fiber may yield after any operation)
- * once stranded the queue this way, and every later send on the socket hung.
- */
-const sendQueued = (socket: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<number, WsaError.SendError> => {
-  const queue = socket.sendQueue
-  const driver = socket.port.driver
-  if (queue.tryAcquire()) {
-    if (driver.trySend === undefined) {
-      return internal.startReleasing(socket, queue, (done) => driver.send(socket.native, bytes, done), 0, sendError)
-    }
-    const first = driver.trySend(socket.native, bytes)
-    if (!Core.isPartialSend(first)) {
-      queue.release()
-      return first.status === 0 ? Effect.succeed(first.bytes) : Effect.fail(sendError(first.status, "send"))
-    }
-    return internal.startReleasing(socket, queue, (done) => driver.send(socket.native, first.rest, done, true), first.sent, sendError)
-  }
-  const copy = bytes.slice()
-  return queue.with(Effect.map(internal.submit(socket, "send", (done) => driver.send(socket.native, copy, done, true), sendError), (c) => c.bytes))
-}
-
+const sent = (completion: Core.Completion): Effect.Effect<number, WsaError.SendError> =>
+  completion.status === 0 ? Effect.succeed(completion.bytes) : Effect.fail(sendError(Core.statusFailure(completion.status, "send")))
 /**
  * Receives up to `maxBytes` (1 to 64 MiB). An empty result means the peer closed its side.
  *
@@ -250,11 +191,9 @@ const sendQueued = (socket: internal.SocketImpl, bytes: Uint8Array): Effect.Effe
  */
 export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.ReceiveError> =>
   Effect.suspend((): Effect.Effect<Uint8Array, WsaError.ReceiveError> => {
-    const impl = internal.checkedSync(socket, "receive", Core.SocketState.checkReceive)
-    if (!internal.isSocket(impl)) return Effect.fail(impl)
-    const badMaxBytes = Core.Options.checkReceiveSize("maxBytes", maxBytes)
-    if (badMaxBytes !== undefined) return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, badMaxBytes))
-    return internal.traced("Socket.receive", maxBytes, receiveQueued(impl, maxBytes))
+    const checked = Core.Io.checkReceive(socket, maxBytes)
+    if (Core.isFailure(checked)) return Effect.fail(receiveError(checked))
+    return internal.traced("Socket.receive", maxBytes, receiveNow(checked, maxBytes))
   })
 
 const noBytes = new Uint8Array(0)
@@ -263,20 +202,16 @@ const noBytes = new Uint8Array(0)
 const received = (completion: Core.Completion): Effect.Effect<Uint8Array, WsaError.ReceiveError> =>
   completion.status === 0
     ? Effect.succeed(completion.data ?? noBytes)
-    : Effect.fail(receiveError(completion.status, "receive"))
+    : Effect.fail(receiveError(Core.statusFailure(completion.status, "receive")))
 
 /**
- * A receive in order behind the socket's earlier receives. On an idle socket the driver's `tryReceive`
- * goes first: data already there completes it without arming anything or waiting on the port.
+ * What is there now without an Effect.async (the driver's `tryReceive`, on an idle socket); otherwise a receive
+ * started inside its wait, in line behind the socket's earlier receives.
  */
-const receiveQueued = (socket: internal.SocketImpl, maxBytes: number): Effect.Effect<Uint8Array, WsaError.ReceiveError> => {
-  const queue = socket.receiveQueue
-  const driver = socket.port.driver
-  if (queue.idle && driver.tryReceive !== undefined) {
-    const now = driver.tryReceive(socket.native, maxBytes)
-    if (now !== undefined) return received(now)
-  }
-  return queue.with(Effect.flatMap(socket.port.submit((done) => driver.receive(socket.native, maxBytes, done)), received))
+const receiveNow = (socket: internal.SocketImpl, maxBytes: number): Effect.Effect<Uint8Array, WsaError.ReceiveError> => {
+  const now = Core.Io.tryReceive(socket, maxBytes)
+  if (now !== undefined) return received(now)
+  return Effect.flatMap(operation((onLater) => Core.Io.receiveLater(socket, maxBytes, onLater)), received)
 }
 
 /**
@@ -291,21 +226,12 @@ const receiveQueued = (socket: internal.SocketImpl, maxBytes: number): Effect.Ef
  * @category i/o
  */
 export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void, WsaError.ShutdownError> =>
-  Effect.flatMap(internal.usable(socket, "send"), (impl): Effect.Effect<void, WsaError.ShutdownError> => {
-    if (direction !== "send") {
-      return Effect.fail(internal.wsaError("WSAEINVAL", "send", undefined, `only the "send" direction can be shut down, got ${describe(direction)}`))
-    }
-    const refusal = Core.SocketState.checkShutdown(impl)
-    if (refusal === "done") return Effect.void
-    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "send"))
-    // Queued behind sends in progress, so that the FIN follows all the data.
-    return impl.sendQueue.with(Effect.suspend((): Effect.Effect<void, WsaError.ShutdownError> => {
-      if (Core.SocketState.checkShutdown(impl) === "done") return Effect.void
-      const status = impl.port.driver.shutdownSend(impl.native)
-      if (status !== 0) return Effect.fail(shutdownError(status, "send"))
-      Core.SocketState.shutDown(impl)
-      return Effect.void
-    }))
+  Effect.suspend((): Effect.Effect<void, WsaError.ShutdownError> => {
+    const checked = Core.Io.checkShutdown(socket, direction)
+    if (checked === "done") return Effect.void
+    if (Core.isFailure(checked)) return Effect.fail(shutdownError(checked))
+    return Effect.flatMap(operation((onLater) => Core.Io.shutdown(checked, onLater)), (completion) =>
+      completion.status === 0 ? Effect.void : Effect.fail(shutdownError(Core.statusFailure(completion.status, "send"))))
   })
 
 /**
@@ -324,20 +250,12 @@ export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void,
  * @category i/o
  */
 export const disconnect = (socket: Socket, options: { readonly reuse: boolean }): Effect.Effect<void, WsaError.DisconnectError> =>
-  Effect.flatMap(internal.checked(socket, "disconnect", Core.SocketState.checkDisconnect), (impl) => {
+  Effect.suspend((): Effect.Effect<void, WsaError.DisconnectError> => {
+    const checked = Core.Io.checkDisconnect(socket)
+    if (Core.isFailure(checked)) return Effect.fail(disconnectError(checked))
     const reuse = (options as { reuse?: unknown } | undefined)?.reuse === true
-    // Queued behind sends in progress, so that the FIN follows all the data (as shutdown does).
-    return impl.sendQueue.with(Effect.suspend((): Effect.Effect<void, WsaError.DisconnectError> => {
-      const refusal = Core.SocketState.checkDisconnect(impl)
-      if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "disconnect"))
-      return Effect.asVoid(
-        internal.submit(impl, "disconnect", (done) =>
-          impl.port.driver.disconnect(impl.native, reuse, (completion) => {
-            Core.SocketState.settleDisconnect(impl, completion.status, reuse)
-            done(completion)
-          }), disconnectError)
-      )
-    }))
+    return Effect.flatMap(operation((onLater) => Core.Io.disconnect(checked, reuse, onLater)), (completion) =>
+      completion.status === 0 ? Effect.void : Effect.fail(disconnectError(Core.statusFailure(completion.status, "disconnect"))))
   })
 
 /**
@@ -358,7 +276,7 @@ export const stream = (socket: Socket, options?: { readonly chunkSize?: number }
     const chunkSize = options?.chunkSize ?? DEFAULT_CHUNK
     const badChunkSize = Core.Options.checkReceiveSize("chunkSize", chunkSize)
     if (badChunkSize !== undefined) return Stream.fail(internal.wsaError("WSAEINVAL", "receive", undefined, badChunkSize))
-    const { pull } = makeReader(socket, chunkSize)
+    const pull = pullFrom(Core.Reader.makeReader(socket, chunkSize))
     return Stream.repeatEffectChunkOption(
       Effect.matchEffect(pull, {
         onFailure: (error) => Effect.fail(Option.some(error)),
@@ -366,6 +284,18 @@ export const stream = (socket: Socket, options?: { readonly chunkSize?: number }
       })
     )
   }).pipe(Stream.withSpan("Socket.stream", { captureStackTrace: false }))
+
+/** One pull of a reader as an Effect: what is there now, else one receive waited for. */
+export const pullFrom = (reader: Core.Reader.Reader): Effect.Effect<Core.Reader.Pulled, WsaError.ReceiveError> =>
+  Effect.suspend(() => {
+    const now = reader.tryPull()
+    if (now !== Core.Reader.WAIT) return Core.isFailure(now) ? Effect.fail(receiveError(now)) : Effect.succeed(now)
+    return Effect.flatMap(operation((onLater) => reader.wait(onLater)), (completion) => {
+      const pulled = reader.settle(completion)
+      if (Core.Reader.isDefectOf(pulled)) return Effect.die(pulled.defect)
+      return Core.isFailure(pulled) ? Effect.fail(receiveError(pulled)) : Effect.succeed(pulled)
+    })
+  })
 
 const DEFAULT_CHUNK = 64 * 1024
 

@@ -27,9 +27,15 @@ describe("bench/connect-effect4.mjs", () => {
     )
     for (const r of results) {
       expect(r["errors"]).toBe(0)
-      for (const key of ["connPerSec", "p50Us", "p99Us", "cpuUsPerConn"]) {
+      for (const key of ["connPerSec", "p50Us", "p99Us", "meanUs", "littleC", "cpuUsPerConn"]) {
         expect(typeof r[key], `${String(r["client"])} ${key}`).toBe("number")
       }
+      // Little's law, not a timing: latency runs from the moment a connection is asked for, so conn/s x mean
+      // latency comes back as C (never above it; well above a quarter of it unless queueing is left out)
+      const c = Number(r["concurrency"])
+      expect(Number(r["littleC"]), `${String(r["client"])} C=${c}`).toBeLessThanOrEqual(c * 1.01 + 0.1)
+      expect(Number(r["littleC"]), `${String(r["client"])} C=${c}`).toBeGreaterThan(c / 4)
     }
+    expect(typeof report["littleLawWorst"]).toBe("number")
   }, 150_000)
 })

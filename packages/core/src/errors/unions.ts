@@ -170,3 +170,15 @@ export const acceptTags = [
   "WSANOTINITIALISED", "WSAENETDOWN", "WSAEFAULT", "WSAEINVAL", "WSAEMFILE", "WSAENOBUFS", "WSAENOTSOCK",
   "WSAEOPNOTSUPP", "WSAECONNRESET", "WSAECONNABORTED", "WSA_OPERATION_ABORTED"
 ] as const satisfies ReadonlyArray<WsaName>
+
+/**
+ * The tags of a dial's failure (`DialFailure`: open, bind and connect), besides `Unknown`.
+ *
+ * @example
+ * WsaError.dialTags.includes("WSAECONNREFUSED")
+ * @since 0.1.0
+ * @category models
+ */
+export const dialTags = [...new Set([...openTags, ...bindTags, ...connectTags])] as ReadonlyArray<
+  (typeof openTags)[number] | (typeof bindTags)[number] | (typeof connectTags)[number]
+>

@@ -48,10 +48,15 @@ export interface InFlight {
   readonly cancel: () => void
 }
 
-/** @deprecated The old name of `InFlight`; use `InFlight`. */
-export type Operation = InFlight
-
 export type Done = (completion: Completion) => void
+
+/** A streaming read in progress (`readStart`). */
+export interface Reading {
+  /** Continues a paused read (a no-op otherwise). */
+  readonly resume: () => void
+  /** Ends the read; nothing more is delivered. Idempotent. */
+  readonly stop: () => void
+}
 
 /** What `trySend` could not send at once: `sent` bytes went, `rest` (a copy) is still to send. */
 export interface PartialSend {
@@ -83,8 +88,32 @@ export type SocketOption = keyof SocketOptions
 
 export type DriverName = "posix" | "windows" | "simulated"
 
+/**
+ * What a driver can do, asked by the layers above instead of testing its name, so that a new driver (an
+ * io_uring one, say) plugs in without touching the front-ends.
+ */
+export interface Capabilities {
+  /**
+   * Accepts a server keeps posted at once by default: several where each accept is a posted operation
+   * (Windows' AcceptEx, as IIS and .NET keep several pending under load); 1 where a wake-up drains the
+   * kernel's queue with `tryAccept`.
+   */
+  readonly postedAccepts: number
+  /**
+   * Whether a listener sets SO_REUSEADDR by default, so that a restarted server binds a port whose old
+   * connections are in TIME_WAIT. Not on Windows, where SO_REUSEADDR lets another socket take a port in use
+   * (and TIME_WAIT never blocks a listener's bind anyway).
+   */
+  readonly reuseAddressByDefault: boolean
+}
+
+/** What a driver that says nothing can do: one posted accept, SO_REUSEADDR on listeners. */
+export const defaultCapabilities: Capabilities = { postedAccepts: 1, reuseAddressByDefault: true }
+
 export interface Driver {
   readonly name: DriverName
+  /** What it can do; `defaultCapabilities` when left out. */
+  readonly capabilities?: Capabilities
   /** Once per layer build (WSAStartup on Windows); 0 or a WSA code. */
   readonly startup: () => number
   /** Once at layer release, after every socket was closed (WSACleanup on Windows). */
@@ -164,6 +193,15 @@ export interface Driver {
   /** Receives up to `maxBytes`; an empty `data` means the peer closed. */
   readonly receive: (socket: NativeSocket, maxBytes: number, done: Done) => InFlight
   /**
+   * Optional streaming read (libuv's uv_read_start): while it lasts the socket stays registered for reading
+   * and `onChunk` gets each completion from the driver's own callbacks: data (up to `chunkSize`, a copy the
+   * caller owns), the peer's end (empty data) or an error status, after which nothing follows. `onChunk`
+   * answering false pauses the read until `resume`. Closing the socket ends it with 995; `stop` ends it with
+   * nothing more delivered. No operation per chunk: what an idle connection keeps is this registration.
+   * Only one at a time per socket, and not beside a `receive` (the front-end's receive queue orders them).
+   */
+  readonly readStart?: (socket: NativeSocket, chunkSize: number, onChunk: (completion: Completion) => boolean) => Reading
+  /**
    * Ends the sending direction (a FIN once the sent data is out): the peer sees the end of the stream while
    * this side may still receive. 0 or a WSA code.
    */
@@ -189,6 +227,12 @@ export interface Driver {
    */
   readonly connectTime?: (socket: NativeSocket) => Result<number | undefined>
   readonly setOption: <K extends SocketOption>(socket: NativeSocket, option: K, value: SocketOptions[K]) => number
+
+  /**
+   * Whether the socket's pending operations keep the process alive (node:net's `ref` / `unref`): an unref'd
+   * socket does not hold the event loop open by itself. Drivers whose waits cannot be unref'd leave it out.
+   */
+  readonly setRef?: (socket: NativeSocket, ref: boolean) => void
 
   /** Live native resources (sockets, buffers, poll handles, OVERLAPPEDs): for leak tests. */
   readonly liveAllocations: () => number

@@ -249,6 +249,7 @@ export {
   addressTags,
   bindTags,
   connectTags,
+  dialTags,
   connectTimeTags,
   disconnectTags,
   listenTags,

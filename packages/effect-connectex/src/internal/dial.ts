@@ -9,6 +9,7 @@ import * as Iocp from "../Iocp.js"
 import * as Metrics from "../Metrics.js"
 import * as Socket from "../Socket.js"
 import * as SocketAddress from "../SocketAddress.js"
+import { operation } from "./port.js"
 import * as internal from "./socket.js"
 
 const describe = Core.describe
@@ -51,32 +52,7 @@ export interface Connected {
   readonly bytesSent: number
 }
 
-interface Checked {
-  readonly impl: internal.SocketImpl
-  readonly target: SocketAddress.SocketAddress
-  readonly data: Uint8Array | undefined
-}
-
-/** Every check before the kernel is involved, synchronously: this runs on every connect. */
-const checkConnect = (
-  socket: Socket.Socket,
-  address: SocketAddress.SocketAddress,
-  options: ConnectOptions | undefined
-): Checked | WsaError.ConnectError => {
-  const impl = internal.usableSync(socket, "connect")
-  if (!internal.isSocket(impl)) return impl
-  const target = SocketAddress.validateSync(address, "connect")
-  if (WsaError.isWsaError(target)) return target
-  const data = (options as { data?: unknown } | undefined)?.data
-  if (data !== undefined && !(data instanceof Uint8Array)) {
-    return internal.wsaError("WSAEFAULT", "connect", target, "data must be a Uint8Array")
-  }
-  const refusal = Core.SocketState.checkConnect(impl, target)
-  if (refusal !== undefined) return internal.refused(refusal, "connect", target)
-  return { impl, target, data }
-}
-
-const connectError = internal.statusOnto(WsaError.connectTags)
+const connectError = internal.failureOnto(WsaError.connectTags)
 
 /** A failed connect: counted by tag, and the span says why. */
 const failed = <E extends WsaError.WsaError>(error: E) => {
@@ -106,32 +82,22 @@ export const connect = (
     ConnectEx,
     Effect.clockWith((clock) =>
       Effect.suspend(() => {
-        const checked = checkConnect(socket, address, options)
-        if (WsaError.isWsaError(checked)) return failed(checked)
-        const { data, impl, target } = checked
+        const checked = Core.Io.checkConnect(socket, address, options)
+        if (Core.isFailure(checked)) return failed(connectError(checked))
         const started = clock.unsafeCurrentTimeNanos()
-        Core.SocketState.connecting(impl)
         // The outcome is settled and measured in the completion itself, so that it holds even when the
         // waiting fiber was interrupted a moment earlier.
-        const start = (done: Core.Done) =>
-          impl.port.driver.connect(impl.native, target, data, (completion) => {
-            Core.SocketState.settleConnect(
-              impl,
-              completion.status,
-              clock.unsafeCurrentTimeMillis(),
-              () => WsaError.fromCode(completion.status, { operation: "connect" })._tag,
-              () => impl.port.driver.resetConnect(impl.native)
-            )
-            Metrics.connectLatency.unsafeUpdate(Number(clock.unsafeCurrentTimeNanos() - started) / 1e6, [])
-            done(completion)
-          })
-        return Effect.flatMap(impl.port.submit(start), (completion) =>
-          completion.status !== 0
-            ? failed(connectError(completion.status, "connect", target))
-            : Effect.as(
-              Effect.annotateCurrentSpan({ "connectex.outcome": "connected", "connectex.bytes_sent": completion.bytes }),
-              { bytesSent: completion.bytes }
-            ))
+        const observe = () => Metrics.connectLatency.unsafeUpdate(Number(clock.unsafeCurrentTimeNanos() - started) / 1e6, [])
+        return Effect.flatMap(
+          operation((onLater) => Core.Io.connect(checked, () => clock.unsafeCurrentTimeMillis(), onLater, observe)),
+          (completion) =>
+            completion.status !== 0
+              ? failed(connectError(Core.statusFailure(completion.status, "connect", checked.target)))
+              : Effect.as(
+                Effect.annotateCurrentSpan({ "connectex.outcome": "connected", "connectex.bytes_sent": completion.bytes }),
+                { bytesSent: completion.bytes }
+              )
+        )
       })
     )
   ).pipe(

@@ -24,7 +24,7 @@ export interface Port {
    * completion before the fiber stops. A driver whose `start` throws is a defect.
    */
   readonly submit: (
-    start: (done: Core.Done) => Core.Operation,
+    start: (done: Core.Done) => Core.InFlight,
     /** told the operation's handle once it is in flight (not called when it completed at once) */
     started?: (submitted: Core.Submitted) => void
   ) => Effect.Effect<Core.Completion>
@@ -45,7 +45,7 @@ export const makePort = (driver: Core.Driver): Port => {
   const table = Core.makeCompletionTable({ onPendingChange: Metrics.unsafe.pendingOperations })
 
   const submit = (
-    start: (done: Core.Done) => Core.Operation,
+    start: (done: Core.Done) => Core.InFlight,
     started?: (submitted: Core.Submitted) => void
   ): Effect.Effect<Core.Completion> =>
     Effect.callback<Core.Completion>((resume) => {

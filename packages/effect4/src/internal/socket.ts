@@ -62,7 +62,7 @@ export const usable = (u: unknown, operation: Operation): Effect.Effect<SocketIm
 export const submit = (
   socket: SocketImpl,
   operation: Operation,
-  start: (done: Core.Done) => Core.Operation,
+  start: (done: Core.Done) => Core.InFlight,
   address?: Core.SocketAddress
 ): Effect.Effect<Core.Completion, WsaError.WsaError> =>
   Effect.flatMap(socket.port.submit(start), (completion) =>

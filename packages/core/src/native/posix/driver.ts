@@ -86,6 +86,10 @@ class PosixSocket implements NativeSocket {
   readonly operations: Array<PosixOperation> = []
   fastOpen = false
   closed = false
+  /** false after `setRef(false)`: the poll handle (made now or later) does not hold the event loop open */
+  referenced = true
+  /** the streaming read in progress (`readStart`), if any: a reader that stays registered */
+  stream: StreamRead | undefined = undefined
   /**
    * The peer of a connection ended by disconnect without reuse: Windows still answers getpeername then,
    * Linux says ENOTCONN once both sides have closed.
@@ -101,6 +105,16 @@ class PosixSocket implements NativeSocket {
   drained = false
   constructor(readonly fd: number, readonly family: Family) {}
 }
+
+/** A streaming read: delivered to from readiness events while it is not paused. */
+interface StreamRead {
+  readonly chunkSize: number
+  readonly onChunk: (completion: Completion) => boolean
+  paused: boolean
+}
+
+/** At most this many chunks of one socket per readiness event (libuv reads at most 32): the others get a turn. */
+const STREAM_BATCH = 16
 
 /** One started operation: completes once (the core's `once`), forgets its readiness wait when cancelled. */
 class PosixOperation implements InFlight {
@@ -200,7 +214,7 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
   // The handle is started or stopped only when what it is armed for changes.
   const rearm = (socket: PosixSocket, keepReading: boolean): void => {
     if (socket.closed) return
-    const readable = socket.readers.length > 0 || (keepReading && socket.armedRead)
+    const readable = socket.readers.length > 0 || (socket.stream !== undefined && !socket.stream.paused) || (keepReading && socket.armedRead)
     const writable = socket.writers.length > 0
     if (readable === socket.armedRead && writable === socket.armedWrite) return
     socket.armedRead = readable
@@ -210,6 +224,7 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     } else if (socket.handle === undefined) {
       const onEvent = (socket.onEvent ??= (status, ready) => onReady(socket, status, ready))
       socket.handle = watch(socket.fd, { readable, writable }, onEvent)
+      if (!socket.referenced) socket.handle.unref()
       counter.live++
     } else {
       restart(socket.handle, { readable, writable }, socket.onEvent!)
@@ -223,7 +238,7 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     // armed for, so that a waiter added from here on starts it again.
     if (status < 0) socket.armedRead = socket.armedWrite = false
     const readEvent = status < 0 || ready.readable
-    const idleRead = readEvent && socket.readers.length === 0
+    const idleRead = readEvent && socket.readers.length === 0 && (socket.stream === undefined || socket.stream.paused)
     let woken: Array<Wake> | undefined
     if (readEvent && socket.readers.length > 0) woken = socket.readers, socket.readers = []
     if ((status < 0 || ready.writable) && socket.writers.length > 0) {
@@ -231,6 +246,7 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
       socket.writers = []
     }
     if (woken !== undefined) for (const wake of woken) wake()
+    if (readEvent && socket.stream !== undefined && !socket.stream.paused) pump(socket)
     // An error, or readiness nobody waited for: stop reading (a level-triggered handle would fire again).
     rearm(socket, !(idleRead || status < 0))
   }
@@ -347,6 +363,45 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     if (writableNow(socket.fd)) established()
     else waitFor(socket, operation, "write", established)
     return operation
+  }
+
+  /**
+   * Delivers what a streaming read finds now: up to STREAM_BATCH chunks, until the kernel has no more (the
+   * level-triggered poll handle reports the rest at the next turn of the loop), the reader pauses, or the end.
+   */
+  const pump = (socket: PosixSocket): void => {
+    const stream = socket.stream
+    for (let i = 0; i < STREAM_BATCH && stream !== undefined && socket.stream === stream && !stream.paused; i++) {
+      const completion = tryReceive(socket, stream.chunkSize)
+      if (completion === undefined) return
+      const final = completion.status !== 0 || completion.bytes === 0
+      if (final) socket.stream = undefined
+      if (!stream.onChunk(completion) && !final) stream.paused = true
+      if (final || socket.drained) break
+    }
+    // A paused or ended read lets go of readability at once (a level-triggered handle would fire again).
+    rearm(socket, socket.stream !== undefined && !socket.stream.paused)
+  }
+
+  const readStart: NonNullable<Driver["readStart"]> = (native, chunkSize, onChunk) => {
+    const socket = native as PosixSocket
+    const stream: StreamRead = { chunkSize, onChunk, paused: false }
+    socket.stream = stream
+    // What is there already is delivered at the next readiness event, as anything arriving later: the poll
+    // handle is level-triggered, so a socket with data waiting reports it at once.
+    rearm(socket, true)
+    return {
+      resume: () => {
+        if (socket.stream !== stream || !stream.paused) return
+        stream.paused = false
+        rearm(socket, true)
+      },
+      stop: () => {
+        if (socket.stream !== stream) return
+        socket.stream = undefined
+        rearm(socket, true)
+      }
+    }
   }
 
   const receive: Driver["receive"] = (native, maxBytes, done) => {
@@ -519,6 +574,9 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     if (socket.closed) return
     socket.closed = true
     for (const operation of socket.operations.slice()) operation.cancel()
+    const stream = socket.stream
+    socket.stream = undefined
+    stream?.onChunk({ status: OPERATION_ABORTED, bytes: 0 })
     // The poll handle goes first: libuv tracks watchers by fd number, and numbers are reused.
     if (socket.handle !== undefined) {
       socket.handle.close()
@@ -579,8 +637,19 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     return wsa.WSAENOPROTOOPT
   }
 
+  const setRef = (native: NativeSocket, ref: boolean): void => {
+    const socket = native as PosixSocket
+    if (socket.closed || socket.referenced === ref) return
+    socket.referenced = ref
+    if (ref) socket.handle?.ref()
+    else socket.handle?.unref()
+  }
+
   return {
     name: "posix",
+    capabilities: { postedAccepts: 1, reuseAddressByDefault: true },
+    setRef,
+    readStart,
     startup: () => 0,
     cleanup: () => {},
     open: (family) => {

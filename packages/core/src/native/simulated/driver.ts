@@ -381,6 +381,7 @@ export const makeDriver = (net: Network, scheduler: Scheduler): { readonly drive
 
   const driver: Driver = {
     name: "simulated",
+    capabilities: { postedAccepts: 1, reuseAddressByDefault: true },
     startup: () => 0,
     cleanup: () => {
       for (const socket of [...sockets.values()]) closeSocket(socket)

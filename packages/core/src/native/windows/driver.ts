@@ -488,6 +488,7 @@ export const makeWindowsDriver = (options: WindowsDriverOptions = {}): WindowsDr
 
   const driver: WindowsDriver = {
     name: "windows",
+    capabilities: { postedAccepts: 4, reuseAddressByDefault: false },
 
     startup: () => {
       const data = Buffer.alloc(WSADATA_SIZE)

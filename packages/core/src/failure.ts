@@ -1,0 +1,61 @@
+/**
+ * What a call that cannot proceed reports, before any front-end turns it into its own tagged error: the WSA
+ * name (and number), which call failed, and where known the address and a detail in plain words. Every check
+ * and every machine of the core speaks in these; each front-end has one function that makes its error from one.
+ */
+import type { SocketAddress } from "./address.js"
+import { nameByCode, type WsaName, wsaCodes } from "./errors/codes.js"
+
+/** Which call failed: the name a user sees in the error and in spans. */
+export type Operation =
+  | "startup"
+  | "socket"
+  | "bind"
+  | "connect"
+  | "listen"
+  | "accept"
+  | "send"
+  | "receive"
+  | "disconnect"
+  | "close"
+  | "getsockopt"
+  | "setsockopt"
+  | "localAddress"
+  | "peerAddress"
+  | "connectTime"
+  | "layer"
+  | "parse"
+  | "resolve"
+
+export interface Failure {
+  readonly _tag: "Failure"
+  /** the WSA number (a code outside the table keeps its number; its name is then undefined) */
+  readonly code: number
+  readonly operation: Operation
+  readonly address?: SocketAddress | undefined
+  readonly detail?: string | undefined
+}
+
+export const isFailure = (u: unknown): u is Failure =>
+  typeof u === "object" && u !== null && (u as { readonly _tag?: unknown })._tag === "Failure"
+
+/** A failure by WSA name: a check of the library's own. */
+export const failure = (name: WsaName, operation: Operation, address?: SocketAddress, detail?: string): Failure => ({
+  _tag: "Failure",
+  code: wsaCodes[name][0],
+  operation,
+  address,
+  detail
+})
+
+/** A failure by number: what the kernel reported. */
+export const statusFailure = (code: number, operation: Operation, address?: SocketAddress, detail?: string): Failure => ({
+  _tag: "Failure",
+  code,
+  operation,
+  address,
+  detail
+})
+
+/** The WSA name of a failure's code, undefined outside the table. */
+export const nameOf = (failure: Failure): WsaName | undefined => nameByCode.get(failure.code)

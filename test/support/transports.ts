@@ -1,0 +1,172 @@
+/**
+ * The ways test/clients.test.ts gets a TCP connection for a real client (pg, ioredis, undici, mysql2, node:tls):
+ * node:net first, the reference (a case that fails there is the set-up's, not the library's), then this
+ * library's node:stream Duplex. Every case runs over every transport in `makeTransports()`.
+ *
+ * Plugging a transport in: add a `Transport` to `makeTransports`. `dial` is all it must have; `socket` (an
+ * unconnected net.Socket, for pg) and `undiciConnect` where it has them. What it cannot do yet goes in
+ * `missing`: the cases that need it are listed as todo (with the reason) and not run. The child-process case
+ * imports this module (under vite-node) and takes the transport by name, so a transport made here works there.
+ */
+import { Exit, type Layer, ManagedRuntime, Scope } from "effect"
+import { ConnectEx, NodeStream } from "effect-connectex"
+import { AbstractConnector, type RedisOptions } from "ioredis"
+import * as net from "node:net"
+import type { Duplex } from "node:stream"
+import type { buildConnector } from "undici"
+
+/** What a case may need of a transport beyond `dial`; a transport names in `missing` what it lacks. */
+export type Feature =
+  /** an unconnected socket whose `connect(port, host)` connects it and emits "connect" (pg) */
+  | "connect"
+  /** `unref()` lets the process exit with the connection open (undici unrefs idle keep-alive sockets) */
+  | "unref"
+  /** errors with Node's `code` ("ECONNRESET", "EPIPE", ...) that retry logic written for node:net checks */
+  | "errorCodes"
+  /** remoteAddress / remotePort / localAddress / localPort / bytesRead / bytesWritten, true ones */
+  | "addresses"
+
+export interface Transport {
+  /** shown in the test names */
+  readonly name: string
+  /** Dials host:port; resolves with the connection once it is connected (ioredis, mysql2, node:tls, undici). */
+  readonly dial: (port: number, host: string) => Promise<Duplex>
+  /** As `new net.Socket()`: not connected until its user calls `connect(port, host)` (pg's `stream` option). */
+  readonly socket?: () => Duplex
+  /** undici's `connect` option; where absent, `undiciConnect(transport)` builds one on `dial`. */
+  readonly undiciConnect?: buildConnector.connector
+  /** What it cannot do yet, with why: the cases needing it are todo for this transport. */
+  readonly missing: Partial<Record<Feature, string>>
+  /** Readies what `socket` needs synchronously (a connector made in a runtime); before the first case. */
+  readonly prepare?: () => Promise<void>
+  /** Releases what the transport holds (its runtime); the connections are their users' to close. */
+  readonly dispose: () => Promise<void>
+}
+
+/** The clients' types want a net.Socket; what they use of one is what the cases check. */
+export const asNetSocket = (duplex: Duplex): net.Socket => duplex as net.Socket
+
+const nodeNet: Transport = {
+  name: "node:net",
+  dial: (port, host) =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host })
+      socket.once("error", reject)
+      socket.once("connect", () => {
+        socket.removeListener("error", reject)
+        resolve(socket)
+      })
+    }),
+  socket: () => new net.Socket(),
+  missing: {},
+  dispose: async () => {}
+}
+
+/**
+ * The library's Duplex: a `NodeStream.connector` (each connection dialed with `ConnectEx.dialName`), run by a
+ * ManagedRuntime with ConnectEx.layer made at the first use; `dial` is `createConnection` resolved on
+ * "connect", `socket` its unconnected socket (pg), `undiciConnect` its undici `connect`.
+ */
+const libraryDuplex = (): Transport => {
+  let made: Promise<{ readonly runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof ConnectEx.layer>, Layer.Layer.Error<typeof ConnectEx.layer>>; readonly scope: Scope.CloseableScope; readonly connector: NodeStream.Connector }> | undefined
+  const connector = () =>
+    (made ??= (async () => {
+      const runtime = ManagedRuntime.make(ConnectEx.layer)
+      const scope = await runtime.runPromise(Scope.make())
+      const connector = await runtime.runPromise(Scope.extend(NodeStream.connector(), scope))
+      return { runtime, scope, connector }
+    })())
+  // The connector exists before the first case (pg asks for `socket()` synchronously).
+  let ready: NodeStream.Connector | undefined
+  return {
+    name: "NodeStream connector",
+    prepare: async () => {
+      ready = (await connector()).connector
+    },
+    dial: async (port, host) => {
+      const duplex = (await connector()).connector.createConnection(port, host)
+      await new Promise<void>((resolve, reject) => {
+        duplex.once("error", reject)
+        duplex.once("connect", () => {
+          duplex.removeListener("error", reject)
+          resolve()
+        })
+      })
+      return duplex
+    },
+    socket: () => {
+      if (ready === undefined) throw new Error("the transport's connector is not made yet: await prepare() first")
+      return ready.socket()
+    },
+    undiciConnect: (options, callback) => {
+      void connector().then(({ connector }) => connector.connect(options, callback as Parameters<NodeStream.UndiciConnect>[1]))
+    },
+    missing: {},
+    dispose: async () => {
+      if (made === undefined) return
+      const { runtime, scope } = await made
+      await runtime.runPromise(Scope.close(scope, Exit.void))
+      await runtime.dispose()
+    }
+  }
+}
+
+/** node:net first: the reference. A fresh list per test file (each holds its own runtime). */
+export const makeTransports = (): ReadonlyArray<Transport> => [nodeNet, libraryDuplex()]
+
+/** The features of `needs` the transport lacks, with why; empty when it can run the case. */
+export const lacking = (transport: Transport, needs: ReadonlyArray<Feature>): ReadonlyArray<string> =>
+  needs.flatMap((feature) => {
+    const why = transport.missing[feature]
+    return why === undefined ? [] : [`${feature}: ${why}`]
+  })
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)))
+
+/** undici's `connect` option over a transport: the transport's own, else one that dials with `dial`. */
+export const undiciConnect = (transport: Transport): buildConnector.connector =>
+  transport.undiciConnect ??
+    ((options, callback) => {
+      const port = Number(options.port) || (options.protocol === "https:" ? 443 : 80)
+      transport.dial(port, options.hostname).then(
+        (duplex) => callback(null, asNetSocket(duplex)),
+        (error: unknown) => callback(asError(error), null)
+      )
+    })
+
+/**
+ * ioredis' `Connector` option over a transport: a connector that dials the host and port of the client's
+ * options with `dial`; `dials()` counts its connections (a reconnect is a new one).
+ */
+export const redisConnector = (
+  transport: Transport
+): { readonly Connector: NonNullable<RedisOptions["Connector"]>; readonly dials: () => number } => {
+  let dials = 0
+  class TransportConnector extends AbstractConnector {
+    private readonly port: number
+    private readonly host: string
+    // ioredis passes the client's options (typed unknown by ioredis): their port and host.
+    constructor(options: unknown) {
+      super(2_000)
+      const { port, host } = (typeof options === "object" && options !== null ? options : {}) as { port?: unknown; host?: unknown }
+      this.port = typeof port === "number" ? port : 6379
+      this.host = typeof host === "string" ? host : "127.0.0.1"
+    }
+    override connect(): Promise<net.Socket> {
+      this.connecting = true
+      dials++
+      return transport.dial(this.port, this.host).then((duplex) => {
+        const stream = asNetSocket(duplex)
+        // disconnect() before the dial finished: as ioredis' own connector, no stream for a closed client.
+        if (!this.connecting) {
+          stream.destroy()
+          throw new Error("Connection is closed.")
+        }
+        this.stream = stream
+        stream.once("error", (error) => (this.firstError = error))
+        return stream
+      })
+    }
+  }
+  return { Connector: TransportConnector, dials: () => dials }
+}
