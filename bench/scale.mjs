@@ -53,7 +53,7 @@ const RECEIVE_BYTES = 4096
 const WARM = 200
 const PER_ADDRESS = 10_000
 const CONNECTS_IN_FLIGHT = 128
-const SERVERS = ["node:net", "Listener.serve", "PlatformSocketServer", "NodeSocketServer"]
+const SERVERS = ["node:net", "Listener.serve", "Listener.serveChunks", "PlatformSocketServer", "NodeSocketServer"]
 const self = fileURLToPath(import.meta.url)
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -89,6 +89,30 @@ const servers = {
         const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
         resolve((yield* Listener.address(listener)).port)
         return yield* Listener.serve(listener, echo)
+      })))
+    })
+  },
+  "Listener.serveChunks": async (served) => {
+    const [{ Effect, ManagedRuntime }, { ConnectEx, Iocp, Listener, Socket, SocketAddress }] = await Promise.all([
+      import("effect"),
+      import("effect-connectex")
+    ])
+    const runtime = ManagedRuntime.make(ConnectEx.layer)
+    // No handler runs until a connection sends: a connection counts as served once the port holds its socket
+    // (the listener is the port's first). Connections only open between the bench's closes, so each rise of
+    // the open count is that many new ones.
+    let open = 0
+    return new Promise((resolve) => {
+      runtime.runFork(Effect.scoped(Effect.gen(function*() {
+        const stats = (yield* Iocp.Iocp).stats
+        setInterval(() => {
+          const now = Effect.runSync(stats).sockets - 1
+          for (; open < now; open++) served()
+          open = now
+        }, 5).unref()
+        const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
+        resolve((yield* Listener.address(listener)).port)
+        return yield* Listener.serveChunks(listener, (chunk, { socket }) => Socket.send(socket, chunk), { readSize: RECEIVE_BYTES })
       })))
     })
   },

@@ -313,6 +313,73 @@ describe.each(backends)("listener: $name", (backend) => {
     }
   }
 
+  test("serveChunks: an echo server chunk by chunk; the client's end closes its connection; stopping closes the rest", () =>
+    Effect.gen(function*() {
+      const baseline = yield* Iocp.stats
+      const scope = yield* Scope.make()
+      const listener = yield* Scope.extend(Listener.listen(loopback("ipv4")), scope)
+      const address = yield* Listener.address(listener)
+      const server = yield* Effect.forkIn(Listener.serveChunks(listener, (chunk, { socket }) => Socket.send(socket, chunk)), scope)
+      const clients = yield* Scope.make()
+      const idle = yield* Scope.extend(Effect.forEach([1, 2, 3], () => ConnectEx.dial(address)), clients)
+      for (const message of ["hello", "world"]) {
+        const talking = yield* Scope.extend(ConnectEx.dial(address, { data: text(message) }), clients)
+        expect(yield* receiveAll(talking.socket, message.length)).toBe(message)
+        // the client's end: the server closes its side, the client reads the end
+        yield* Socket.shutdown(talking.socket, "send")
+        expect((yield* Socket.receive(talking.socket, 16)).length).toBe(0)
+      }
+      // the idle clients are still served
+      yield* Socket.send(idle[0]!.socket, text("still here"))
+      expect(yield* receiveAll(idle[0]!.socket, 10)).toBe("still here")
+      yield* stopsAtOnce(Fiber.interrupt(server), "serveChunks")
+      for (const { socket } of idle) {
+        const end = yield* Effect.either(Socket.receive(socket, 16))
+        expect(end._tag === "Left" ? end.left._tag : end.right.length).toSatisfy((v) => v === 0 || v === "WSAECONNRESET")
+      }
+      yield* Scope.close(clients, Exit.void)
+      yield* Scope.close(scope, Exit.void)
+      const after = yield* Iocp.stats
+      expect(after.pending).toBe(0)
+      expect(after.sockets).toBe(baseline.sockets)
+    }))
+
+  test("serveChunks: a handler's Effect holds that connection's reading until it ends; a failing one closes only its connection", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4"))
+      const address = yield* Listener.address(listener)
+      const seen: Array<string> = []
+      yield* Effect.forkScoped(Listener.serveChunks(listener, (chunk, { socket }): Effect.Effect<unknown, unknown> => {
+        const message = decode(chunk)
+        seen.push(message)
+        if (message === "fail") return Effect.fail("the handler failed")
+        // an Effect that takes its time: the next chunk is not read before it ends
+        return Effect.zipRight(Effect.yieldNow(), Socket.send(socket, text(`<${message}>`)))
+      }))
+      const failing = yield* ConnectEx.dial(address, { data: text("fail") })
+      const end = yield* Effect.either(Socket.receive(failing.socket, 16))
+      expect(end._tag === "Left" ? end.left._tag : end.right.length).toSatisfy((v) => v === 0 || v === "WSAECONNRESET")
+      const { socket } = yield* ConnectEx.dial(address, { data: text("a") })
+      expect(yield* receiveAll(socket, 3)).toBe("<a>")
+      yield* Socket.send(socket, text("b"))
+      expect(yield* receiveAll(socket, 3)).toBe("<b>")
+      expect(seen).toEqual(["fail", "a", "b"])
+    }))
+
+  test("serveChunks with receive: the first bytes are the first chunk; with concurrency, the rest wait for a slot", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4"))
+      const address = yield* Listener.address(listener)
+      yield* Effect.forkScoped(Listener.serveChunks(listener, (chunk, { socket }) => Socket.send(socket, chunk), { receive: 16, concurrency: 1 }))
+      const first = yield* ConnectEx.dial(address, { data: text("one") })
+      expect(yield* receiveAll(first.socket, 3)).toBe("one")
+      const second = yield* ConnectEx.dial(address, { data: text("two") })
+      // the slot is the first connection's until it ends
+      yield* Socket.shutdown(first.socket, "send")
+      expect((yield* Socket.receive(first.socket, 16)).length).toBe(0)
+      expect(yield* receiveAll(second.socket, 3)).toBe("two")
+    }))
+
   test("the accepted socket works with PlatformSocket", () =>
     Effect.gen(function*() {
       const listener = yield* Listener.listen(loopback("ipv4"))

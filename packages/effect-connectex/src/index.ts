@@ -7,6 +7,8 @@
 /** @since 0.1.0 */
 export * as ConnectEx from "./ConnectEx.js"
 /** @since 0.1.0 */
+export * as HappyEyeballs from "./HappyEyeballs.js"
+/** @since 0.1.0 */
 export * as Iocp from "./Iocp.js"
 /** @since 0.1.0 */
 export * as Listener from "./Listener.js"

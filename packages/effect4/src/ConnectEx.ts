@@ -136,14 +136,14 @@ export const retryPolicy = (times = 5): Schedule.Schedule<Duration.Duration, Wsa
 export const layerDriver = (
   driver: Effect.Effect<Core.Driver, WsaError.WsaError>
 ): Layer.Layer<ConnectEx | Iocp.Iocp, WsaError.WsaError> =>
-  Layer.effect(ConnectEx, Iocp.Iocp.useSync((port) => ({ driver: Iocp.portOf(port).driver.name }))).pipe(
+  Layer.effect(ConnectEx, Iocp.Iocp.useSync((port) => ({ driver: Iocp.portOf(port).driver.name, iocp: port }))).pipe(
     Layer.provideMerge(Iocp.layer(driver))
   )
 
 const unavailable = (detail: string) => (cause: unknown) =>
   WsaError.fromName("WSASYSNOTREADY", { operation: "layer", detail: `${detail}: ${String(cause)}` })
 
-const platformDriver: Effect.Effect<Core.Driver, WsaError.WsaError> = Effect.suspend(() => {
+const platformDriver: Effect.Effect<Core.Driver, WsaError.WsaError> = Effect.suspend((): Effect.Effect<Core.Driver, WsaError.WsaError> => {
   switch (process.platform) {
     case "linux":
       return Effect.tryPromise({

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { HappyEyeballs as Core } from "@effect-connectex/core"
+import { describe, HappyEyeballs as Core } from "@effect-connectex/core"
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
@@ -19,7 +19,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import type * as ConnectEx from "./internal/dial.js"
-import { dial } from "./internal/dial.js"
+import { decodeDuration, dial } from "./internal/dial.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as Resolver from "./Resolver.js"
 import * as SocketAddress from "./SocketAddress.js"
@@ -60,7 +60,7 @@ export interface DialManyOptions<R = never> extends ConnectEx.DialOptions<R> {
  */
 export interface FailedAttempt {
   readonly address: SocketAddress.SocketAddress
-  readonly error: WsaError.ConnectError
+  readonly error: WsaError.DialFailure
 }
 
 /**
@@ -127,6 +127,25 @@ interface Winner {
   readonly address: SocketAddress.SocketAddress
 }
 
+const toDialFailure = WsaError.narrowingError(WsaError.dialTags)
+
+/**
+ * Every attempt failed: with the error they share when they all failed alike (one attempt: its own error), so
+ * that `catchTag("WSAECONNREFUSED")` works on a name as on an address; a `DialError` listing each otherwise.
+ */
+const allFailed = (host: string | undefined, port: number, attempts: ReadonlyArray<FailedAttempt>): DialError | WsaError.DialFailure => {
+  const code = Core.sharedCode(attempts)
+  const first = attempts[0]?.error
+  if (code === undefined || first === undefined) return new DialError({ host, port, attempts })
+  if (attempts.length === 1) return first
+  const target = host === undefined ? `port ${port}` : `${host}:${port}`
+  return toDialFailure(WsaError.fromCode(code, {
+    operation: first.operation,
+    address: first.address,
+    detail: `every attempt to ${target} failed this way (${Core.describeAttempts(attempts)})`
+  }))
+}
+
 /** The race itself, over addresses already ordered; `timeout` is applied by the callers. */
 const race = <R>(
   host: string | undefined,
@@ -134,13 +153,13 @@ const race = <R>(
   addresses: ReadonlyArray<SocketAddress.SocketAddress>,
   unusable: ReadonlyArray<FailedAttempt>,
   options: DialManyOptions<R> | undefined
-): Effect.Effect<DialedAddress, DialError, ConnectEx.ConnectEx | Scope.Scope | R> =>
+): Effect.Effect<DialedAddress, DialError | WsaError.DialFailure, ConnectEx.ConnectEx | Scope.Scope | R> =>
   Effect.gen(function*() {
-    if (addresses.length === 0) return yield* Effect.fail(new DialError({ host, port, attempts: unusable }))
-    const delay = Duration.fromInputUnsafe(options?.attemptDelay ?? DEFAULT_ATTEMPT_DELAY)
-    const attemptOptions: ConnectEx.DialOptions<R> = { bind: options?.bind, data: options?.data, retry: options?.retry }
+    if (addresses.length === 0) return yield* Effect.fail(allFailed(host, port, unusable))
+    const delay = Option.getOrElse(decodeDuration(options?.attemptDelay ?? DEFAULT_ATTEMPT_DELAY), () => DEFAULT_ATTEMPT_DELAY)
+    const attemptOptions: ConnectEx.DialOptions<R> & { readonly timeout?: undefined } = { bind: options?.bind, data: options?.data, retry: options?.retry }
     const parent = yield* Effect.scope
-    const winner = yield* Deferred.make<Winner, DialError>()
+    const winner = yield* Deferred.make<Winner, DialError | WsaError.DialFailure>()
     const failedSignal = yield* Queue.unbounded<void>()
     const failures: Array<FailedAttempt | undefined> = addresses.map(() => undefined)
     let failed = 0
@@ -159,14 +178,15 @@ const race = <R>(
               }
               const error = Cause.findErrorOption(exit.cause)
               if (Option.isNone(error)) {
-                // interrupted (the fiber's own interruption ends it anyway) or a defect: report the defect
+                // interrupted (the fiber's own interruption ends it anyway) or a defect: report the defect (a
+                // cause with no failure in it, hence Cause<never>)
                 return Cause.hasInterruptsOnly(exit.cause) ? Effect.void : Effect.asVoid(Deferred.failCause(winner, exit.cause as Cause.Cause<never>))
               }
-              failures[index] = { address, error: error.value as WsaError.ConnectError }
+              failures[index] = { address, error: error.value }
               failed++
               if (failed === addresses.length) {
                 const attempts = [...failures.filter((f): f is FailedAttempt => f !== undefined), ...unusable]
-                return Effect.asVoid(Deferred.fail(winner, new DialError({ host, port, attempts })))
+                return Effect.asVoid(Deferred.fail(winner, allFailed(host, port, attempts)))
               }
               return Effect.asVoid(Queue.offer(failedSignal, undefined))
             }))
@@ -184,7 +204,7 @@ const race = <R>(
         if (index === addresses.length - 1) break
         // the next attempt starts after `delay`, or at once when an attempt fails; none once one won
         const next = yield* Effect.raceAll([
-          Deferred.await(winner).pipe(Effect.as("settled" as const), Effect.catch(() => Effect.succeed("settled" as const))),
+          Deferred.await(winner).pipe(Effect.as("settled" as const), Effect.catchCause(() => Effect.succeed("settled" as const))),
           Effect.as(Queue.take(failedSignal), "next" as const),
           Effect.as(Effect.sleep(delay), "next" as const)
         ])
@@ -197,17 +217,41 @@ const race = <R>(
     return { socket: won.dialed.socket, bytesSent: won.dialed.bytesSent, address: won.address }
   })
 
+/** The timeout, if it is one: a bad one is reported by the argument checks first. */
+const validTimeout = (options: unknown): Duration.Duration | undefined => {
+  const timeout = typeof options === "object" && options !== null ? (options as { timeout?: unknown }).timeout : undefined
+  return timeout === undefined ? undefined : Option.getOrUndefined(decodeDuration(timeout))
+}
+
 const withTimeout = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
-  timeout: Duration.Input | undefined
+  timeout: Duration.Duration | undefined
 ): Effect.Effect<A, E | Cause.TimeoutError, R> => timeout === undefined ? effect : Effect.timeout(effect, timeout)
+
+const invalid = (operation: WsaError.Operation, detail: string) => Effect.fail(new WsaError.WSAEINVAL({ operation, detail }))
+
+/** The attempt options as given, or why they cannot be used. */
+const invalidOptions = (options: unknown): string | undefined => {
+  if (options === undefined) return undefined
+  if (typeof options !== "object" || options === null) return `The options must be an object, got ${describe(options)}.`
+  const timeout = (options as { timeout?: unknown }).timeout
+  if (timeout !== undefined && Option.isNone(decodeDuration(timeout))) return `The timeout must be a duration, got ${describe(timeout)}.`
+  const attemptDelay = (options as { attemptDelay?: unknown }).attemptDelay
+  if (attemptDelay !== undefined && Option.isNone(decodeDuration(attemptDelay))) {
+    return `The attemptDelay must be a duration, got ${describe(attemptDelay)}.`
+  }
+  return undefined
+}
 
 /**
  * Races connects to `addresses` (RFC 8305): IPv6 first and the families interleaved, one new attempt every
  * `attemptDelay` (default 250 ms, on Effect's Clock) or as soon as one fails. The first connection wins and
  * stays in the caller's scope; the other attempts are interrupted (their connects cancelled, their sockets
  * closed) before this returns. Each attempt is `ConnectEx.dial(address, { bind, data, retry })`; `timeout`
- * bounds the whole race. If every attempt fails: one `DialError` listing each address and its WSA error.
+ * bounds the whole race. If every attempt fails alike (all refused, say), the race fails with that error, so
+ * that it is caught by its tag as a single dial's would be; attempts that failed differently give one
+ * `DialError` listing each address and its WSA error. A list that is not an array, an invalid address or an
+ * invalid option is `WSAEINVAL` (`WSAEAFNOSUPPORT` for an unknown family).
  *
  * `data` is given to every attempt's connect: an attempt that connected in the same instant as the winner
  * may have sent it too before it is closed, so keep connect data idempotent (as with TCP Fast Open).
@@ -224,16 +268,34 @@ const withTimeout = <A, E, R>(
 export const dialList = <R = never>(
   addresses: ReadonlyArray<SocketAddress.SocketAddress>,
   options?: DialManyOptions<R>
-): Effect.Effect<DialedAddress, DialError | Cause.TimeoutError, ConnectEx.ConnectEx | Scope.Scope | R> =>
-  Effect.suspend(() => {
-    const ordered = interleave(addresses)
-    return withTimeout(race(undefined, ordered[0]?.port ?? 0, ordered, [], options), options?.timeout)
+): Effect.Effect<
+  DialedAddress,
+  DialError | WsaError.DialFailure | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutError,
+  ConnectEx.ConnectEx | Scope.Scope | R
+> =>
+  Effect.suspend((): Effect.Effect<
+    DialedAddress,
+    DialError | WsaError.DialFailure | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutError,
+    ConnectEx.ConnectEx | Scope.Scope | R
+  > => {
+    if (!Array.isArray(addresses)) return invalid("connect", `The addresses must be an array, got ${describe(addresses)}.`)
+    const badOptions = invalidOptions(options)
+    if (badOptions !== undefined) return invalid("connect", badOptions)
+    const valid: Array<SocketAddress.SocketAddress> = []
+    for (const address of addresses as ReadonlyArray<unknown>) {
+      const checked = SocketAddress.validateSync(address, "connect")
+      if (WsaError.isWsaError(checked)) return Effect.fail(checked)
+      valid.push(checked)
+    }
+    const ordered = interleave(valid)
+    return withTimeout(race(undefined, ordered[0]?.port ?? 0, ordered, [], options), validTimeout(options))
   }).pipe(Effect.withSpan("ConnectEx.dialList", undefined, { captureStackTrace: false }))
 
 /**
  * Resolves `host` with the `Resolver` service (the system resolver unless a layer provides another), then
- * races the addresses as `dialList` does. An IP literal (`"127.0.0.1"`, `"::1"`) is not resolved.
- * `timeout` bounds resolution and the race together.
+ * races the addresses as `dialList` does (every attempt failed alike: that error; differently: a
+ * `DialError`). An IP literal (`"127.0.0.1"`, `"::1"`) is not resolved. `timeout` bounds resolution and the
+ * race together. An invalid host, port or option is `WSAEINVAL`, never a defect.
  *
  * @example
  * const { socket, address } = yield* ConnectEx.dialName("localhost", 8080, {
@@ -249,19 +311,26 @@ export const dialName = <R = never>(
   options?: DialManyOptions<R>
 ): Effect.Effect<
   DialedAddress,
-  DialError | Resolver.ResolveError | WsaError.WSAEINVAL | Cause.TimeoutError,
+  DialError | WsaError.DialFailure | Resolver.ResolveError | WsaError.WSAEINVAL | Cause.TimeoutError,
   ConnectEx.ConnectEx | Scope.Scope | R
 > => {
   const run = Effect.gen(function*() {
     // Hostile arguments are a typed WSAEINVAL, never a defect.
     const badArgument = Core.invalidHost(host) ?? Core.invalidPort(port)
-    if (badArgument !== undefined) return yield* Effect.fail(new WsaError.WSAEINVAL({ operation: "resolve", detail: badArgument }))
+    if (badArgument !== undefined) return yield* invalid("resolve", badArgument)
+    const badOptions = invalidOptions(options)
+    if (badOptions !== undefined) return yield* invalid("resolve", badOptions)
     const literal = Core.hostLiteral(host)
     const literals = literal !== undefined ? [literal] : yield* Resolver.resolve(host)
     const { unusable, usable } = Core.fromLiterals(literals, port)
     return yield* race(host, port, interleave(usable), unusable.map(unusableAttempt), options)
   })
-  return withTimeout(run, options?.timeout).pipe(
-    Effect.withSpan("ConnectEx.dialName", { attributes: { "net.peer.name": String(host), "net.peer.port": port } }, { captureStackTrace: false })
+  return Effect.suspend(() => withTimeout(run, validTimeout(options))).pipe(
+    Effect.withSpan("ConnectEx.dialName", {
+      attributes: {
+        "net.peer.name": typeof host === "string" ? host.slice(0, Core.MAX_HOST_LENGTH) : describe(host),
+        "net.peer.port": describe(port)
+      }
+    }, { captureStackTrace: false })
   )
 }

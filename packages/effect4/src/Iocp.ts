@@ -8,13 +8,15 @@
  *
  * @since 0.1.0
  */
-import type * as Core from "@effect-connectex/core"
+import * as Core from "@effect-connectex/core"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as WsaError from "./errors/WsaError.js"
-import { makePort, type Port, PortTypeId } from "./internal/port.js"
+import * as Metrics from "./Metrics.js"
+
+const PortTypeId: unique symbol = Symbol.for("@effect-connectex/effect4/Iocp/Port")
 
 /**
  * @since 0.1.0
@@ -41,7 +43,7 @@ export interface Stats {
  */
 export interface Service {
   /** @internal */
-  readonly [PortTypeId]: Port
+  readonly [PortTypeId]: Core.Port
   readonly stats: Effect.Effect<Stats>
 }
 
@@ -69,10 +71,10 @@ export const make = (driver: Core.Driver): Effect.Effect<Service, WsaError.WsaEr
       Effect.suspend(() => {
         const status = driver.startup()
         return status === 0
-          ? Effect.succeed(makePort(driver))
+          ? Effect.succeed(Core.makePort(driver, metrics))
           : Effect.fail(WsaError.fromCode(status, { operation: "startup", detail: `the ${driver.name} driver did not start` }))
       }),
-      (port) => port.shutdown
+      (port) => Effect.callback<void>((resume) => port.shutdown(() => resume(Effect.void)))
     ),
     (port): Service => ({ [PortTypeId]: port, stats: Effect.sync(port.stats) })
   )
@@ -99,4 +101,10 @@ export const layer = (driver: Effect.Effect<Core.Driver, WsaError.WsaError>): La
 export const stats: Effect.Effect<Stats, never, Iocp> = Iocp.use((port) => port.stats)
 
 /** @internal the machinery behind a service */
-export const portOf = (service: Service): Port => service[PortTypeId]
+export const portOf = (service: Service): Core.Port => service[PortTypeId]
+
+// Updated in place (no Effect per operation): this is the hot path of every connect, send and receive.
+const metrics: Core.Hooks = {
+  onPendingChange: Metrics.unsafe.pendingOperations,
+  onSocketsChange: Metrics.unsafe.openSockets
+}

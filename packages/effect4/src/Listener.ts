@@ -73,7 +73,8 @@ export type Accepted = internal.Accepted
 
 /**
  * Options of `serve`: `concurrency` (connections handled at once), `accepts` (accepts kept posted at once),
- * `receive` (passed to each accept).
+ * `receive` (each handler starts with the client's first bytes; every connection waits for them on its own,
+ * so a client that connects and sends nothing holds up no other).
  *
  * @since 0.1.0
  * @category models

@@ -1,116 +1,166 @@
 /**
- * A connection as Effect 4's platform socket (`effect/socket`): the pull-based `reader` / `writer` pair, so that
- * code written against `Socket.Socket` (channels, streams, protocols) runs over ConnectEx.
+ * Connections as Effect 4's platform socket (`effect/socket`'s `Socket`): the pull-based `reader` and the
+ * scoped `writer`, so that code written against `Socket.Socket` (channels, streams, RPC's socket protocol) runs
+ * over this library's typed connects, with `@effect/platform-node`'s `NodeSocket` semantics:
+ *
+ * - `make` / `layer` dial a new connection each time the reader is acquired (the acquisition's scope owns it;
+ *   a reconnect is a new acquisition), to a `SocketAddress` (`ConnectEx.dial`) or a host name and port
+ *   (`ConnectEx.dialName`), with the dial options (`bind`, `data`, `retry`, `timeout`, `attemptDelay`);
+ *   `fromSocket` wraps a connection you already have, every acquisition reading it;
+ * - a pull takes every chunk already there in one step and waits on the completion port only when the socket
+ *   is empty; the peer's end fails it with `SocketCloseError(1000)`, closing the reader's scope fails a
+ *   suspended pull with `SocketCloseError(1006)`;
+ * - the writer writes to the connection of the reader in progress (writes made meanwhile wait for one);
+ *   releasing it half-closes the connection (a FIN after the data); a `CloseEvent` ends the reader with that
+ *   close and the connection gracefully;
+ * - `upgrade` turns the connection into TLS in place (node:tls over `NodeStream`'s Duplex), its handshake
+ *   error as the `SocketUpgradeError`'s cause.
+ *
+ * Failures are `SocketError`s with the library's typed WSA error as the reason's `cause`: `SocketOpenError`
+ * when the dial failed (kind "Timeout" for its timeout), `SocketReadError` / `SocketWriteError` when a
+ * receive or a send did.
  *
  * @since 0.1.0
  */
-import * as Deferred from "effect/Deferred"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as EffectSocket from "effect/socket/Socket"
 import * as ConnectEx from "./ConnectEx.js"
-import { makeReader } from "./internal/reader.js"
-import type * as Iocp from "./Iocp.js"
-import * as Socket from "./Socket.js"
+import * as internal from "./internal/platformSocket.js"
+import type * as Socket from "./Socket.js"
 import type * as SocketAddress from "./SocketAddress.js"
 
-const encoder = new TextEncoder()
+/**
+ * The platform's socket interface (`effect/socket`'s `Socket`), re-exported for signatures.
+ *
+ * @example
+ * const socket: PlatformSocket.PlatformSocket = yield* PlatformSocket.make({ host: "localhost", port: 7 })
+ * @since 0.1.0
+ * @category models
+ */
+export type PlatformSocket = EffectSocket.Socket
 
-const readError = (cause: unknown) => new EffectSocket.SocketError({ reason: new EffectSocket.SocketReadError({ cause }) })
-const writeError = (cause: unknown) => new EffectSocket.SocketError({ reason: new EffectSocket.SocketWriteError({ cause }) })
-const closeError = (code: number) => new EffectSocket.SocketError({ reason: new EffectSocket.SocketCloseError({ code }) })
-
-/** The reader of a connected socket: a peer's end of stream fails the pull with SocketCloseError(1000). */
-const readerOf = (socket: Socket.Socket, chunkSize: number): Effect.Effect<EffectSocket.Reader<Uint8Array>, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    // The streaming read of Socket.stream: every chunk already there in one pull, the port only when empty.
-    const reader = makeReader(socket, chunkSize)
-    // Closing the reader's scope fails a pull that is suspended (the effect/socket contract): the reader is
-    // aborted, which cancels the receive that pull waits on (no race of two fibers per pull).
-    let closed = false
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        closed = true
-        reader.abort()
-      })
-    )
-    const pull = reader.pull.pipe(
-      Effect.mapError((error) => closed && error._tag === "WSA_OPERATION_ABORTED" ? closeError(1006) : readError(error)),
-      Effect.flatMap((chunks) => chunks === undefined ? Effect.fail(closeError(1000)) : Effect.succeed(chunks))
-    )
-    return { pull, upgrade: EffectSocket.SocketUpgradeError.unsupported }
-  })
-
-const writerOf = (connected: Effect.Effect<Socket.Socket>): EffectSocket.Writer => {
-  const write = (chunk: Uint8Array | string | EffectSocket.CloseEvent): Effect.Effect<void, EffectSocket.SocketError> =>
-    Effect.flatMap(connected, (socket) =>
-      EffectSocket.isCloseEvent(chunk)
-        ? Effect.mapError(Socket.shutdown(socket, "send"), writeError)
-        : Effect.asVoid(Effect.mapError(Socket.send(socket, typeof chunk === "string" ? encoder.encode(chunk) : chunk), writeError)))
-  return { write, writeAll: (chunks) => Effect.forEach(chunks, write, { discard: true }) }
+/**
+ * How connections are read.
+ *
+ * @example
+ * PlatformSocket.fromSocket(socket, { readSize: 16 * 1024 })
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** the most one read takes (default 65536) */
+  readonly readSize?: number | undefined
+  /** @deprecated the former name of `readSize` */
+  readonly chunkSize?: number | undefined
+  /** `upgrade` takes the server's side of the TLS handshake (for connections a listener accepted) */
+  readonly tlsServer?: boolean | undefined
 }
 
 /**
- * A socket already connected (by `ConnectEx.dial` or `connect`) as a platform socket. The connection stays
- * owned by the scope it was opened in; writing a `CloseEvent` half-closes it (FIN).
+ * Where `make` and `layer` connect: a `SocketAddress`, or a host name (or literal) and port, dialed with
+ * `ConnectEx.dialName` (resolution, Happy Eyeballs).
  *
  * @example
- * const { socket } = yield* ConnectEx.dial(target)
+ * const target: PlatformSocket.Target = { host: "localhost", port: 6379 }
+ * @since 0.1.0
+ * @category models
+ */
+export type Target = SocketAddress.SocketAddress | { readonly host: string; readonly port: number }
+
+/**
+ * The options of `make` and `layer`: how each connection is dialed (`bind`, `data`, `retry`, `timeout`, and
+ * for a host name `attemptDelay`) and how it is read.
+ *
+ * @example
+ * PlatformSocket.layer({ host: "localhost", port: 7000 }, { retry: ConnectEx.retryPolicy(3), timeout: "5 seconds" })
+ * @since 0.1.0
+ * @category models
+ */
+export type MakeOptions<R = never> = ConnectEx.DialManyOptions<R> & Options
+
+const DEFAULT_READ_SIZE = 64 * 1024
+
+const internalOptions = (options: Options | undefined): internal.Options => ({
+  readSize: options?.readSize ?? options?.chunkSize ?? DEFAULT_READ_SIZE,
+  tlsServer: options?.tlsServer === true
+})
+
+/**
+ * A connected socket (from `ConnectEx.dial`, `connect` or `Listener.accept`) as a platform socket: every reader
+ * acquisition reads this one connection, and the writer writes to it whether a reader is acquired or not. The
+ * connection stays owned by the scope it was opened in (closing the reader's scope leaves it open, unless it
+ * was upgraded to TLS: the TLS session then ends with it).
+ *
+ * @example
+ * const { socket } = yield* ConnectEx.dial(SocketAddress.ipv4("127.0.0.1", 7))
  * const platform = PlatformSocket.fromSocket(socket)
+ * const writer = yield* platform.writer
+ * yield* writer.write("hello")
  * @since 0.1.0
  * @category constructors
  */
-export const fromSocket = (socket: Socket.Socket, options?: { readonly chunkSize?: number }): EffectSocket.Socket =>
-  EffectSocket.make({
-    reader: readerOf(socket, options?.chunkSize ?? 65536),
-    writer: Effect.succeed(writerOf(Effect.succeed(socket)))
-  })
+export const fromSocket = (socket: Socket.Socket, options?: Options): PlatformSocket =>
+  internal.make(Effect.succeed(socket), Context.empty(), internalOptions(options), socket)
+
+/** Dials a target: an address with `dial`, a host name (or literal text) with `dialName`. */
+const dialTarget = <R>(
+  target: Target,
+  options: MakeOptions<R> | undefined
+): Effect.Effect<Socket.Socket, EffectSocket.SocketError, ConnectEx.ConnectEx | Scope.Scope | R> =>
+  Effect.map(
+    Effect.mapError(
+      "family" in target ? ConnectEx.dial(target, options) : ConnectEx.dialName(target.host, target.port, options),
+      (cause) => internal.openError(cause, cause._tag === "TimeoutError" ? "Timeout" : "Unknown")
+    ),
+    ({ socket }) => socket
+  )
 
 /**
- * A platform socket that dials `address` each time its reader is acquired (the reader's scope owns the
- * connection, as `effect/socket` expects; a reconnect is a new acquisition). Writes wait until it is connected.
- * A failed dial is a `SocketOpenError`.
+ * The platform's socket over connections this library dials, with `NodeSocket.makeNet`'s semantics: each
+ * reader acquisition dials a new connection (`ConnectEx.dialName` for a host name, `ConnectEx.dial` for an
+ * address; `bind`, `data`, `retry` and `timeout` apply to each) and closes it with the acquisition's scope,
+ * so a client that reconnects after the server closed its connection (RPC's socket protocol does) gets a new
+ * one. A dial that fails fails the acquisition with `SocketOpenError`, the library's typed error its cause.
  *
  * @example
- * const platform = yield* PlatformSocket.make(SocketAddress.ipv4("127.0.0.1", 8080), { timeout: "5 seconds" })
+ * const socket = yield* PlatformSocket.make({ host: "localhost", port: 7 }, { timeout: "5 seconds" })
+ * const reader = yield* socket.reader
+ * const writer = yield* socket.writer
+ * yield* writer.write("hello")
+ * const echoed = yield* reader.pull
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
-  address: SocketAddress.SocketAddress,
-  options?: { readonly timeout?: ConnectEx.DialOptions["timeout"]; readonly chunkSize?: number }
-): Effect.Effect<EffectSocket.Socket, never, ConnectEx.ConnectEx | Iocp.Iocp> =>
-  Effect.gen(function*() {
-    const context = yield* Effect.context<ConnectEx.ConnectEx | Iocp.Iocp>()
-    let connected = yield* Deferred.make<Socket.Socket>()
-    const reader = Effect.gen(function*() {
-      const { socket } = yield* ConnectEx.dial(address, { timeout: options?.timeout }).pipe(
-        Effect.provideContext(context),
-        Effect.mapError((cause) =>
-          new EffectSocket.SocketError({
-            reason: new EffectSocket.SocketOpenError({ kind: cause._tag === "TimeoutError" ? "Timeout" : "Unknown", cause })
-          }))
-      )
-      yield* Deferred.succeed(connected, socket)
-      yield* Effect.addFinalizer(() => Effect.sync(() => void (connected = Deferred.makeUnsafe<Socket.Socket>())))
-      return yield* readerOf(socket, options?.chunkSize ?? 65536)
-    })
-    return EffectSocket.make({
-      reader,
-      writer: Effect.succeed(writerOf(Effect.suspend(() => Deferred.await(connected))))
-    })
-  })
+export const make = <R = never>(
+  target: Target,
+  options?: MakeOptions<R>
+): Effect.Effect<PlatformSocket, never, ConnectEx.ConnectEx | R> =>
+  Effect.map(Effect.context<ConnectEx.ConnectEx | R>(), (context) =>
+    internal.make(dialTarget(target, options), context, internalOptions(options)))
 
 /**
- * `make` as a layer of `effect/socket`'s `Socket` service.
+ * `make` as a layer of `effect/socket`'s `Socket` service, so that `Socket.toChannel`, RPC's socket protocol
+ * and anything built on the platform's socket works unchanged.
  *
  * @example
- * program.pipe(Effect.provide(PlatformSocket.layer(target)), Effect.provide(ConnectEx.layer))
+ * program.pipe(Effect.provide(PlatformSocket.layer({ host: "localhost", port: 7 })), Effect.provide(ConnectEx.layer))
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  address: SocketAddress.SocketAddress,
-  options?: { readonly timeout?: ConnectEx.DialOptions["timeout"]; readonly chunkSize?: number }
-): Layer.Layer<EffectSocket.Socket, never, ConnectEx.ConnectEx | Iocp.Iocp> => Layer.effect(EffectSocket.Socket, make(address, options))
+export const layer = <R = never>(
+  target: Target,
+  options?: MakeOptions<R>
+): Layer.Layer<EffectSocket.Socket, never, ConnectEx.ConnectEx | R> => Layer.effect(EffectSocket.Socket, make(target, options))
+
+/**
+ * The platform's `Socket` service, re-exported for convenience.
+ *
+ * @example
+ * const socket = yield* PlatformSocket.Tag
+ * @since 0.1.0
+ * @category tags
+ */
+export const Tag: Context.Service<EffectSocket.Socket, EffectSocket.Socket> = EffectSocket.Socket

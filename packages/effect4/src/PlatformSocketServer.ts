@@ -2,7 +2,8 @@
  * A listener as Effect 4's `SocketServer` (`effect/socket/SocketServer`), so that code written for the
  * platform's server (`NodeSocketServer`, and what runs over it: `RpcServer`'s socket protocol, the devtools
  * server) runs unchanged over this library's accepts: `run(handler)` hands each connection to `handler` as
- * `effect/socket`'s pull-based `Socket` (see `PlatformSocket.fromSocket`), in a scope of its own; `address`
+ * `effect/socket`'s pull-based `Socket` (see `PlatformSocket.fromSocket`; its `upgrade` takes the server's side
+ * of the TLS handshake), in a scope of its own; `address`
  * is the bound address as a `NetAddress.InetAddress` (the real port after port 0).
  *
  * As with `NodeSocketServer`: connections that arrive before `run` wait (in the kernel's backlog); a handler
@@ -93,7 +94,7 @@ export const make = (
     const run = <R, E, _>(handler: (socket: EffectSocket.Socket) => Effect.Effect<_, E, R>): Effect.Effect<never, SocketServer.SocketServerError, R> =>
       Listener.serve(
         listener,
-        ({ socket }) => handler(PlatformSocket.fromSocket(socket, chunkSize === undefined ? undefined : { chunkSize })),
+        ({ socket }) => handler(PlatformSocket.fromSocket(socket, { readSize: chunkSize, tlsServer: true })),
         serveOptions
       ).pipe(Effect.mapError(unknownError)) as Effect.Effect<never, SocketServer.SocketServerError, R>
     return SocketServer.SocketServer.of({ address: toNetAddress(bound), run })

@@ -15,15 +15,14 @@ import type * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as WsaError from "./errors/WsaError.js"
-import { makeReader } from "./internal/reader.js"
+import { begun, operation } from "./internal/port.js"
+import { nonEmpty, pullFrom } from "./internal/pull.js"
 import * as internal from "./internal/socket.js"
 import { Iocp, portOf } from "./Iocp.js"
-import * as Metrics from "./Metrics.js"
-import * as SocketAddress from "./SocketAddress.js"
+import type * as SocketAddress from "./SocketAddress.js"
 
 type SocketOption = Core.SocketOption
 type SocketOptions = Core.SocketOptions
-const describe = Core.describe
 
 /**
  * An open TCP socket. Opaque: use the functions of this module and `ConnectEx`.
@@ -69,6 +68,25 @@ export const MAX_RECEIVE: number = Core.Options.MAX_RECEIVE
  */
 export const isSocket = (u: unknown): u is Socket => internal.isSocket(u)
 
+// Each function maps a failure onto its own error union (WsaError.narrowing: Unknown is the catch-all).
+const openError = internal.failureOnto(WsaError.openTags)
+const bindError = internal.failureOnto(WsaError.bindTags)
+const setOptionError = internal.failureOnto(WsaError.setOptionTags)
+const addressError = internal.failureOnto(WsaError.addressTags)
+const connectTimeError = internal.failureOnto(WsaError.connectTimeTags)
+const sendError = internal.failureOnto(WsaError.sendTags)
+const receiveError = internal.failureOnto(WsaError.receiveTags)
+const shutdownError = internal.failureOnto(WsaError.shutdownTags)
+const disconnectError = internal.failureOnto(WsaError.disconnectTags)
+
+/** A synchronous call's value, or its failure as the call's error. */
+const settled = <A, E>(result: A | Core.Failure, toError: internal.ToError<E>): Effect.Effect<A, E> =>
+  Core.isFailure(result) ? Effect.fail(toError(result)) : Effect.succeed(result)
+
+/** A call that gives nothing back: done, or its failure as the call's error. */
+const done = <E>(failure: Core.Failure | undefined, toError: internal.ToError<E>): Effect.Effect<void, E> =>
+  failure === undefined ? Effect.void : Effect.fail(toError(failure))
+
 /**
  * Opens a TCP socket of the family, associated with the completion port; closed when the scope closes
  * (even mid-operation: pending operations complete with WSA_OPERATION_ABORTED first).
@@ -78,29 +96,13 @@ export const isSocket = (u: unknown): u is Socket => internal.isSocket(u)
  * @since 0.1.0
  * @category constructors
  */
-export const open = (options: { readonly family: SocketAddress.Family }): Effect.Effect<Socket, WsaError.WsaError, Scope.Scope | Iocp> =>
-  Iocp.use((service) => {
-    const port = portOf(service)
-    return Effect.acquireRelease(
-      Effect.suspend(() => {
-        const family = (options as { family?: unknown } | null | undefined)?.family
-        if (family !== "ipv4" && family !== "ipv6") {
-          return Effect.fail(internal.wsaError("WSAEAFNOSUPPORT", "socket", undefined, `family must be "ipv4" or "ipv6", got ${describe(family)}`))
-        }
-        if (!port.isOpen()) return Effect.fail(internal.wsaError("WSANOTINITIALISED", "socket"))
-        const result = port.driver.open(family)
-        if (!result.ok) return Effect.fail(internal.fromStatus(result.code, "socket"))
-        port.track(result.value)
-        Metrics.unsafe.openSockets(1)
-        return Effect.succeed(new internal.SocketImpl(family, result.value, port))
-      }),
-      (socket) =>
-        Effect.sync(() => {
-          internal.close(socket)
-          Metrics.unsafe.openSockets(-1)
-        })
+export const open = (options: { readonly family: SocketAddress.Family }): Effect.Effect<Socket, WsaError.OpenError, Scope.Scope | Iocp> =>
+  Iocp.use((service) =>
+    Effect.acquireRelease(
+      Effect.suspend(() => settled(Core.Calls.open(portOf(service), options), openError)),
+      (socket) => Effect.sync(() => internal.close(socket))
     )
-  })
+  )
 
 /**
  * Binds the socket to a local address (port 0: the system chooses). Binding is required before
@@ -111,28 +113,8 @@ export const open = (options: { readonly family: SocketAddress.Family }): Effect
  * @since 0.1.0
  * @category binding
  */
-export const bind = (socket: Socket, address: SocketAddress.SocketAddress): Effect.Effect<void, WsaError.WsaError> =>
-  Effect.suspend(() => {
-    const s = internal.usableSync(socket, "bind")
-    if (!internal.isSocket(s)) return Effect.fail(s)
-    const local = SocketAddress.validateSync(address, "bind")
-    if (WsaError.isWsaError(local)) return Effect.fail(local)
-    const refusal = Core.SocketState.checkBind(s, local)
-    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "bind", local))
-    const status = s.port.driver.bind(s.native, local, local.port === 0)
-    if (status !== 0) return Effect.fail(internal.fromStatus(status, "bind", local))
-    Core.SocketState.bound(s)
-    return Effect.void
-  })
-
-const addressOf = (operation: "localAddress" | "peerAddress") =>
-(socket: Socket): Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> =>
-  Effect.flatMap(internal.usable(socket, operation), (s) => {
-    const refusal = operation === "localAddress" ? Core.SocketState.checkLocalAddress(s) : Core.SocketState.checkReceive(s)
-    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, operation))
-    const result = operation === "localAddress" ? s.port.driver.localAddress(s.native) : s.port.driver.peerAddress(s.native)
-    return result.ok ? Effect.succeed(result.value) : Effect.fail(internal.fromStatus(result.code, operation))
-  })
+export const bind = (socket: Socket, address: SocketAddress.SocketAddress): Effect.Effect<void, WsaError.BindError> =>
+  Effect.suspend(() => done(Core.Calls.bind(socket, address), bindError))
 
 /**
  * The local address. After a port-0 bind on Linux the port may read 0 until connect chooses it.
@@ -142,7 +124,8 @@ const addressOf = (operation: "localAddress" | "peerAddress") =>
  * @since 0.1.0
  * @category addresses
  */
-export const localAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> = addressOf("localAddress")
+export const localAddress = (socket: Socket): Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> =>
+  Effect.suspend(() => settled(Core.Calls.localAddress(socket), addressError))
 
 /**
  * The peer's address; WSAENOTCONN unless connected.
@@ -152,7 +135,8 @@ export const localAddress: (socket: Socket) => Effect.Effect<SocketAddress.Socke
  * @since 0.1.0
  * @category addresses
  */
-export const peerAddress: (socket: Socket) => Effect.Effect<SocketAddress.SocketAddress, WsaError.WsaError> = addressOf("peerAddress")
+export const peerAddress = (socket: Socket): Effect.Effect<SocketAddress.SocketAddress, WsaError.AddressError> =>
+  Effect.suspend(() => settled(Core.Calls.peerAddress(socket), addressError))
 
 /**
  * How long the socket has been connected: `None` before connect and after disconnect. Windows reads the
@@ -163,16 +147,10 @@ export const peerAddress: (socket: Socket) => Effect.Effect<SocketAddress.Socket
  * @since 0.1.0
  * @category addresses
  */
-export const connectTime = (socket: Socket): Effect.Effect<O.Option<Duration.Duration>, WsaError.WsaError> =>
-  Effect.flatMap(internal.usable(socket, "connectTime"), (s) => {
-    if (!Core.SocketState.isConnected(s)) return Effect.succeed(O.none())
-    const kernel = s.port.driver.connectTime?.(s.native)
-    if (kernel !== undefined) {
-      if (!kernel.ok) return Effect.fail(internal.fromStatus(kernel.code, "connectTime"))
-      return Effect.succeed(kernel.value === undefined ? O.none() : O.some(Duration.seconds(kernel.value)))
-    }
-    return Effect.map(Clock.currentTimeMillis, (now) => O.some(Duration.millis(Math.max(0, now - (s.connectedAt ?? now)))))
-  })
+export const connectTime = (socket: Socket): Effect.Effect<O.Option<Duration.Duration>, WsaError.ConnectTimeError> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.map(settled(Core.Calls.connectTime(socket, now), connectTimeError), (millis) =>
+      millis === undefined ? O.none() : O.some(Duration.millis(millis))))
 
 /**
  * Sets a socket option. `TCP_FASTOPEN` before connect lets the connect's data ride with the SYN.
@@ -182,75 +160,31 @@ export const connectTime = (socket: Socket): Effect.Effect<O.Option<Duration.Dur
  * @since 0.1.0
  * @category options
  */
-export const setOption = <K extends SocketOption>(socket: Socket, option: K, value: SocketOptions[K]): Effect.Effect<void, WsaError.WsaError> =>
-  Effect.flatMap(internal.usable(socket, "setsockopt"), (s) => {
-    const invalid = Core.Options.checkOption(option, value)
-    if (invalid !== undefined) return Effect.fail(internal.wsaError(invalid.name, "setsockopt", undefined, invalid.detail))
-    const status = s.port.driver.setOption(s.native, option, value)
-    return status === 0 ? Effect.void : Effect.fail(internal.fromStatus(status, "setsockopt"))
-  })
-
-/** The socket, if the state machine lets `operation` proceed on it. */
-const checked = (
-  socket: Socket,
-  operation: "send" | "receive" | "disconnect",
-  check: (s: internal.SocketImpl) => Core.SocketState.Refusal | undefined
-) =>
-  Effect.flatMap(internal.usable(socket, operation), (s) => {
-    const refusal = check(s)
-    return refusal === undefined ? Effect.succeed(s) : Effect.fail(internal.refused(refusal, operation))
-  })
+export const setOption = <K extends SocketOption>(socket: Socket, option: K, value: SocketOptions[K]): Effect.Effect<void, WsaError.SetOptionError> =>
+  Effect.suspend(() => done(Core.Calls.setOption(socket, option, value), setOptionError))
 
 /**
- * Sends all of `bytes` (as WSASend does) and returns the length. Sends on one socket are queued in order.
+ * Sends all of `bytes` (as WSASend does) and returns the length. Sends on one socket are queued in order; on
+ * an idle socket the send is first tried synchronously from the caller's bytes, and only the rest (copied) goes
+ * through the completion port.
  *
  * @example
  * const sent = yield* Socket.send(socket, new TextEncoder().encode("hello"))
  * @since 0.1.0
  * @category i/o
  */
-export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> =>
+export const send = (socket: Socket, bytes: Uint8Array): Effect.Effect<number, WsaError.SendError> =>
   Effect.suspend(() => {
-    const s = internal.checkedSync(socket, "send", Core.SocketState.checkSend)
-    if (!internal.isSocket(s)) return Effect.fail(s)
-    if (!(bytes instanceof Uint8Array)) return Effect.fail(internal.wsaError("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array"))
+    const checked = Core.Io.checkSend(socket, bytes)
+    if (Core.isFailure(checked)) return Effect.fail(sendError(checked))
     if (bytes.byteLength === 0) return Effect.succeed(0)
-    return sendQueued(s, bytes).pipe(internal.traced("Socket.send", bytes.byteLength))
+    return Effect.flatMap(begun((onLater) => Core.Io.send(checked, bytes, onLater)), sent).pipe(
+      internal.traced("Socket.send", bytes.byteLength)
+    )
   })
 
-/**
- * A send in order behind the socket's earlier sends. On an idle socket it is first tried synchronously from
- * the caller's bytes (the driver's `trySend`): done at once when the kernel takes them all, else only the
- * rest, copied, goes through the completion port. A send that must queue copies its bytes first, so the
- * caller's buffer is never read once this call has returned control. The queue is taken and its release
- * installed in one uninterruptible step (only the waits are interruptible): an interruption landing in between
- * (a fiber can yield after any operation) would otherwise strand the queue and every later send.
- */
-const sendQueued = (s: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<number, WsaError.WsaError> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.suspend((): Effect.Effect<number, WsaError.WsaError> => {
-      const queue = s.sendQueue
-      const driver = s.port.driver
-      const submit = (payload: Uint8Array, owned: boolean) =>
-        internal.submit(s, "send", (done) => driver.send(s.native, payload, done, owned))
-      if (!queue.tryAcquire()) {
-        const copy = bytes.slice()
-        return Effect.andThen(
-          restore(queue.acquire),
-          Effect.ensuring(restore(Effect.map(submit(copy, true), (c) => c.bytes)), queue.releaseEffect)
-        )
-      }
-      if (driver.trySend === undefined) {
-        return Effect.ensuring(restore(Effect.map(submit(bytes, false), (c) => c.bytes)), queue.releaseEffect)
-      }
-      const first = driver.trySend(s.native, bytes)
-      if (!Core.isPartialSend(first)) {
-        queue.release()
-        return first.status === 0 ? Effect.succeed(first.bytes) : Effect.fail(internal.fromStatus(first.status, "send"))
-      }
-      return Effect.ensuring(restore(Effect.map(submit(first.rest, true), (c) => first.sent + c.bytes)), queue.releaseEffect)
-    })
-  )
+const sent = (completion: Core.Completion): Effect.Effect<number, WsaError.SendError> =>
+  completion.status === 0 ? Effect.succeed(completion.bytes) : Effect.fail(sendError(Core.statusFailure(completion.status, "send")))
 
 /**
  * Receives up to `maxBytes` (1 to 64 MiB). An empty result means the peer closed its side.
@@ -260,33 +194,29 @@ const sendQueued = (s: internal.SocketImpl, bytes: Uint8Array): Effect.Effect<nu
  * @since 0.1.0
  * @category i/o
  */
-export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.WsaError> =>
+export const receive = (socket: Socket, maxBytes: number): Effect.Effect<Uint8Array, WsaError.ReceiveError> =>
   Effect.suspend(() => {
-    const s = internal.checkedSync(socket, "receive", Core.SocketState.checkReceive)
-    if (!internal.isSocket(s)) return Effect.fail(s)
-    const badMaxBytes = Core.Options.checkReceiveSize("maxBytes", maxBytes)
-    if (badMaxBytes !== undefined) return Effect.fail(internal.wsaError("WSAEINVAL", "receive", undefined, badMaxBytes))
-    return receiveQueued(s, maxBytes).pipe(internal.traced("Socket.receive", maxBytes))
+    const checked = Core.Io.checkReceive(socket, maxBytes)
+    if (Core.isFailure(checked)) return Effect.fail(receiveError(checked))
+    return receiveNow(checked, maxBytes).pipe(internal.traced("Socket.receive", maxBytes))
   })
 
 const noBytes = new Uint8Array(0)
 
 /** The received bytes of a completion, or its WSA error. */
-const received = (completion: Core.Completion): Effect.Effect<Uint8Array, WsaError.WsaError> =>
-  completion.status === 0 ? Effect.succeed(completion.data ?? noBytes) : Effect.fail(internal.fromStatus(completion.status, "receive"))
+const received = (completion: Core.Completion): Effect.Effect<Uint8Array, WsaError.ReceiveError> =>
+  completion.status === 0
+    ? Effect.succeed(completion.data ?? noBytes)
+    : Effect.fail(receiveError(Core.statusFailure(completion.status, "receive")))
 
 /**
- * A receive in order behind the socket's earlier receives. On an idle socket the driver's `tryReceive` goes
- * first: data already there completes it without arming anything or waiting on the port.
+ * What is there now without a callback (the driver's `tryReceive`, on an idle socket); otherwise a receive
+ * started inside its wait, in line behind the socket's earlier receives.
  */
-const receiveQueued = (s: internal.SocketImpl, maxBytes: number): Effect.Effect<Uint8Array, WsaError.WsaError> => {
-  const queue = s.receiveQueue
-  const driver = s.port.driver
-  if (queue.idle && driver.tryReceive !== undefined) {
-    const now = driver.tryReceive(s.native, maxBytes)
-    if (now !== undefined) return received(now)
-  }
-  return queue.with(Effect.flatMap(s.port.submit((done) => driver.receive(s.native, maxBytes, done)), received))
+const receiveNow = (socket: internal.SocketImpl, maxBytes: number): Effect.Effect<Uint8Array, WsaError.ReceiveError> => {
+  const now = Core.Io.tryReceive(socket, maxBytes)
+  if (now !== undefined) return received(now)
+  return Effect.flatMap(operation((onLater) => Core.Io.receiveLater(socket, maxBytes, onLater)), received)
 }
 
 /**
@@ -300,48 +230,35 @@ const receiveQueued = (s: internal.SocketImpl, maxBytes: number): Effect.Effect<
  * @since 0.1.0
  * @category i/o
  */
-export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void, WsaError.WsaError> =>
-  Effect.flatMap(internal.usable(socket, "send"), (s) => {
-    if (direction !== "send") {
-      return Effect.fail(internal.wsaError("WSAEINVAL", "send", undefined, `only the "send" direction can be shut down, got ${describe(direction)}`))
-    }
-    const refusal = Core.SocketState.checkShutdown(s)
-    if (refusal === "done") return Effect.void
-    if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "send"))
-    // Queued behind sends in progress, so that the FIN follows all the data.
-    return s.sendQueue.with(Effect.suspend(() => {
-      if (Core.SocketState.checkShutdown(s) === "done") return Effect.void
-      const status = s.port.driver.shutdownSend(s.native)
-      if (status !== 0) return Effect.fail(internal.fromStatus(status, "send"))
-      Core.SocketState.shutDown(s)
-      return Effect.void
-    }))
+export const shutdown = (socket: Socket, direction: "send"): Effect.Effect<void, WsaError.ShutdownError> =>
+  Effect.suspend(() => {
+    const checked = Core.Io.checkShutdown(socket, direction)
+    if (checked === "done") return Effect.void
+    if (Core.isFailure(checked)) return Effect.fail(shutdownError(checked))
+    return Effect.flatMap(operation((onLater) => Core.Io.shutdown(checked, onLater)), (completion) =>
+      completion.status === 0 ? Effect.void : Effect.fail(shutdownError(Core.statusFailure(completion.status, "send"))))
   })
 
 /**
- * Ends the connection. With `reuse: true` (DisconnectEx with TF_REUSE_SOCKET) the socket stays bound and
- * may `ConnectEx.connect` again; without it the socket can only be closed.
+ * Ends the connection gracefully, as DisconnectEx does: once every byte already sent is out, the peer sees a
+ * normal end of stream (a FIN), never a reset. Sends in progress finish first.
+ *
+ * Without `reuse` the socket is then as after DisconnectEx: `send` is WSAESHUTDOWN, `connect` WSAEISCONN,
+ * while `receive` still returns what the peer sends until its end. With `reuse: true` (TF_REUSE_SOCKET) the
+ * socket stays bound and may `ConnectEx.connect` again.
  *
  * @example
  * yield* Socket.disconnect(socket, { reuse: true })
  * @since 0.1.0
  * @category i/o
  */
-export const disconnect = (socket: Socket, options: { readonly reuse: boolean }): Effect.Effect<void, WsaError.WsaError> =>
-  Effect.flatMap(checked(socket, "disconnect", Core.SocketState.checkDisconnect), (s) => {
+export const disconnect = (socket: Socket, options: { readonly reuse: boolean }): Effect.Effect<void, WsaError.DisconnectError> =>
+  Effect.suspend(() => {
+    const checked = Core.Io.checkDisconnect(socket)
+    if (Core.isFailure(checked)) return Effect.fail(disconnectError(checked))
     const reuse = (options as { reuse?: unknown } | undefined)?.reuse === true
-    // Queued behind sends in progress, so that the FIN follows all the data (as shutdown does).
-    return s.sendQueue.with(Effect.suspend(() => {
-      const refusal = Core.SocketState.checkDisconnect(s)
-      if (refusal !== undefined) return Effect.fail(internal.refused(refusal, "disconnect"))
-      return Effect.asVoid(
-        internal.submit(s, "disconnect", (done) =>
-          s.port.driver.disconnect(s.native, reuse, (completion) => {
-            Core.SocketState.settleDisconnect(s, completion.status, reuse)
-            done(completion)
-          }))
-      )
-    }))
+    return Effect.flatMap(operation((onLater) => Core.Io.disconnect(checked, reuse, onLater)), (completion) =>
+      completion.status === 0 ? Effect.void : Effect.fail(disconnectError(Core.statusFailure(completion.status, "disconnect"))))
   })
 
 const DEFAULT_CHUNK = 64 * 1024
@@ -363,8 +280,8 @@ export const stream = (socket: Socket, options?: { readonly chunkSize?: number }
     const chunkSize = options?.chunkSize ?? DEFAULT_CHUNK
     const badChunkSize = Core.Options.checkReceiveSize("chunkSize", chunkSize)
     if (badChunkSize !== undefined) return Stream.fail(internal.wsaError("WSAEINVAL", "receive", undefined, badChunkSize))
-    const { pull } = makeReader(socket, chunkSize)
-    return Stream.fromPull(Effect.succeed(Effect.flatMap(pull, (chunks) => chunks === undefined ? Cause.done() : Effect.succeed(chunks))))
+    const pull = pullFrom(Core.Reader.makeReader(socket, chunkSize))
+    return Stream.fromPull(Effect.succeed(nonEmpty(pull, Cause.done)))
   }).pipe(Stream.withSpan("Socket.stream"))
 
 /**

@@ -15,6 +15,8 @@ export * as Listener from "./Listener.js"
 /** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
+export * as NodeStream from "./NodeStream.js"
+/** @since 0.1.0 */
 export * as PlatformSocket from "./PlatformSocket.js"
 /** @since 0.1.0 */
 export * as PlatformSocketServer from "./PlatformSocketServer.js"

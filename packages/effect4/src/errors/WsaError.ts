@@ -7,9 +7,19 @@
  */
 import {
   acceptTags,
+  addressTags,
+  bindTags,
   connectTags,
-  describeAddress,
+  connectTimeTags,
+  dialTags,
+  disconnectTags,
   listenTags,
+  openTags,
+  receiveTags,
+  sendTags,
+  setOptionTags,
+  shutdownTags,
+  describeAddress,
   nameByCode,
   retryableNames,
   type SocketAddress,
@@ -503,15 +513,6 @@ export type WsaError =
   | Unknown
 
 /**
- * What `ConnectEx.connect` can fail with: the core's `connectTags` (the codes ConnectEx documents, and what
- * a completed or cancelled connect, or the send of its first data, adds).
- *
- * @since 0.1.0
- * @category models
- */
-export type ConnectError = ErrorOf<(typeof connectTags)[number]> | Unknown
-
-/**
  * The `_tag` of every WSA error, `Unknown` included.
  *
  * @since 0.1.0
@@ -527,8 +528,109 @@ export type Tag = WsaError["_tag"]
  */
 export type ErrorOf<T extends Tag> = Extract<WsaError, { readonly _tag: T }>
 
-// The tags of ListenError and AcceptError (besides Unknown), as values: the core's lists.
-export { acceptTags, listenTags }
+// Each function's error union: the core's tag list for it (checked at run time by `narrowing`) and the type
+// made from it. `Unknown` is in every union: the documented catch-all for a status the kernel reports that the
+// call is not expected to produce.
+export {
+  acceptTags,
+  addressTags,
+  bindTags,
+  connectTags,
+  connectTimeTags,
+  dialTags,
+  disconnectTags,
+  listenTags,
+  openTags,
+  receiveTags,
+  sendTags,
+  setOptionTags,
+  shutdownTags
+}
+
+/**
+ * What `Socket.open` can fail with: a bad family, a released layer, or what the system says (out of sockets
+ * or buffers, no permission, no network).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OpenError = ErrorOf<(typeof openTags)[number]> | Unknown
+
+/**
+ * What `Socket.bind` can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BindError = ErrorOf<(typeof bindTags)[number]> | Unknown
+
+/**
+ * What `Socket.setOption` can fail with: an unknown option (`WSAENOPROTOOPT`), a bad value (`WSAEINVAL`), or
+ * what the system says.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SetOptionError = ErrorOf<(typeof setOptionTags)[number]> | Unknown
+
+/**
+ * What `Socket.localAddress` and `Socket.peerAddress` can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AddressError = ErrorOf<(typeof addressTags)[number]> | Unknown
+
+/**
+ * What `Socket.connectTime` can fail with (Windows reads SO_CONNECT_TIME; elsewhere only the first two).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ConnectTimeError = ErrorOf<(typeof connectTimeTags)[number]> | Unknown
+
+/**
+ * What `Socket.send` can fail with: not connected, shut down, bytes that are not a `Uint8Array` (`WSAEFAULT`),
+ * or a broken connection (reset, aborted, timed out, no buffers, cancelled).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SendError = ErrorOf<(typeof sendTags)[number]> | Unknown
+
+/**
+ * What `Socket.receive` can fail with: not connected, a bad `maxBytes` (`WSAEINVAL`), or a broken connection.
+ * The peer's graceful end is not an error: an empty result.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ReceiveError = ErrorOf<(typeof receiveTags)[number]> | Unknown
+
+/**
+ * What `Socket.shutdown` can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ShutdownError = ErrorOf<(typeof shutdownTags)[number]> | Unknown
+
+/**
+ * What `Socket.disconnect` can fail with (`WSAEOPNOTSUPP`: a reuse the platform cannot do, as under Wine).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DisconnectError = ErrorOf<(typeof disconnectTags)[number]> | Unknown
+
+/**
+ * What `ConnectEx.connect` can fail with: the codes the ConnectEx documentation lists, and what a completed
+ * or cancelled connect, or the send of its first data, adds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ConnectError = ErrorOf<(typeof connectTags)[number]> | Unknown
 
 /**
  * What `Listener.listen` can fail with.
@@ -546,7 +648,16 @@ export type ListenError = ErrorOf<(typeof listenTags)[number]> | Unknown
  */
 export type AcceptError = ErrorOf<(typeof acceptTags)[number]> | Unknown
 
-const classes: Record<WsaName, new(context: Context) => WsaError> = {
+/**
+ * What `ConnectEx.dial` can fail with (besides `Cause.TimeoutError` when it has a `timeout`): the connect's
+ * errors, and those of opening and binding the socket it dials from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DialFailure = ConnectError | OpenError | BindError
+
+const classes: { readonly [K in WsaName]: new(context: Context) => ErrorOf<K> } = {
   WSA_OPERATION_ABORTED,
   WSAEINTR,
   WSAEACCES,
@@ -602,14 +713,14 @@ export const fromCode = (code: number, context: Context): WsaError => {
 }
 
 /**
- * The error of a WSA name.
+ * The error of a WSA name, typed as that name's class.
  *
  * @example
  * WsaError.fromName("WSAETIMEDOUT", { operation: "connect" }).code // 10060
  * @since 0.1.0
  * @category constructors
  */
-export const fromName = (name: WsaName, context: Context): WsaError => new classes[name](context)
+export const fromName = <N extends WsaName>(name: N, context: Context): ErrorOf<N> => new classes[name](context)
 
 /**
  * Every `_tag` a `WsaError` can have.

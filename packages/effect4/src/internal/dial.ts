@@ -16,6 +16,7 @@ import * as Iocp from "../Iocp.js"
 import * as Metrics from "../Metrics.js"
 import * as Socket from "../Socket.js"
 import * as SocketAddress from "../SocketAddress.js"
+import { operation } from "./port.js"
 import * as internal from "./socket.js"
 
 const describe = Core.describe
@@ -28,6 +29,8 @@ const describeAddress = Core.describeAddress
 export interface Service {
   /** which backend the layer picked: "posix", "windows" or "simulated" */
   readonly driver: Core.DriverName
+  /** the completion port the layer built with it (dial opens its sockets there) */
+  readonly iocp: Iocp.Service
 }
 
 /**
@@ -55,33 +58,10 @@ export interface Connected {
   readonly bytesSent: number
 }
 
-interface Checked {
-  readonly s: internal.SocketImpl
-  readonly target: SocketAddress.SocketAddress
-  readonly data: Uint8Array | undefined
-}
-
-/** Every check before the kernel is involved, synchronously: this runs on every connect. */
-const checkConnect = (
-  socket: Socket.Socket,
-  address: SocketAddress.SocketAddress,
-  options: ConnectOptions | undefined
-): Checked | WsaError.WsaError => {
-  const s = internal.usableSync(socket, "connect")
-  if (!internal.isSocket(s)) return s
-  const target = SocketAddress.validateSync(address, "connect")
-  if (WsaError.isWsaError(target)) return target
-  const data = (options as { data?: unknown } | undefined)?.data
-  if (data !== undefined && !(data instanceof Uint8Array)) {
-    return internal.wsaError("WSAEFAULT", "connect", target, "data must be a Uint8Array")
-  }
-  const refusal = Core.SocketState.checkConnect(s, target)
-  if (refusal !== undefined) return internal.refused(refusal, "connect", target)
-  return { s, target, data }
-}
+const connectError = internal.failureOnto(WsaError.connectTags)
 
 /** A failed connect: counted by tag, and the span says why. */
-const failed = (error: WsaError.WsaError) => {
+const failed = <E extends WsaError.WsaError>(error: E): Effect.Effect<never, E> => {
   Metrics.unsafe.connectFailure(error._tag)
   return Effect.andThen(Effect.annotateCurrentSpan("connectex.outcome", error._tag), Effect.fail(error))
 }
@@ -95,37 +75,27 @@ export const connect = (
   ConnectEx.use(() =>
     Effect.clockWith((clock) =>
       Effect.suspend(() => {
-        const checked = checkConnect(socket, address, options)
-        if (WsaError.isWsaError(checked)) return failed(checked)
-        const { data, s, target } = checked
+        const checked = Core.Io.checkConnect(socket, address, options)
+        if (Core.isFailure(checked)) return failed(connectError(checked))
         const started = clock.currentTimeNanosUnsafe()
-        Core.SocketState.connecting(s)
         // The outcome is settled and measured in the completion itself, so that it holds even when the
         // waiting fiber was interrupted a moment earlier.
-        const start = (done: Core.Done) =>
-          s.port.driver.connect(s.native, target, data, (completion) => {
-            Core.SocketState.settleConnect(
-              s,
-              completion.status,
-              clock.currentTimeMillisUnsafe(),
-              () => internal.fromStatus(completion.status, "connect")._tag,
-              () => s.port.driver.resetConnect(s.native)
-            )
-            Metrics.unsafe.connectLatency(Number(clock.currentTimeNanosUnsafe() - started) / 1e6)
-            done(completion)
-          })
-        return Effect.flatMap(s.port.submit(start), (completion) =>
-          completion.status !== 0
-            ? failed(internal.fromStatus(completion.status, "connect", target))
-            : Effect.as(
-              Effect.annotateCurrentSpan({ "connectex.outcome": "connected", "connectex.bytes_sent": completion.bytes }),
-              { bytesSent: completion.bytes }
-            ))
+        const observe = () => Metrics.unsafe.connectLatency(Number(clock.currentTimeNanosUnsafe() - started) / 1e6)
+        return Effect.flatMap(
+          operation((onLater) => Core.Io.connect(checked, () => clock.currentTimeMillisUnsafe(), onLater, observe)),
+          (completion) =>
+            completion.status !== 0
+              ? failed(connectError(Core.statusFailure(completion.status, "connect", checked.target)))
+              : Effect.as(
+                Effect.annotateCurrentSpan({ "connectex.outcome": "connected", "connectex.bytes_sent": completion.bytes }),
+                { bytesSent: completion.bytes }
+              )
+        )
       })
     )
   ).pipe(
     Effect.withSpan("ConnectEx.connect", { attributes: { "net.peer.address": describeAddress(address) } })
-  ) as Effect.Effect<Connected, WsaError.ConnectError, ConnectEx>
+  )
 
 /**
  * @since 0.1.0
@@ -150,7 +120,8 @@ export interface Dialed {
   readonly bytesSent: number
 }
 
-const decodeTimeout = (input: unknown): Option.Option<Duration.Duration> => {
+/** A duration from an untyped caller: None when Effect cannot read it as one (then a WSAEINVAL, never a throw). */
+export const decodeDuration = (input: unknown): Option.Option<Duration.Duration> => {
   try {
     return Duration.fromInput(input as Duration.Input)
   } catch {
@@ -164,7 +135,7 @@ const checkDialOptions = (options: DialOptions<unknown> | undefined): Effect.Eff
     const invalid = (detail: string) => Effect.fail(new WsaError.WSAEINVAL({ operation: "connect", detail }))
     if (options === undefined) return Effect.void
     if (typeof options !== "object" || options === null) return invalid(`dial options must be an object, got ${describe(options)}`)
-    if (options.timeout !== undefined && Option.isNone(decodeTimeout(options.timeout))) {
+    if (options.timeout !== undefined && Option.isNone(decodeDuration(options.timeout))) {
       return invalid(`timeout is not a duration: ${describe(options.timeout)}`)
     }
     if (options.retry !== undefined && !Schedule.isSchedule(options.retry)) {
@@ -219,7 +190,7 @@ const dialAttempts = <R>(address: SocketAddress.SocketAddress, options: DialOpti
     const local = options?.bind === undefined
       ? SocketAddress.wildcard(target.family)
       : yield* SocketAddress.validate(options.bind, "bind")
-    const port = yield* Iocp.Iocp
+    const { iocp: port } = yield* ConnectEx
     const parent = yield* Effect.scope
     const next = yield* makeStepper(options?.retry)
     const open = openBound(target.family, local, parent).pipe(Effect.provideService(Iocp.Iocp, port))
@@ -232,7 +203,7 @@ const dialAttempts = <R>(address: SocketAddress.SocketAddress, options: DialOpti
         const failure = Cause.findErrorOption(attempt.cause)
         if (Option.isNone(failure) || !WsaError.isRetryable(failure.value)) return yield* Effect.failCause(attempt.cause)
         if (!(yield* next(failure.value))) return yield* Effect.fail(failure.value)
-        if (!Core.SocketState.canConnectAgain(current.socket as internal.SocketImpl)) {
+        if (!(internal.isSocket(current.socket) && Core.SocketState.canConnectAgain(current.socket))) {
           yield* Scope.close(current.scope, Exit.void)
           current = yield* open
         }
@@ -250,24 +221,22 @@ const dialAttempts = <R>(address: SocketAddress.SocketAddress, options: DialOpti
 export function dial<R = never>(
   address: SocketAddress.SocketAddress,
   options: DialOptions<R> & { readonly timeout: Duration.Input }
-): Effect.Effect<Dialed, WsaError.ConnectError | Cause.TimeoutError, ConnectEx | Scope.Scope | R>
+): Effect.Effect<Dialed, WsaError.DialFailure | Cause.TimeoutError, ConnectEx | Scope.Scope | R>
 export function dial<R = never>(
   address: SocketAddress.SocketAddress,
   options?: DialOptions<R> & { readonly timeout?: undefined }
-): Effect.Effect<Dialed, WsaError.ConnectError, ConnectEx | Scope.Scope | R>
+): Effect.Effect<Dialed, WsaError.DialFailure, ConnectEx | Scope.Scope | R>
 export function dial<R = never>(
   address: SocketAddress.SocketAddress,
   options?: DialOptions<R>
-): Effect.Effect<Dialed, WsaError.ConnectError | Cause.TimeoutError, ConnectEx | Scope.Scope | R>
+): Effect.Effect<Dialed, WsaError.DialFailure | Cause.TimeoutError, ConnectEx | Scope.Scope | R>
 export function dial<R = never>(
   address: SocketAddress.SocketAddress,
   options?: DialOptions<R>
-): Effect.Effect<Dialed, WsaError.ConnectError | Cause.TimeoutError, ConnectEx | Scope.Scope | R> {
+): Effect.Effect<Dialed, WsaError.DialFailure | Cause.TimeoutError, ConnectEx | Scope.Scope | R> {
   const attempts = dialAttempts(address, options)
   // An invalid timeout is reported by checkDialOptions inside `attempts`, so it must not reach Effect.timeout.
-  const timeout = options?.timeout === undefined ? undefined : decodeTimeout(options.timeout)
+  const timeout = options?.timeout === undefined ? undefined : decodeDuration(options.timeout)
   const bounded = timeout === undefined || Option.isNone(timeout) ? attempts : Effect.timeout(attempts, timeout.value)
-  return Effect.withSpan(bounded, "ConnectEx.dial", {
-    attributes: { "net.peer.address": describeAddress(address) }
-  }) as Effect.Effect<Dialed, WsaError.ConnectError | Cause.TimeoutError, ConnectEx | Scope.Scope | R>
+  return Effect.withSpan(bounded, "ConnectEx.dial", { attributes: { "net.peer.address": describeAddress(address) } })
 }

@@ -1,93 +1,55 @@
 /**
- * The completion port's machinery: the core's completion table turned into Effect 4 effects, the sockets
- * opened through the port, and the driver. Users see only `Iocp.Service` (its stats).
+ * The core's machines as Effects: the one place where this front-end waits for an operation. Interruption
+ * cancels it and waits for its completion before the fiber stops, so no memory the kernel may still write is
+ * released early; the core's `cancel` always ends in exactly one completion and gives the socket's queue on.
+ *
+ * One wait is enough here, unlike in the Effect 3 front-end: Effect 4 pushes an `Effect.callback`'s canceller
+ * onto the fiber's stack as soon as the callback suspends, and an interruption (landing while the fiber
+ * waits or while it is still running the registration) unwinds that stack, so the canceller runs in every
+ * case. test/guarantees.test.ts interrupts receives at every step to hold this to account.
  */
 import * as Core from "@effect-connectex/core"
 import * as Effect from "effect/Effect"
-import * as Metrics from "../Metrics.js"
 
-export const PortTypeId: unique symbol = Symbol.for("@effect-connectex/effect4/Iocp/Port")
+/** Cancels an operation and waits for its completion (at once if it already completed). */
+export const cancelAndWait = (pending: Core.Pending): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => Core.cancelAndThen(pending, () => resume(Effect.void)))
 
-export interface Stats {
-  readonly pending: number
-  readonly submitted: number
-  readonly completed: number
-  readonly duplicates: number
-  readonly sockets: number
-  readonly liveAllocations: number
-}
+const outcome = (completion: Core.Completion): Effect.Effect<Core.Completion> =>
+  Core.Io.isDefect(completion) ? Effect.die(completion.defect) : Effect.succeed(completion)
 
-export interface Port {
-  readonly driver: Core.Driver
-  /**
-   * Starts an operation and waits for its single completion. Interruption cancels it and waits for the
-   * completion before the fiber stops. A driver whose `start` throws is a defect.
-   */
-  readonly submit: (
-    start: (done: Core.Done) => Core.InFlight,
-    /** told the operation's handle once it is in flight (not called when it completed at once) */
-    started?: (submitted: Core.Submitted) => void
-  ) => Effect.Effect<Core.Completion>
-  readonly track: (socket: Core.NativeSocket) => void
-  /** Closes a socket (its pending operations complete with 995 first). Idempotent. */
-  readonly close: (socket: Core.NativeSocket) => void
-  readonly isOpen: () => boolean
-  readonly stats: () => Stats
-  /** Aborts what is pending, waits for it, closes every socket, cleans the driver up. */
-  readonly shutdown: Effect.Effect<void>
-}
+/**
+ * Starts an operation inside the wait (so that an interruption can never land between the start and the
+ * wait) and waits for its completion; interrupted, it cancels the operation and waits for the completion.
+ * A driver whose start throws is a defect.
+ */
+export const operation = (start: (onLater: Core.Done) => Core.Started): Effect.Effect<Core.Completion> =>
+  Effect.callback<Core.Completion>((resume) => {
+    const started = start((completion) => resume(outcome(completion)))
+    if (Core.isNow(started)) return resume(outcome(started.now))
+    if (Core.isThrown(started)) return resume(Effect.die(started.thrown))
+    return cancelAndWait(started)
+  })
 
-const notInitialised: Core.Completion = { status: Core.wsa.WSANOTINITIALISED, bytes: 0 }
-
-export const makePort = (driver: Core.Driver): Port => {
-  let open = true
-  const sockets = new Set<Core.NativeSocket>()
-  const table = Core.makeCompletionTable({ onPendingChange: Metrics.unsafe.pendingOperations })
-
-  const submit = (
-    start: (done: Core.Done) => Core.InFlight,
-    started?: (submitted: Core.Submitted) => void
-  ): Effect.Effect<Core.Completion> =>
-    Effect.callback<Core.Completion>((resume) => {
-      if (!open) return resume(Effect.succeed(notInitialised))
-      let completed = false
-      const submitted = table.submit(start, (completion) => {
-        completed = true
-        resume(Effect.succeed(completion))
-      })
-      if (Core.isThrown(submitted)) return resume(Effect.die(submitted.thrown))
-      if (!completed) started?.(submitted)
-      // Runs on interruption: cancel, then hold the interruption until the completion has arrived.
-      return Effect.callback<void>((resumeCancelled) => {
-        submitted.cancel()
-        submitted.whenCompleted(() => resumeCancelled(Effect.void))
-      })
-    })
-
-  const close = (socket: Core.NativeSocket): void => {
-    if (sockets.delete(socket)) driver.close(socket)
-  }
-
-  const shutdown = Effect.callback<void>((resume) => {
-    open = false
-    table.abortAll(() => resume(Effect.void))
-  }).pipe(
-    Effect.andThen(Effect.sync(() => {
-      for (const socket of [...sockets]) close(socket)
-      driver.cleanup()
-    }))
-  )
-
-  return {
-    driver,
-    submit,
-    track: (socket) => void sockets.add(socket),
-    close,
-    isOpen: () => open,
-    stats: () => {
-      const { completed, duplicates, pending, submitted } = table.counts()
-      return { pending, submitted, completed, duplicates, sockets: sockets.size, liveAllocations: driver.liveAllocations() }
-    },
-    shutdown
-  }
+/**
+ * Starts an operation now (call it inside `Effect.suspend`) and gives its completion: at once, with no
+ * callback, when the core finished it synchronously (a send the kernel took whole). For operations that
+ * finish by themselves and give their queue on from their own completion (a send): should the fiber be
+ * interrupted before it reaches the wait, the operation still completes and nothing is stranded.
+ * Interrupting the wait cancels it and waits for the completion.
+ */
+export const begun = (start: (onLater: Core.Done) => Core.Started): Effect.Effect<Core.Completion> => {
+  let arrived: Core.Completion | undefined
+  let waiter: ((completion: Core.Completion) => void) | undefined
+  const started = start((completion) => {
+    arrived = completion
+    waiter?.(completion)
+  })
+  if (Core.isNow(started)) return outcome(started.now)
+  if (Core.isThrown(started)) return Effect.die(started.thrown)
+  return Effect.callback<Core.Completion>((resume) => {
+    if (arrived !== undefined) return resume(outcome(arrived))
+    waiter = (completion) => resume(outcome(completion))
+    return cancelAndWait(started)
+  })
 }

@@ -1,79 +1,42 @@
 /**
- * The socket value: the core's state record (every transition is in `@effect-connectex/core`'s socket
- * state machine) plus what the Effect 4 front-end adds: the port it belongs to and the per-direction queues.
+ * The socket value is the core's (`Core.Sockets.Socket`: the state machine's record, its port and its
+ * queues); what this front-end adds is its errors, made from the core's failures, and its spans.
  */
 import * as Core from "@effect-connectex/core"
 import * as Effect from "effect/Effect"
 import * as Tracer from "effect/Tracer"
 import * as WsaError from "../errors/WsaError.js"
-import { Fifo } from "./fifo.js"
-import type { Port } from "./port.js"
 
-export const TypeId: unique symbol = Symbol.for("@effect-connectex/effect4/Socket")
+export const TypeId: typeof Core.Sockets.TypeId = Core.Sockets.TypeId
 export type TypeId = typeof TypeId
 
-export class SocketImpl implements Core.SocketState.SocketState {
-  readonly [TypeId]: TypeId = TypeId
-  state: Core.SocketState.State = "open"
-  bound = false
-  connectedAt: number | undefined = undefined
-  sendShut = false
-  spentBy: string | undefined = undefined
-  private queues: { readonly send: Fifo; readonly receive: Fifo } | undefined = undefined
-  /** Sends (and receives) on one socket are queued in order; made on first use, most sockets never send. */
-  get sendQueue(): Fifo {
-    return (this.queues ??= { send: new Fifo(), receive: new Fifo() }).send
-  }
-  get receiveQueue(): Fifo {
-    return (this.queues ??= { send: new Fifo(), receive: new Fifo() }).receive
-  }
-  constructor(readonly family: Core.Family, readonly native: Core.NativeSocket, readonly port: Port) {}
-}
+export type SocketImpl = Core.Sockets.Socket
 
-export const isSocket = (u: unknown): u is SocketImpl => u instanceof SocketImpl
+export const isSocket = (u: unknown): u is SocketImpl => Core.Sockets.isSocket(u)
 
 export type Operation = WsaError.Operation
 
-export const wsaError = (name: WsaError.WsaName, operation: Operation, address?: Core.SocketAddress, detail?: string) =>
+export const wsaError = <N extends WsaError.WsaName>(name: N, operation: Operation, address?: Core.SocketAddress, detail?: string) =>
   WsaError.fromName(name, { operation, address, detail })
 
-export const fromStatus = (status: number, operation: Operation, address?: Core.SocketAddress) =>
-  WsaError.fromCode(status, { operation, address })
+/** A core failure as one of a function's errors: see `WsaError.narrowing` (Unknown is the catch-all). */
+export type ToError<E> = (failure: Core.Failure) => E
+
+export const failureOnto = <N extends WsaError.WsaName>(tags: ReadonlyArray<N>): ToError<WsaError.ErrorOf<N> | WsaError.Unknown> => {
+  const narrow = WsaError.narrowing(tags)
+  return (failure) => narrow(failure.code, { operation: failure.operation, address: failure.address, detail: failure.detail })
+}
+
+/** The error of any failure (its full union). */
+export const errorOf = (failure: Core.Failure): WsaError.WsaError =>
+  WsaError.fromCode(failure.code, { operation: failure.operation, address: failure.address, detail: failure.detail })
 
 /** The state machine's refusal as the error a user sees. */
-export const refused = (refusal: Core.SocketState.Refusal, operation: Operation, address?: Core.SocketAddress) =>
+export const refused = <N extends WsaError.WsaName>(refusal: Core.SocketState.Refusal<N>, operation: Operation, address?: Core.SocketAddress) =>
   WsaError.fromName(refusal.refused, { operation, address, detail: refusal.detail })
 
-/** The checks every call makes first: a socket of ours, a live port, not closed. */
-export const usableSync = (u: unknown, operation: Operation): SocketImpl | WsaError.WsaError => {
-  if (!isSocket(u)) return wsaError("WSAENOTSOCK", operation, undefined, "the value is not a socket opened by Socket.open")
-  if (!u.port.isOpen()) return wsaError("WSANOTINITIALISED", operation)
-  const refusal = Core.SocketState.checkOpen(u)
-  return refusal === undefined ? u : refused(refusal, operation)
-}
-
-export const usable = (u: unknown, operation: Operation): Effect.Effect<SocketImpl, WsaError.WsaError> =>
-  Effect.suspend(() => {
-    const result = usableSync(u, operation)
-    return isSocket(result) ? Effect.succeed(result) : Effect.fail(result)
-  })
-
-/** A long operation through the completion port, failing with the WSA error of a non-zero status. */
-export const submit = (
-  socket: SocketImpl,
-  operation: Operation,
-  start: (done: Core.Done) => Core.InFlight,
-  address?: Core.SocketAddress
-): Effect.Effect<Core.Completion, WsaError.WsaError> =>
-  Effect.flatMap(socket.port.submit(start), (completion) =>
-    completion.status === 0
-      ? Effect.succeed(completion)
-      : Effect.fail(fromStatus(completion.status, operation, address)))
-
 /** Closes the socket: pending operations complete with WSA_OPERATION_ABORTED, then the handle goes. */
-export const close = (socket: SocketImpl): void => {
-  if (Core.SocketState.close(socket)) socket.port.close(socket.native)
-}
+export const close: (socket: SocketImpl) => void = Core.Sockets.close
 
 /** Effect's built-in tracer: its spans are recorded nowhere, so a span no child can see is unobservable. */
 const nativeTracer = Effect.runSync(Effect.tracer)
@@ -101,15 +64,3 @@ const spanned = <A extends number | Uint8Array, E extends WsaError.WsaError, R>(
     Effect.tapError((error) => Effect.annotateCurrentSpan("connectex.outcome", error._tag)),
     Effect.withSpan(name, { attributes: { "connectex.requested_bytes": requested } })
   )
-
-/** The socket, if the state machine lets `operation` proceed on it (synchronously). */
-export const checkedSync = (
-  socket: unknown,
-  operation: "send" | "receive",
-  check: (s: SocketImpl) => Core.SocketState.Refusal | undefined
-): SocketImpl | WsaError.WsaError => {
-  const s = usableSync(socket, operation)
-  if (!isSocket(s)) return s
-  const refusal = check(s)
-  return refusal === undefined ? s : refused(refusal, operation)
-}
