@@ -87,10 +87,12 @@ export class CompletionPort {
   }
 
   /**
-   * `process.exit` with a poll in flight (a server's pending accept keeps one): the threadpool thread blocked
-   * in GetQueuedCompletionStatusEx(INFINITE) kept the process from exiting under Wine (measured: a process
-   * serving with `Listener.serve` never exited). A wake-up packet lets that call return; nothing re-arms it,
-   * since no callback runs after "exit".
+   * `process.exit` with a poll in flight (a server's pending accept keeps one): Node joins its threadpool at
+   * exit (libuv's uv_library_shutdown -> uv__threadpool_cleanup, on Windows as elsewhere), and the thread
+   * blocked in GetQueuedCompletionStatusEx(INFINITE) would never return, so the process would never exit
+   * (measured under Wine: a process serving with `Listener.serve` hung). A wake-up packet lets that call
+   * return; nothing re-arms it, since no callback runs after "exit". Not a Wine workaround: needed wherever
+   * the poller blocks on a pool thread.
    */
   private readonly releasePollerOnExit = (): void => {
     if (this.buffer !== undefined && !this.closed) this.win32.kernel32.PostQueuedCompletionStatus(this.handle, 0, 0, null)
