@@ -489,6 +489,12 @@ export const makeWindowsDriver = (options: WindowsDriverOptions = {}): WindowsDr
   const driver: WindowsDriver = {
     name: "windows",
     capabilities: { postedAccepts: 4, reuseAddressByDefault: false },
+    setRef: (native, ref) => {
+      const socket = socketOf(native)
+      if (socket === undefined || socket.referenced === ref) return
+      socket.referenced = ref
+      port?.referenceChanged()
+    },
 
     startup: () => {
       const data = Buffer.alloc(WSADATA_SIZE)

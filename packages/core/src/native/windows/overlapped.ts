@@ -184,7 +184,7 @@ export const makeOverlapped = (win32: Win32, port: () => CompletionPort | undefi
       }
       done(completion)
     })
-    p.track({ overlapped: block, complete: dequeued.complete })
+    p.track({ overlapped: block, complete: dequeued.complete, owner })
     return {
       kind,
       overlapped: block,
