@@ -8,7 +8,7 @@
 import type { SocketAddress } from "./address.js"
 import { describe } from "./describe.js"
 import { wsa } from "./errors/codes.js"
-import { failure, type Failure, isFailure, statusFailure } from "./failure.js"
+import { argumentFailure, type Failure, isFailure, statusFailure } from "./failure.js"
 import { validAddress } from "./io.js"
 import { type Completion, defaultCapabilities, type Driver } from "./native/Driver.js"
 import { checkAcceptReceive } from "./options.js"
@@ -46,7 +46,7 @@ export const checkListen = (address: unknown, options: ListenOptions | undefined
   if (isFailure(local)) return local
   const backlog = options?.backlog ?? 511
   if (typeof backlog !== "number" || !Number.isInteger(backlog) || backlog < 0 || backlog > 0x7fffffff) {
-    return failure("WSAEINVAL", "listen", local, `backlog must be an integer from 0, got ${describe(backlog)}`)
+    return argumentFailure("WSAEINVAL", "listen", `backlog must be an integer from 0, got ${describe(backlog)}`, local)
   }
   return { local, backlog }
 }
@@ -77,7 +77,7 @@ export const listenOn = (socket: Socket, local: SocketAddress, backlog: number, 
 /** A listener's socket, checked; a plain socket is let through so that the state machine answers (WSAEINVAL). */
 export const listeningSocket = (u: unknown, operation: "accept" | "localAddress"): Socket | Failure => {
   const socket = isListener(u) ? usable(u.socket, operation) : isSocket(u) ? usable(u, operation) : undefined
-  if (socket === undefined) return failure("WSAEINVAL", operation, undefined, "the value is not a listener made by Listener.listen")
+  if (socket === undefined) return argumentFailure("WSAEINVAL", operation, "the value is not a listener made by Listener.listen")
   if (isFailure(socket) || operation === "localAddress") return socket
   const refusal = SocketState.checkAccept(socket)
   return refusal === undefined ? socket : refused(refusal, operation)
@@ -94,7 +94,7 @@ export const address = (u: unknown): SocketAddress | Failure => {
 /** The `receive` of an accept or a serve: 0 to MAX_RECEIVE, else WSAEINVAL. */
 export const checkReceive = (receive: unknown): Failure | undefined => {
   const detail = checkAcceptReceive(receive)
-  return detail === undefined ? undefined : failure("WSAEINVAL", "accept", undefined, detail)
+  return detail === undefined ? undefined : argumentFailure("WSAEINVAL", "accept", detail)
 }
 
 /** What an accept's completion hands over: the new connection, adopted (tracked, connected since `now`). */

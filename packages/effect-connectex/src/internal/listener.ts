@@ -202,8 +202,8 @@ export const serveChunks = <E, R>(
       const checked = Core.Listening.checkServe(listener, options)
       if (Core.isFailure(checked)) return yield* Effect.fail(acceptError(checked))
       const readSize = options?.readSize ?? DEFAULT_READ_SIZE
-      const badReadSize = Core.Options.checkReceiveSize("readSize", readSize)
-      if (badReadSize !== undefined) return yield* Effect.fail(internal.wsaError("WSAEINVAL", "accept", undefined, badReadSize))
+      const badReadSize = Core.Io.checkReadSize("readSize", readSize, "accept")
+      if (badReadSize !== undefined) return yield* Effect.fail(acceptError(badReadSize))
       const runFork = Runtime.runFork(yield* Effect.interruptible(Effect.runtime<Exclude<R, Scope.Scope>>()))
       const clock = yield* Effect.clock
       const failed = yield* Deferred.make<never, WsaError.AcceptError>()
