@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Equal } from "effect"
-import { SocketAddress } from "../packages/effect-connectex/src/index.js"
+import * as Core from "@effect-connectex/core"
+import { Effect, Equal, Hash, HashSet } from "effect"
+import { ConnectEx, Listener, SocketAddress } from "../packages/effect-connectex/src/index.js"
 
 describe("SocketAddress", () => {
   it.effect("parses IPv4, IPv6 and scoped IPv6 text", () =>
@@ -58,4 +59,27 @@ describe("SocketAddress", () => {
         expect((yield* Effect.flip(SocketAddress.validate(bad, "connect")))._tag).toBe("WSAEAFNOSUPPORT")
       }
     }))
+
+  it("the core's records are Effect values as they are: Equal, Hash and HashSet, with no constructor installed", () => {
+    // made by the core, as the drivers make the addresses they return
+    const fromCore = Core.makeIpv4("10.0.0.1", 80)
+    expect(Equal.equals(fromCore, SocketAddress.ipv4("10.0.0.1", 80))).toBe(true)
+    expect(Hash.hash(fromCore)).toBe(Hash.hash(SocketAddress.ipv4("10.0.0.1", 80)))
+    const set = HashSet.make(SocketAddress.ipv4("10.0.0.1", 80), fromCore, SocketAddress.ipv6("::1", 80), SocketAddress.ipv6("0::1", 80))
+    expect(HashSet.size(set)).toBe(2)
+    expect(HashSet.has(set, Core.makeIpv6("::1", 80, 0, 0))).toBe(true)
+    expect(HashSet.has(set, SocketAddress.ipv6("::1", 80, { scopeId: 1 }))).toBe(false)
+    // the data is the fields: JSON and toEqual see only them
+    expect(JSON.stringify(fromCore)).toBe('{"family":"ipv4","host":"10.0.0.1","port":80}')
+    expect(fromCore).toEqual({ family: "ipv4", host: "10.0.0.1", port: 80 })
+    expect(SocketAddress.equals(fromCore, { family: "ipv4", host: "10.0.0.1", port: 80 })).toBe(true)
+  })
+
+  it.scoped("an address a driver returns equals the one the user built", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(SocketAddress.ipv4("127.0.0.1", 0))
+      const bound = yield* Listener.address(listener)
+      expect(Equal.equals(bound, SocketAddress.ipv4("127.0.0.1", bound.port))).toBe(true)
+      expect(HashSet.has(HashSet.make(SocketAddress.ipv4("127.0.0.1", bound.port)), bound)).toBe(true)
+    }).pipe(Effect.provide(ConnectEx.layer)))
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { constants } from "node:os"
-import { WsaError } from "../packages/effect-connectex/src/index.js"
+import { Effect, type Scope } from "effect"
+import { ConnectEx, type Iocp, Simulated, Socket, SocketAddress, WsaError } from "../packages/effect-connectex/src/index.js"
 import { wsaFromErrno } from "../packages/core/src/native/posix/errno.js"
 
 // The fifteen codes the ConnectEx documentation lists, and the others connect/bind/send/receive produce.
@@ -199,5 +200,44 @@ describe("narrowing onto one function's union", () => {
     expect(WsaError.isWsaError({ _tag: "Nope", code: 1 })).toBe(false)
     expect(WsaError.isWsaError({ _tag: 1, code: 1 })).toBe(false)
     expect(WsaError.isWsaError(null)).toBe(false)
+  })
+})
+
+describe("advice only where it applies (issue 20)", () => {
+  const layer = ConnectEx.layerSimulated(Simulated.network({}))
+  const messageOf = <A, E extends { readonly message: string }>(effect: Effect.Effect<A, E, ConnectEx.ConnectEx | Iocp.Iocp | Scope.Scope>) =>
+    Effect.map(Effect.flip(Effect.scoped(effect)), (error) => error.message).pipe(Effect.provide(layer))
+  const tableAdvice = "open, bind, then connect"
+
+  it.effect("a bad argument says which argument and why, and gives no generic advice", () =>
+    Effect.gen(function*() {
+      expect(yield* messageOf(ConnectEx.dialName("", 80))).toBe("resolve failed with WSAEINVAL (an invalid argument): The host is empty.")
+      const port = yield* messageOf(ConnectEx.dialName("localhost", 70_000))
+      expect(port).toBe("resolve failed with WSAEINVAL (an invalid argument): The port must be an integer from 0 to 65535, got 70000.")
+      const bind = yield* messageOf(Effect.flatMap(Socket.open({ family: "ipv4" }), (s) => Socket.bind(s, { family: "ipv4", host: "1.2.3.4", port: 70_000 })))
+      expect(bind).toBe("bind failed with WSAEINVAL (an invalid argument): The address is invalid: port must be an integer from 0 to 65535, got 70000.")
+      const receive = yield* messageOf(Effect.flatMap(Socket.open({ family: "ipv4" }), (s) => Socket.receive(s, 0)))
+      expect(receive).not.toContain(tableAdvice)
+      for (const message of [port, bind]) expect(message).not.toContain(tableAdvice)
+    }))
+
+  it.effect("what the socket's state or the kernel reports keeps the table's meaning and advice", () =>
+    Effect.gen(function*() {
+      const twice = yield* messageOf(Effect.gen(function*() {
+        const socket = yield* Socket.open({ family: "ipv4" })
+        yield* Socket.bind(socket, SocketAddress.wildcard("ipv4"))
+        yield* Socket.bind(socket, SocketAddress.wildcard("ipv4"))
+      }))
+      expect(twice).toMatch(/^bind \(0\.0\.0\.0:0\) failed with WSAEINVAL: An argument is invalid or the socket is in the wrong state/)
+      expect(twice).toContain(tableAdvice)
+      expect(WsaError.fromCode(10022, { operation: "connect" }).message).toContain(tableAdvice)
+    }))
+
+  it("the argument mark shapes the message only: the error keeps code, operation, address, detail and message", () => {
+    const error = new WsaError.WSAEINVAL({ operation: "connect", detail: "timeout is not a duration", argument: true })
+    const plain = new WsaError.WSAEINVAL({ operation: "connect", detail: "timeout is not a duration" })
+    expect(Object.keys(error).sort()).toEqual(Object.keys(plain).sort())
+    expect("argument" in error).toBe(false)
+    expect(error.message).toBe("connect failed with WSAEINVAL (an invalid argument): Timeout is not a duration.")
   })
 })

@@ -1,9 +1,11 @@
 /**
- * IPv4 and IPv6 socket addresses as plain records: the one parser, validator and formatter every layer uses.
+ * IPv4 and IPv6 socket addresses as records: the one parser, validator and formatter every layer uses.
  *
- * The core owns the record type; front-ends wrap records in their own value types (Effect's `Data.struct`)
- * through `canonical`, which keeps the fast path: a record made here (or adopted by a front-end) is known
- * to be valid and canonical, so validating it again costs one WeakSet lookup.
+ * Only this module makes records: frozen, valid and canonical, so that validating one again costs a prototype
+ * check. Their prototype speaks both Effects' structural equality (Effect 3's `Symbol.for("effect/Equal")` /
+ * `Symbol.for("effect/Hash")` methods, Effect 4's `"~effect/Equal"` / `"~effect/Hash"`), written out here so
+ * that the core imports neither and an address is the same value whichever front-end made or reads it. Its
+ * own fields are the data (JSON and test equality see only them).
  */
 import ipaddr from "ipaddr.js"
 import { isIPv4, isIPv6 } from "node:net"
@@ -35,29 +37,56 @@ export const isPort = (port: unknown): port is number =>
 export const isUint32 = (n: unknown): n is number =>
   typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff
 
-/**
- * How records become values: the identity by default; a front-end installs its own (once, at import) so
- * that addresses the drivers return have the same equality as the ones users build.
- */
-let construct: <A extends SocketAddress>(fields: A) => A = (fields) => Object.freeze(fields)
-
-const trusted = new WeakSet<SocketAddress>()
 const bytesCache = new WeakMap<SocketAddress, Uint8Array>()
 
-/** Installs the front-end's value constructor (Effect's `Data.struct`, say). */
-export const setConstructor = (make: <A extends SocketAddress>(fields: A) => A): void => {
-  construct = make
+/** Whether two values are the same address: the same fields (a record's text is canonical). */
+const sameFields = (a: SocketAddress, b: unknown): boolean => {
+  if (typeof b !== "object" || b === null) return false
+  const other = b as Partial<Record<keyof Ipv6Address, unknown>>
+  return a.family === other.family && a.host === other.host && a.port === other.port &&
+    (a.family === "ipv4" || (a.flowInfo === other.flowInfo && a.scopeId === other.scopeId))
 }
 
-const canonical = <A extends SocketAddress>(fields: A): A => {
-  const address = construct(fields)
-  trusted.add(address)
-  return address
+/** A 32-bit hash of the fields (the same for equal records), in the small-integer range both Effects use. */
+const hashOf = (a: SocketAddress): number => {
+  const text = a.family === "ipv4" ? `${a.host}:${a.port}` : `[${a.host}%${a.scopeId}]:${a.port}/${a.flowInfo}`
+  let h = 5381
+  for (let i = 0; i < text.length; i++) h = Math.imul(h, 33) ^ text.charCodeAt(i)
+  return (h & 0xbfffffff) | ((h >>> 1) & 0x40000000)
 }
 
-/** Whether the value was made (or adopted) by this module, so it is valid and canonical. */
+const equalMethod = {
+  value(this: SocketAddress, that: unknown): boolean {
+    return sameFields(this, that)
+  }
+}
+const hashMethod = {
+  value(this: SocketAddress): number {
+    return hashOf(this)
+  }
+}
+
+/** Every record's prototype: the equality protocols of Effect 3 and Effect 4, not enumerable. */
+const AddressProto: object = Object.create(Object.prototype, {
+  [Symbol.for("effect/Equal")]: equalMethod,
+  [Symbol.for("effect/Hash")]: hashMethod,
+  "~effect/Equal": equalMethod,
+  "~effect/Hash": hashMethod
+})
+
+const canonical = <A extends SocketAddress>(fields: A): A => Object.freeze(Object.assign(Object.create(AddressProto) as A, fields))
+
+/** Whether the value is a record made by this module, so it is valid and canonical. */
 export const isCanonical = (address: unknown): address is SocketAddress =>
-  typeof address === "object" && address !== null && trusted.has(address as SocketAddress)
+  typeof address === "object" && address !== null && Object.getPrototypeOf(address) === AddressProto
+
+/** Whether two values are the same address (either may be a plain object that is a valid address). */
+export const equals = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  const x = validate(a)
+  const y = validate(b)
+  return !isInvalid(x) && !isInvalid(y) && sameFields(x, y)
+}
 
 /** Why a literal is not an address, or undefined when it is one. */
 const checkIpv4 = (host: unknown, port: unknown): string | undefined =>
@@ -99,6 +128,21 @@ export const ipv6 = (
   const problem = checkIpv6(host, port, flowInfo, scopeId)
   return problem === undefined ? makeIpv6(host, port, flowInfo, scopeId) : { invalid: problem }
 }
+
+const orThrow = <A extends SocketAddress>(address: A | Invalid, constructor: "ipv4" | "ipv6"): A => {
+  if (isInvalid(address)) throw new TypeError(`SocketAddress.${constructor}: ${address.invalid}`)
+  return address
+}
+
+/** `SocketAddress.ipv4`: an invalid literal is a programmer error and throws a TypeError. */
+export const ipv4Literal = (host: string, port: number): Ipv4Address => orThrow(ipv4(host, port), "ipv4")
+
+/** `SocketAddress.ipv6`: an invalid literal throws a TypeError. */
+export const ipv6Literal = (
+  host: string,
+  port: number,
+  options?: { readonly flowInfo?: number; readonly scopeId?: number }
+): Ipv6Address => orThrow(ipv6(host, port, options), "ipv6")
 
 /** Why a value is not an address; `family` is set when the family itself was unknown. */
 export interface Invalid {
@@ -160,7 +204,7 @@ export const parse = (text: unknown): SocketAddress | Invalid => {
  */
 export const validate = (address: unknown): SocketAddress | Invalid => {
   if (typeof address !== "object" || address === null) return { invalid: "the address is not a SocketAddress" }
-  if (trusted.has(address as SocketAddress)) return address as SocketAddress
+  if (isCanonical(address)) return address
   const a = address as Record<string, unknown>
   if (a.family !== "ipv4" && a.family !== "ipv6") {
     return { invalid: `unknown address family ${describe(a.family)}`, unknownFamily: true }
@@ -191,7 +235,7 @@ export const toBytes = (address: SocketAddress): Uint8Array => {
   const cached = bytesCache.get(address)
   if (cached !== undefined) return cached.slice()
   const bytes = Uint8Array.from(ipaddr.parse(address.host).toByteArray())
-  if (trusted.has(address)) bytesCache.set(address, bytes.slice())
+  if (isCanonical(address)) bytesCache.set(address, bytes.slice())
   return bytes
 }
 
@@ -208,7 +252,7 @@ export const fromBytes = (
 
 /** 0.0.0.0 or ::: fine to bind, never a destination. */
 export const isUnspecified = (address: SocketAddress): boolean =>
-  trusted.has(address)
+  isCanonical(address)
     ? address.host === (address.family === "ipv4" ? "0.0.0.0" : "::") // canonical text
     : toBytes(address).every((byte) => byte === 0)
 

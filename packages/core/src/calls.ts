@@ -5,7 +5,7 @@
  */
 import type { SocketAddress } from "./address.js"
 import { describe } from "./describe.js"
-import { failure, type Failure, isFailure, statusFailure } from "./failure.js"
+import { argumentFailure, failure, type Failure, isFailure, statusFailure } from "./failure.js"
 import { validAddress } from "./io.js"
 import type { SocketOption, SocketOptions } from "./native/Driver.js"
 import { checkOption } from "./options.js"
@@ -17,7 +17,7 @@ import { checked, refused, Socket, usable } from "./sockets.js"
 export const open = (port: Port, options: unknown): Socket | Failure => {
   const family = (options as { family?: unknown } | null | undefined)?.family
   if (family !== "ipv4" && family !== "ipv6") {
-    return failure("WSAEAFNOSUPPORT", "socket", undefined, `family must be "ipv4" or "ipv6", got ${describe(family)}`)
+    return argumentFailure("WSAEAFNOSUPPORT", "socket", `family must be "ipv4" or "ipv6", got ${describe(family)}`)
   }
   if (!port.isOpen()) return failure("WSANOTINITIALISED", "socket")
   const result = port.driver.open(family)
@@ -78,7 +78,7 @@ export const setOption = <K extends SocketOption>(u: unknown, option: K, value: 
   const socket = usable(u, "setsockopt")
   if (isFailure(socket)) return socket
   const invalid = checkOption(option, value)
-  if (invalid !== undefined) return failure(invalid.name, "setsockopt", undefined, invalid.detail)
+  if (invalid !== undefined) return argumentFailure(invalid.name, "setsockopt", invalid.detail)
   const status = socket.port.driver.setOption(socket.native, option, value)
   return status === 0 ? undefined : statusFailure(status, "setsockopt")
 }

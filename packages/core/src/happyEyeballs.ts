@@ -3,8 +3,10 @@
  * what a resolver's answer becomes, and the words of a failed race. The race itself is each front-end's.
  */
 import { isIP } from "node:net"
+import { format, type Ipv6Address, ipv4Literal, ipv6Literal, parseZone, type SocketAddress } from "./address.js"
 import { describe } from "./describe.js"
-import { format, type Invalid, type Ipv6Address, ipv4, ipv6, isInvalid, parseZone, type SocketAddress } from "./address.js"
+import { argumentFailure, type ErrorContext, type Failure, isFailure, type Operation } from "./failure.js"
+import { validAddress } from "./io.js"
 
 /** An address as messages and duplicate detection show it; a value `format` cannot print is still named. */
 export const keyOf = (address: SocketAddress): string => {
@@ -62,11 +64,6 @@ export interface UnusableLiteral {
   readonly detail: string
 }
 
-const checked = <A extends SocketAddress>(address: A | Invalid, constructor: "ipv4" | "ipv6"): A => {
-  if (isInvalid(address)) throw new TypeError(`SocketAddress.${constructor}: ${address.invalid}`)
-  return address as A
-}
-
 /**
  * An address literal from a resolver and a port. An IPv6 `%zone` must be numeric (the scope id); a named
  * zone ("fe80::1%eth0") cannot be given to a socket here, so that literal is unusable. A literal that is not
@@ -75,11 +72,11 @@ const checked = <A extends SocketAddress>(address: A | Invalid, constructor: "ip
 export const fromLiteral = (literal: string, port: number): SocketAddress | UnusableLiteral => {
   const zoneAt = literal.indexOf("%")
   const base = zoneAt < 0 ? literal : literal.slice(0, zoneAt)
-  if (isIP(base) === 4) return checked(ipv4(base, port), "ipv4")
+  if (isIP(base) === 4) return ipv4Literal(base, port)
   const scopeId = parseZone(zoneAt < 0 ? undefined : literal.slice(zoneAt + 1))
   return typeof scopeId === "number"
-    ? checked(ipv6(base, port, { scopeId }), "ipv6")
-    : { address: checked<Ipv6Address>(ipv6(base, port), "ipv6"), detail: `the zone of ${JSON.stringify(literal)} is not a numeric scope id` }
+    ? ipv6Literal(base, port, { scopeId })
+    : { address: ipv6Literal(base, port), detail: `the zone of ${JSON.stringify(literal)} is not a numeric scope id` }
 }
 
 /** The resolver's literals as addresses, in their order: those a socket can take, and those it cannot. */
@@ -123,3 +120,82 @@ export const invalidPort = (port: unknown): string | undefined =>
   typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535
     ? undefined
     : `The port must be an integer from 0 to 65535, got ${describe(port)}.`
+
+/** The options of `dialName` / `dialList`: an object (or nothing) whose `timeout` and `attemptDelay` are durations. */
+export const checkOptions = (options: unknown, operation: Operation, isDuration: (u: unknown) => boolean): Failure | undefined => {
+  if (options === undefined) return undefined
+  if (typeof options !== "object" || options === null) return argumentFailure("WSAEINVAL", operation, `The options must be an object, got ${describe(options)}.`)
+  const { attemptDelay, timeout } = options as { readonly attemptDelay?: unknown; readonly timeout?: unknown }
+  if (timeout !== undefined && !isDuration(timeout)) return argumentFailure("WSAEINVAL", operation, `The timeout must be a duration, got ${describe(timeout)}.`)
+  if (attemptDelay !== undefined && !isDuration(attemptDelay)) {
+    return argumentFailure("WSAEINVAL", operation, `The attemptDelay must be a duration, got ${describe(attemptDelay)}.`)
+  }
+  return undefined
+}
+
+/** `dialList`'s arguments: an array of valid addresses (in the race's order), and valid options. */
+export const checkList = (addresses: unknown, options: unknown, isDuration: (u: unknown) => boolean): Array<SocketAddress> | Failure => {
+  if (!Array.isArray(addresses)) return argumentFailure("WSAEINVAL", "connect", `The addresses must be an array, got ${describe(addresses)}.`)
+  const badOptions = checkOptions(options, "connect", isDuration)
+  if (badOptions !== undefined) return badOptions
+  const valid: Array<SocketAddress> = []
+  for (const address of addresses as ReadonlyArray<unknown>) {
+    const checked = validAddress(address, "connect")
+    if (isFailure(checked)) return checked
+    valid.push(checked)
+  }
+  return interleave(valid)
+}
+
+/** `dialName`'s arguments: a host that may be a name or a literal, a port, valid options. */
+export const checkName = (host: unknown, port: unknown, options: unknown, isDuration: (u: unknown) => boolean): Failure | undefined => {
+  const badArgument = invalidHost(host) ?? invalidPort(port)
+  if (badArgument !== undefined) return argumentFailure("WSAEINVAL", "resolve", badArgument)
+  return checkOptions(options, "resolve", isDuration)
+}
+
+/** The host a span names: the host as given (cut at the longest a host may be), or a description of a non-string. */
+export const spanHost = (host: unknown): string => typeof host === "string" ? host.slice(0, MAX_HOST_LENGTH) : describe(host)
+
+/** A resolver's literal that cannot be dialed, as the WSAEINVAL attempt it becomes: its context. */
+export const unusableContext = ({ address, detail }: UnusableLiteral): ErrorContext => ({ operation: "connect", address, detail, argument: true })
+
+const targetOf = (host: string | undefined, port: number): string => host === undefined ? `port ${port}` : `${host}:${port}`
+
+/** The message of a race whose attempts failed differently: every attempt, where and how. */
+export const dialErrorMessage = (host: string | undefined, port: number, attempts: Parameters<typeof describeAttempts>[0]): string =>
+  `every connection attempt to ${targetOf(host, port)} failed: ${describeAttempts(attempts)}. ` +
+  `Check that the service listens on one of these addresses and that a route leads there.`
+
+/** An attempt's error as the race reads it. */
+interface AttemptError {
+  readonly _tag: string
+  readonly code: number
+  readonly operation: Operation
+  readonly address?: SocketAddress | undefined
+}
+
+/**
+ * How a race whose every attempt failed fails: with the one attempt's own error (`own`), with the code every
+ * attempt shares (`shared`: the context of that error, naming each attempt), or with a `DialError` (`mixed`),
+ * so that `catchTag("WSAECONNREFUSED")` works on a name as on an address.
+ */
+export const allFailed = <E extends AttemptError>(
+  host: string | undefined,
+  port: number,
+  attempts: ReadonlyArray<{ readonly address: SocketAddress; readonly error: E }>
+): { readonly _tag: "own"; readonly error: E } | { readonly _tag: "shared"; readonly code: number; readonly context: ErrorContext } | { readonly _tag: "mixed" } => {
+  const code = sharedCode(attempts)
+  const first = attempts[0]?.error
+  if (code === undefined || first === undefined) return { _tag: "mixed" }
+  if (attempts.length === 1) return { _tag: "own", error: first }
+  return {
+    _tag: "shared",
+    code,
+    context: {
+      operation: first.operation,
+      address: first.address,
+      detail: `every attempt to ${targetOf(host, port)} failed this way (${describeAttempts(attempts)})`
+    }
+  }
+}

@@ -8,9 +8,9 @@
  */
 import type { SocketAddress } from "./address.js"
 import * as Address from "./address.js"
-import { nameByCode, wsa } from "./errors/codes.js"
+import { nameByCode, wsa, type WsaName } from "./errors/codes.js"
 import { describe } from "./describe.js"
-import { failure, type Failure, isFailure } from "./failure.js"
+import { argumentFailure, type ErrorContext, type Failure, isFailure, type Operation } from "./failure.js"
 import { checkReceiveSize } from "./options.js"
 import type { Fifo } from "./fifo.js"
 import { type Completion, type Done, isPartialSend } from "./native/Driver.js"
@@ -80,11 +80,37 @@ export const inQueue = (socket: Socket, queue: Fifo, begin: (done: Done) => Star
 // ---------------------------------------------------------------------------------------------------------
 // Addresses
 
-/** An address from a caller: valid and canonical, or WSAEINVAL (WSAEAFNOSUPPORT for an unknown family). */
-export const validAddress = (address: unknown, operation: Failure["operation"]): SocketAddress | Failure => {
+/**
+ * An address from a caller: valid and canonical, or WSAEINVAL (WSAEAFNOSUPPORT for an unknown family), naming
+ * the argument (`name`, default "address").
+ */
+export const validAddress = (address: unknown, operation: Failure["operation"], name = "address"): SocketAddress | Failure => {
   const result = Address.validate(address)
   if (!Address.isInvalid(result)) return result
-  return failure(result.unknownFamily === true ? "WSAEAFNOSUPPORT" : "WSAEINVAL", operation, undefined, result.invalid)
+  return argumentFailure(result.unknownFamily === true ? "WSAEAFNOSUPPORT" : "WSAEINVAL", operation, `the ${name} is invalid: ${result.invalid}`)
+}
+
+/** A value a check refused: the name of its error and the context to make it with. */
+export interface Rejected<N extends WsaName> {
+  readonly _tag: "Rejected"
+  readonly name: N
+  readonly context: ErrorContext
+}
+
+export const isRejected = <N extends WsaName>(u: SocketAddress | Rejected<N>): u is Rejected<N> => "_tag" in u && u._tag === "Rejected"
+
+/** `SocketAddress.validate`: the canonical address, or its WSAEINVAL (WSAEAFNOSUPPORT for an unknown family). */
+export const checkAddress = (address: unknown, operation: Operation): SocketAddress | Rejected<"WSAEINVAL" | "WSAEAFNOSUPPORT"> => {
+  const result = Address.validate(address)
+  if (!Address.isInvalid(result)) return result
+  const context: ErrorContext = { operation, detail: result.invalid, argument: true }
+  return { _tag: "Rejected", name: result.unknownFamily === true ? "WSAEAFNOSUPPORT" : "WSAEINVAL", context }
+}
+
+/** `SocketAddress.parse`: the address of untrusted text, or its WSAEINVAL. */
+export const parseAddress = (text: unknown): SocketAddress | Rejected<"WSAEINVAL"> => {
+  const result = Address.parse(text)
+  return Address.isInvalid(result) ? { _tag: "Rejected", name: "WSAEINVAL", context: { operation: "parse", detail: result.invalid, argument: true } } : result
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -103,7 +129,7 @@ export const checkConnect = (u: unknown, address: unknown, options: unknown): Co
   const target = validAddress(address, "connect")
   if (isFailure(target)) return target
   const data = (options as { data?: unknown } | undefined)?.data
-  if (data !== undefined && !(data instanceof Uint8Array)) return failure("WSAEFAULT", "connect", target, "data must be a Uint8Array")
+  if (data !== undefined && !(data instanceof Uint8Array)) return argumentFailure("WSAEFAULT", "connect", "data must be a Uint8Array", target)
   const refusal = SocketState.checkConnect(socket, target)
   if (refusal !== undefined) return refused(refusal, "connect", target)
   return { socket, target, data }
@@ -144,7 +170,7 @@ export const connect = (
 export const checkSend = (u: unknown, bytes: unknown): Socket | Failure => {
   const socket = checked(u, "send", SocketState.checkSend)
   if (isFailure(socket)) return socket
-  return bytes instanceof Uint8Array ? socket : failure("WSAEFAULT", "send", undefined, "bytes must be a Uint8Array")
+  return bytes instanceof Uint8Array ? socket : argumentFailure("WSAEFAULT", "send", "bytes must be a Uint8Array")
 }
 
 /**
@@ -185,7 +211,13 @@ export const checkReceive = (u: unknown, maxBytes: unknown, name = "maxBytes"): 
   const socket = checked(u, "receive", SocketState.checkReceive)
   if (isFailure(socket)) return socket
   const bad = checkReceiveSize(name, maxBytes)
-  return bad === undefined ? socket : failure("WSAEINVAL", "receive", undefined, bad)
+  return bad === undefined ? socket : argumentFailure("WSAEINVAL", "receive", bad)
+}
+
+/** A read size (`chunkSize`, `readSize`): 1 to MAX_RECEIVE, else a WSAEINVAL naming it. */
+export const checkReadSize = (name: string, size: unknown, operation: "receive" | "accept"): Failure | undefined => {
+  const bad = checkReceiveSize(name, size)
+  return bad === undefined ? undefined : argumentFailure("WSAEINVAL", operation, bad)
 }
 
 /**
@@ -214,7 +246,7 @@ export const receiveLater = (socket: Socket, maxBytes: number, onLater: Done): S
 export const checkShutdown = (u: unknown, direction: unknown): Socket | Failure | "done" => {
   const socket = usable(u, "send")
   if (isFailure(socket)) return socket
-  if (direction !== "send") return failure("WSAEINVAL", "send", undefined, `only the "send" direction can be shut down, got ${describe(direction)}`)
+  if (direction !== "send") return argumentFailure("WSAEINVAL", "send", `only the "send" direction can be shut down, got ${describe(direction)}`)
   const refusal = SocketState.checkShutdown(socket)
   if (refusal === "done") return "done"
   return refusal === undefined ? socket : refused(refusal, "send")

@@ -8,11 +8,12 @@
 import type { SocketAddress } from "./address.js"
 import { describe } from "./describe.js"
 import { wsa } from "./errors/codes.js"
-import { failure, type Failure, isFailure, statusFailure } from "./failure.js"
-import { validAddress } from "./io.js"
+import { argumentFailure, type Failure, isFailure, statusFailure } from "./failure.js"
+import { checkReadSize, validAddress } from "./io.js"
 import { type Completion, defaultCapabilities, type Driver } from "./native/Driver.js"
 import { checkAcceptReceive } from "./options.js"
 import { isNow, isThrown, type Pending, type Port, type Started } from "./port.js"
+import { type PushRead, pushRead } from "./reader.js"
 import * as SocketState from "./socket.js"
 import { close, isSocket, refused, Socket, usable } from "./sockets.js"
 
@@ -46,7 +47,7 @@ export const checkListen = (address: unknown, options: ListenOptions | undefined
   if (isFailure(local)) return local
   const backlog = options?.backlog ?? 511
   if (typeof backlog !== "number" || !Number.isInteger(backlog) || backlog < 0 || backlog > 0x7fffffff) {
-    return failure("WSAEINVAL", "listen", local, `backlog must be an integer from 0, got ${describe(backlog)}`)
+    return argumentFailure("WSAEINVAL", "listen", `backlog must be an integer from 0, got ${describe(backlog)}`, local)
   }
   return { local, backlog }
 }
@@ -77,7 +78,7 @@ export const listenOn = (socket: Socket, local: SocketAddress, backlog: number, 
 /** A listener's socket, checked; a plain socket is let through so that the state machine answers (WSAEINVAL). */
 export const listeningSocket = (u: unknown, operation: "accept" | "localAddress"): Socket | Failure => {
   const socket = isListener(u) ? usable(u.socket, operation) : isSocket(u) ? usable(u, operation) : undefined
-  if (socket === undefined) return failure("WSAEINVAL", operation, undefined, "the value is not a listener made by Listener.listen")
+  if (socket === undefined) return argumentFailure("WSAEINVAL", operation, "the value is not a listener made by Listener.listen")
   if (isFailure(socket) || operation === "localAddress") return socket
   const refusal = SocketState.checkAccept(socket)
   return refusal === undefined ? socket : refused(refusal, operation)
@@ -94,7 +95,7 @@ export const address = (u: unknown): SocketAddress | Failure => {
 /** The `receive` of an accept or a serve: 0 to MAX_RECEIVE, else WSAEINVAL. */
 export const checkReceive = (receive: unknown): Failure | undefined => {
   const detail = checkAcceptReceive(receive)
-  return detail === undefined ? undefined : failure("WSAEINVAL", "accept", undefined, detail)
+  return detail === undefined ? undefined : argumentFailure("WSAEINVAL", "accept", detail)
 }
 
 /** What an accept's completion hands over: the new connection, adopted (tracked, connected since `now`). */
@@ -190,6 +191,19 @@ export const checkServe = (listener: unknown, options: ServeOptions | undefined)
   const slots = typeof concurrency === "number" && Number.isFinite(concurrency) ? Math.max(1, Math.floor(concurrency)) : Infinity
   const accepts = Math.max(1, Math.floor(options?.accepts ?? capabilitiesOf(socket.port.driver).postedAccepts))
   return { socket, receive, slots, accepts }
+}
+
+/** The options of a chunk serve: those of `serve`, and `readSize` (the most one chunk holds, default 65536). */
+export interface ServeChunksOptions extends ServeOptions {
+  readonly readSize?: number | undefined
+}
+
+/** A chunk serve's arguments: `checkServe`'s, then a `readSize` from 1 to MAX_RECEIVE. */
+export const checkServeChunks = (listener: unknown, options: ServeChunksOptions | undefined): (Exclude<ReturnType<typeof checkServe>, Failure> & { readonly readSize: number }) | Failure => {
+  const checked = checkServe(listener, options)
+  if (isFailure(checked)) return checked
+  const readSize = options?.readSize ?? 64 * 1024
+  return checkReadSize("readSize", readSize, "accept") ?? { ...checked, readSize }
 }
 
 /**
@@ -327,3 +341,111 @@ export const serve = (checked: Exclude<ReturnType<typeof checkServe>, Failure>, 
   }
 }
 
+
+// ---------------------------------------------------------------------------------------------------------
+// serving chunk by chunk: no fiber per connection
+
+/**
+ * How a front-end runs the handler of one chunk; `H` is what it runs it in (a fiber), `X` what a handler's
+ * `close` is (an Effect). `run` gives "done" when the handler finished in place, "failed" when it failed there
+ * (the front-end has reported it), or the handler still running; `observe` calls `then` once a running handler
+ * ended (true when it succeeded; the front-end reports a failure itself); `interrupt` stops a running handler
+ * and calls `then` once it ended; `close` makes a connection's `close` (on demand: nothing kept per connection).
+ */
+export interface ChunkHandling<H, X> {
+  readonly run: (chunk: Uint8Array, connection: ChunkConnection<H, X>) => "done" | "failed" | { readonly running: H }
+  readonly observe: (running: H, then: (succeeded: boolean) => void) => void
+  readonly interrupt: (running: H, then: () => void) => void
+  readonly close: (connection: ChunkConnection<H, X>) => X
+}
+
+/** What every connection of one chunk serve shares (one object per serve, not fields per connection). */
+export class ChunkServing<H, X> {
+  /** the open connections: closing one stops its read and interrupts its handler in progress */
+  readonly open = new Set<ChunkConnection<H, X>>()
+  constructor(readonly handling: ChunkHandling<H, X>, readonly readSize: number) {}
+
+  /** A connection the accept loop handed over: served from now on. */
+  readonly begin = (accepted: Accepted, done: () => void): void => {
+    const connection = new ChunkConnection(accepted.socket, accepted.peer, done, this)
+    this.open.add(connection)
+    // The first bytes of an accept with `receive` are the first chunk.
+    if (accepted.data.byteLength === 0 || connection.handle(accepted.data, connection.start)) connection.start()
+  }
+
+  /**
+   * Closes every connection still open (the serve stopped); `then` once nothing of theirs is left in flight:
+   * their reads' cancelled receives completed (on Windows those come later, through the port) and their
+   * handlers ended.
+   */
+  closeAll(then: () => void): void {
+    const closing = [...this.open]
+    let left = closing.length + 1
+    const one = (): void => void (--left === 0 && then())
+    for (const connection of closing) connection.closeNow(one)
+    one()
+  }
+}
+
+/**
+ * One connection served chunk by chunk: the driver's streaming read, the handler while one runs, its close.
+ * A class (its steps on the prototype, two callbacks bound per connection) because an idle connection keeps it
+ * alive. It is what the handler is given: the socket, the client's address, and `close`.
+ */
+export class ChunkConnection<H, X> {
+  private handling: H | undefined = undefined
+  private read: PushRead | undefined = undefined
+
+  constructor(
+    readonly socket: Socket,
+    readonly peer: SocketAddress,
+    private readonly done: () => void,
+    private readonly serving: ChunkServing<H, X>
+  ) {}
+
+  /** Ends this connection now (the socket closes; the chunks after this one are not handled). */
+  get close(): X {
+    return this.serving.handling.close(this)
+  }
+
+  /** Starts reading (after the first bytes' handler, if there were first bytes). */
+  readonly start = (): void => {
+    if (!this.serving.open.has(this)) return
+    this.read = pushRead(this.socket, this.serving.readSize, {
+      chunk: this.handle,
+      // The peer's end or a broken connection: this connection is over (after the chunk in progress).
+      end: () => (this.handling === undefined ? this.closeNow() : this.serving.handling.observe(this.handling, () => this.closeNow()))
+    })
+  }
+
+  /** One chunk to the handler; true when reading may go on at once. */
+  readonly handle = (bytes: Uint8Array, resume: () => void): boolean => {
+    const ran = this.serving.handling.run(bytes, this)
+    if (ran === "done") return true
+    if (ran === "failed") return this.closeNow(), false
+    const running = ran.running
+    this.handling = running
+    this.serving.handling.observe(running, (succeeded) => {
+      this.handling = undefined
+      if (!succeeded) return this.closeNow()
+      resume()
+    })
+    return false
+  }
+
+  /**
+   * Ends this connection now: its read stops, its handler in progress is interrupted, its socket closes and its
+   * slot is freed; `then` (if given) once its read has nothing in flight and its handler ended.
+   */
+  closeNow(then?: () => void): void {
+    if (!this.serving.open.delete(this)) return then?.()
+    const handling = this.handling
+    let left = 2
+    const one = (): void => void (--left === 0 && then?.())
+    if (this.read === undefined) one()
+    else this.read.stop(one)
+    if (handling === undefined) one()
+    else this.serving.handling.interrupt(handling, one)
+    this.done()
+  }
+}

@@ -4,7 +4,7 @@
  */
 import type { Family, SocketAddress } from "./address.js"
 import { Fifo } from "./fifo.js"
-import { failure, type Failure, type Operation } from "./failure.js"
+import { argumentFailure, failure, type Failure, type Operation } from "./failure.js"
 import type { NativeSocket } from "./native/Driver.js"
 import type { Port } from "./port.js"
 import * as SocketState from "./socket.js"
@@ -39,7 +39,7 @@ export const refused = (refusal: SocketState.Refusal, operation: Operation, addr
 
 /** The checks every call makes first: a socket of ours, a live port, not closed. */
 export const usable = (u: unknown, operation: Operation): Socket | Failure => {
-  if (!isSocket(u)) return failure("WSAENOTSOCK", operation, undefined, "the value is not a socket opened by Socket.open")
+  if (!isSocket(u)) return argumentFailure("WSAENOTSOCK", operation, "the value is not a socket opened by Socket.open")
   if (!u.port.isOpen()) return failure("WSANOTINITIALISED", operation)
   const refusal = SocketState.checkOpen(u)
   return refusal === undefined ? u : refused(refusal, operation)

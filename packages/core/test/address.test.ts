@@ -199,16 +199,27 @@ group("address: format and predicates", () => {
     expect(Array.from(A.toBytes(plain))).toEqual([10, 0, 0, 1])
   })
 
-  it("setConstructor installs the front-end's value constructor", () => {
-    const made: Array<unknown> = []
-    A.setConstructor((fields) => (made.push(fields), Object.freeze(fields)))
-    try {
-      const a = A.makeIpv4("1.1.1.1", 1)
-      expect(made).toHaveLength(1)
-      expect(A.isCanonical(a)).toBe(true)
-      expect(Object.isFrozen(a)).toBe(true)
-    } finally {
-      A.setConstructor((fields) => Object.freeze(fields))
+  it("records are frozen, made only here, and speak both Effects' equality protocols (no effect import)", () => {
+    const a = A.makeIpv4("1.1.1.1", 1)
+    const b = valid(A.parse("1.1.1.1:1"))
+    expect(Object.isFrozen(a)).toBe(true)
+    expect(A.isCanonical(a)).toBe(true)
+    expect(JSON.stringify(a)).toBe('{"family":"ipv4","host":"1.1.1.1","port":1}')
+    expect(Object.keys(a)).toEqual(["family", "host", "port"])
+    for (const [equal, hash] of [[Symbol.for("effect/Equal"), Symbol.for("effect/Hash")], ["~effect/Equal", "~effect/Hash"]] as const) {
+      const eq = (x: object, y: unknown) => (x as Record<PropertyKey, (that: unknown) => boolean>)[equal]!(y)
+      const hashOf = (x: object) => (x as Record<PropertyKey, () => number>)[hash]!()
+      expect(eq(a, b)).toBe(true)
+      expect(hashOf(a)).toBe(hashOf(b))
+      expect(Number.isInteger(hashOf(a))).toBe(true)
+      expect(eq(a, A.makeIpv4("1.1.1.1", 2))).toBe(false)
+      const six = A.makeIpv6("::1", 1, 0, 0)
+      expect(eq(six, A.makeIpv6("0::1", 1, 0, 0))).toBe(true)
+      expect(eq(six, A.makeIpv6("::1", 1, 0, 2))).toBe(false)
+      expect(hashOf(six)).not.toBe(hashOf(A.makeIpv6("::1", 1, 0, 2)))
     }
+    expect(A.equals(a, { family: "ipv4", host: "1.1.1.1", port: 1 })).toBe(true)
+    expect(A.equals(a, { family: "ipv4", host: "1.1.1.2", port: 1 })).toBe(false)
+    expect(A.equals(a, "1.1.1.1:1")).toBe(false)
   })
 })

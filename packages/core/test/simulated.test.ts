@@ -14,7 +14,8 @@ import {
   outcomeOf,
   routeKey,
   routeOf,
-  routeTable
+  routeTable,
+  scenario
 } from "../src/simulated.js"
 
 const accept = (fields: Partial<Accept> = {}): Accept => ({
@@ -109,5 +110,37 @@ describe("core simulated network", () => {
     expect(log.attempts().map((a) => a.ended)).toEqual(["disconnected"])
     driver.cleanup()
     expect(driver.liveAllocations()).toBe(0)
+  })
+})
+
+describe("the scenario builder (both front-ends' Simulated DSL)", () => {
+  // durations as seconds in, tenths out: any front-end's Duration works the same way
+  const dsl = scenario<number, { readonly tenths: number }>({ decode: (s) => ({ tenths: s * 10 }), zero: { tenths: 0 }, toMillis: (d) => d.tenths * 100 })
+
+  it("keeps the front-end's durations in its behaviours and gives the driver milliseconds", () => {
+    const greeting = dsl.accept({ delay: 2, echo: true, greeting: "hi", closeAfter: 1 })
+    expect(greeting).toEqual({ _tag: "Accept", delay: { tenths: 20 }, echo: true, greeting: new TextEncoder().encode("hi"), resetAfter: undefined, closeAfter: { tenths: 10 } })
+    expect(dsl.reset({ after: 3 })).toMatchObject({ _tag: "Accept", delay: { tenths: 0 }, resetAfter: { tenths: 30 } })
+    const net = dsl.network({
+      "192.0.2.1:80": dsl.refuse({ times: 2, delay: 1 }),
+      "[::1]:*": dsl.sequence(dsl.blackhole({ synTimeout: 21 }), dsl.unreachable("host")),
+      "127.0.0.1:7": greeting
+    })
+    expect([...net.routes.keys()]).toEqual(["192.0.2.1:80", "[::1]:*", "127.0.0.1:7"])
+    const millis = dsl.toNetwork(net)
+    expect(millis.routes.get("192.0.2.1:80")).toEqual({ _tag: "Refuse", times: 2, delayMillis: 1000, then: accept() })
+    expect(millis.routes.get("[::1]:*")).toEqual({
+      _tag: "Sequence",
+      behaviours: [{ _tag: "Blackhole", synTimeoutMillis: 21_000 }, { _tag: "Unreachable", target: "host", delayMillis: 0 }]
+    })
+    expect(millis.routes.get("127.0.0.1:7")).toMatchObject({ delayMillis: 2000, closeAfterMillis: 1000, resetAfterMillis: undefined })
+    expect(millis.default).toEqual({ _tag: "Refuse", times: Infinity, delayMillis: 0, then: accept() })
+  })
+
+  it("refuse's times must be a non-negative integer; a malformed route key throws", () => {
+    expect(() => dsl.refuse({ times: -1 })).toThrow(TypeError)
+    expect(() => dsl.refuse({ times: 1.5 })).toThrow(TypeError)
+    expect(dsl.refuse({ times: 0 }).times).toBe(0)
+    expect(() => dsl.network({ "localhost:80": dsl.accept() })).toThrow(TypeError)
   })
 })

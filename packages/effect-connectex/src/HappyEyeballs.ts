@@ -7,13 +7,14 @@
  *
  * @since 0.1.0
  */
-import { describe, HappyEyeballs as Core } from "@effect-connectex/core"
+import { describe, HappyEyeballs as Core, isFailure } from "@effect-connectex/core"
 import { Cause, Data, Deferred, Duration, Effect, ExecutionStrategy, Exit, Fiber, Option, Queue, Scope } from "effect"
 import type * as ConnectEx from "./internal/dial.js"
-import { dial } from "./internal/dial.js"
+import { dial, kinds as dialKinds } from "./internal/dial.js"
+import * as internal from "./internal/socket.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as Resolver from "./Resolver.js"
-import * as SocketAddress from "./SocketAddress.js"
+import type * as SocketAddress from "./SocketAddress.js"
 
 /**
  * RFC 8305's recommended Connection Attempt Delay.
@@ -73,12 +74,7 @@ export class DialError extends Data.TaggedError("DialError")<{
   readonly message: string
 }> {
   constructor(props: { readonly host: string | undefined; readonly port: number; readonly attempts: ReadonlyArray<FailedAttempt> }) {
-    const target = props.host === undefined ? `port ${props.port}` : `${props.host}:${props.port}`
-    super({
-      ...props,
-      message: `every connection attempt to ${target} failed: ${Core.describeAttempts(props.attempts)}. ` +
-        `Check that the service listens on one of these addresses and that a route leads there.`
-    })
+    super({ ...props, message: Core.dialErrorMessage(props.host, props.port, props.attempts) })
   }
 }
 
@@ -108,9 +104,9 @@ export const interleave = (addresses: ReadonlyArray<SocketAddress.SocketAddress>
   Core.interleave(addresses)
 
 /** A literal the resolver gave that a socket cannot take, as the WSAEINVAL attempt it becomes. */
-const unusableAttempt = ({ address, detail }: Core.UnusableLiteral): FailedAttempt => ({
-  address,
-  error: new WsaError.WSAEINVAL({ operation: "connect", address, detail })
+const unusableAttempt = (literal: Core.UnusableLiteral): FailedAttempt => ({
+  address: literal.address,
+  error: new WsaError.WSAEINVAL(Core.unusableContext(literal))
 })
 
 interface Winner {
@@ -125,16 +121,12 @@ const toDialFailure = WsaError.narrowingError(WsaError.dialTags)
  * that `catchTag("WSAECONNREFUSED")` works on a name as on an address; a `DialError` listing each otherwise.
  */
 const allFailed = (host: string | undefined, port: number, attempts: ReadonlyArray<FailedAttempt>): DialError | WsaError.DialFailure => {
-  const code = Core.sharedCode(attempts)
-  const first = attempts[0]?.error
-  if (code === undefined || first === undefined) return new DialError({ host, port, attempts })
-  if (attempts.length === 1) return first
-  const target = host === undefined ? `port ${port}` : `${host}:${port}`
-  return toDialFailure(WsaError.fromCode(code, {
-    operation: first.operation,
-    address: first.address,
-    detail: `every attempt to ${target} failed this way (${Core.describeAttempts(attempts)})`
-  }))
+  const outcome = Core.allFailed(host, port, attempts)
+  return outcome._tag === "own"
+    ? outcome.error
+    : outcome._tag === "shared"
+    ? toDialFailure(WsaError.fromCode(outcome.code, outcome.context))
+    : new DialError({ host, port, attempts })
 }
 
 /** The race itself, over addresses already ordered; `timeout` is applied by the callers. */
@@ -218,22 +210,8 @@ const withTimeout = <A, E, R>(
   timeout: Duration.DurationInput | undefined
 ): Effect.Effect<A, E | Cause.TimeoutException, R> => timeout === undefined ? effect : Effect.timeout(effect, timeout)
 
-const MAX_HOST_LENGTH = Core.MAX_HOST_LENGTH
-
-const invalid = (operation: WsaError.Operation, detail: string) => Effect.fail(new WsaError.WSAEINVAL({ operation, detail }))
-
-/** The attempt options as given, or why they cannot be used. */
-const invalidOptions = (options: unknown): string | undefined => {
-  if (options === undefined) return undefined
-  if (typeof options !== "object" || options === null) return `The options must be an object, got ${describe(options)}.`
-  const timeout = (options as { timeout?: unknown }).timeout
-  if (timeout !== undefined && Option.isNone(Duration.decodeUnknown(timeout))) return `The timeout must be a duration, got ${describe(timeout)}.`
-  const attemptDelay = (options as { attemptDelay?: unknown }).attemptDelay
-  if (attemptDelay !== undefined && Option.isNone(Duration.decodeUnknown(attemptDelay))) {
-    return `The attemptDelay must be a duration, got ${describe(attemptDelay)}.`
-  }
-  return undefined
-}
+const isDuration = dialKinds.isDuration
+const argumentError = internal.failureOnto(["WSAEINVAL", "WSAEAFNOSUPPORT"])
 
 /**
  * Races connects to `addresses` (RFC 8305): IPv6 first and the families interleaved, one new attempt every
@@ -267,16 +245,8 @@ export const dialList = <R = never>(
     DialError | WsaError.DialFailure | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutException,
     ConnectEx.ConnectEx | Scope.Scope | R
   > => {
-    if (!Array.isArray(addresses)) return invalid("connect", `The addresses must be an array, got ${describe(addresses)}.`)
-    const badOptions = invalidOptions(options)
-    if (badOptions !== undefined) return invalid("connect", badOptions)
-    const valid: Array<SocketAddress.SocketAddress> = []
-    for (const address of addresses as ReadonlyArray<unknown>) {
-      const checked = SocketAddress.validateSync(address, "connect")
-      if (WsaError.isWsaError(checked)) return Effect.fail(checked)
-      valid.push(checked)
-    }
-    const ordered = interleave(valid)
+    const ordered = Core.checkList(addresses, options, isDuration)
+    if (isFailure(ordered)) return Effect.fail(argumentError(ordered))
     return withTimeout(race(undefined, ordered[0]?.port ?? 0, ordered, [], options), validTimeout(options))
   }).pipe(Effect.withSpan("ConnectEx.dialList", { captureStackTrace: false }))
 
@@ -303,10 +273,8 @@ export const dialName = <R = never>(
   ConnectEx.ConnectEx | Scope.Scope | R
 > => {
   const run = Effect.gen(function*() {
-    const badArgument = Core.invalidHost(host) ?? Core.invalidPort(port)
-    if (badArgument !== undefined) return yield* invalid("resolve", badArgument)
-    const badOptions = invalidOptions(options)
-    if (badOptions !== undefined) return yield* invalid("resolve", badOptions)
+    const bad = Core.checkName(host, port, options, isDuration)
+    if (bad !== undefined) return yield* Effect.fail(argumentError(bad))
     const literal = Core.hostLiteral(host)
     const literals = literal !== undefined ? [literal] : yield* Resolver.resolve(host)
     const { unusable, usable } = Core.fromLiterals(literals, port)
@@ -314,7 +282,7 @@ export const dialName = <R = never>(
   })
   return Effect.suspend(() => withTimeout(run, validTimeout(options))).pipe(
     Effect.withSpan("ConnectEx.dialName", {
-      attributes: { "net.peer.name": typeof host === "string" ? host.slice(0, MAX_HOST_LENGTH) : describe(host), "net.peer.port": describe(port) },
+      attributes: { "net.peer.name": Core.spanHost(host), "net.peer.port": describe(port) },
       captureStackTrace: false
     })
   )

@@ -186,7 +186,7 @@ export type ServeChunksOptions = internal.ServeChunksOptions
  * @since 0.1.0
  * @category accepting
  */
-export const serveChunks = <E, R>(
+export const serveChunks = <E = never, R = never>(
   listener: Listener,
   handler: (chunk: Uint8Array, connection: Connection) => Effect.Effect<unknown, E, R> | void,
   options?: ServeChunksOptions

@@ -25,30 +25,18 @@ import * as Sim from "@effect-connectex/core/simulated"
 import * as clock from "./internal/simulated/clock.js"
 import type { SocketAddress } from "./SocketAddress.js"
 
-// ---------------------------------------------------------------------------------------------------------
-// Behaviours
-// ---------------------------------------------------------------------------------------------------------
+// The scenario builder is the core's, over Effect's Duration: behaviours keep Duration fields, and the driver is
+// given the same description in milliseconds.
+const dsl = Sim.scenario<Duration.DurationInput, Duration.Duration>({ decode: Duration.decode, zero: Duration.zero, toMillis: Duration.toMillis })
 
 /**
  * The destination answers the SYN: the connect succeeds (after `delay`), the connect data and every send
- * are recorded, and the peer then behaves as configured.
+ * are recorded, and the peer then behaves as configured (`echo`, `greeting`, `resetAfter`, `closeAfter`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Accept {
-  readonly _tag: "Accept"
-  /** time from connect to the completion (a round trip) */
-  readonly delay: Duration.Duration
-  /** whether the peer sends back every byte it receives (connect data included) */
-  readonly echo: boolean
-  /** bytes the peer sends as soon as the connection is established */
-  readonly greeting: Uint8Array
-  /** the peer resets the connection this long after it was established (send/receive then fail WSAECONNRESET) */
-  readonly resetAfter: Duration.Duration | undefined
-  /** the peer closes gracefully this long after it was established (receive then returns empty bytes) */
-  readonly closeAfter: Duration.Duration | undefined
-}
+export interface Accept extends Sim.AcceptOf<Duration.Duration> {}
 
 /**
  * Nothing listens: the connect fails `WSAECONNREFUSED` (after `delay`) for the first `times` attempts to the
@@ -57,12 +45,7 @@ export interface Accept {
  * @since 0.1.0
  * @category models
  */
-export interface Refuse {
-  readonly _tag: "Refuse"
-  readonly times: number
-  readonly then: Behaviour
-  readonly delay: Duration.Duration
-}
+export interface Refuse extends Sim.RefuseOf<Duration.Duration> {}
 
 /**
  * The SYN is dropped: the connect stays pending until it is cancelled or its socket closed, or, with a
@@ -71,10 +54,7 @@ export interface Refuse {
  * @since 0.1.0
  * @category models
  */
-export interface Blackhole {
-  readonly _tag: "Blackhole"
-  readonly synTimeout: Duration.Duration | undefined
-}
+export interface Blackhole extends Sim.BlackholeOf<Duration.Duration> {}
 
 /**
  * No route: the connect fails `WSAENETUNREACH` ("network") or `WSAEHOSTUNREACH` ("host") after `delay`.
@@ -82,11 +62,7 @@ export interface Blackhole {
  * @since 0.1.0
  * @category models
  */
-export interface Unreachable {
-  readonly _tag: "Unreachable"
-  readonly target: "network" | "host"
-  readonly delay: Duration.Duration
-}
+export interface Unreachable extends Sim.UnreachableOf<Duration.Duration> {}
 
 /**
  * One behaviour per attempt: the n-th connect to the address uses the n-th entry, the last one repeats.
@@ -94,10 +70,7 @@ export interface Unreachable {
  * @since 0.1.0
  * @category models
  */
-export interface Sequence {
-  readonly _tag: "Sequence"
-  readonly behaviours: readonly [Behaviour, ...Array<Behaviour>]
-}
+export interface Sequence extends Sim.SequenceOf<Duration.Duration> {}
 
 /**
  * What a destination does when it is connected to.
@@ -106,15 +79,6 @@ export interface Sequence {
  * @category models
  */
 export type Behaviour = Accept | Refuse | Blackhole | Unreachable | Sequence
-
-const bytesOf = (data: Uint8Array | string | undefined): Uint8Array =>
-  data === undefined ? new Uint8Array(0) : typeof data === "string" ? new TextEncoder().encode(data) : data.slice()
-
-const durationOf = (input: Duration.DurationInput | undefined): Duration.Duration =>
-  input === undefined ? Duration.zero : Duration.decode(input)
-
-const optionalDuration = (input: Duration.DurationInput | undefined): Duration.Duration | undefined =>
-  input === undefined ? undefined : Duration.decode(input)
 
 /**
  * A listening peer. Options: `delay` before the connect completes, `echo` to send back what it receives,
@@ -125,20 +89,7 @@ const optionalDuration = (input: Duration.DurationInput | undefined): Duration.D
  * @since 0.1.0
  * @category constructors
  */
-export const accept = (options?: {
-  readonly delay?: Duration.DurationInput
-  readonly echo?: boolean
-  readonly greeting?: Uint8Array | string
-  readonly resetAfter?: Duration.DurationInput
-  readonly closeAfter?: Duration.DurationInput
-}): Accept => ({
-  _tag: "Accept",
-  delay: durationOf(options?.delay),
-  echo: options?.echo ?? false,
-  greeting: bytesOf(options?.greeting),
-  resetAfter: optionalDuration(options?.resetAfter),
-  closeAfter: optionalDuration(options?.closeAfter)
-})
+export const accept: (options?: Sim.AcceptOptions<Duration.DurationInput>) => Accept = dsl.accept
 
 /**
  * Refuses (`WSAECONNREFUSED`). Without `times` every attempt is refused; with `times` the first `times`
@@ -149,17 +100,7 @@ export const accept = (options?: {
  * @since 0.1.0
  * @category constructors
  */
-export const refuse = (options?: {
-  readonly times?: number
-  readonly then?: Behaviour
-  readonly delay?: Duration.DurationInput
-}): Refuse => {
-  const times = options?.times ?? Infinity
-  if (!(times >= 0) || (Number.isFinite(times) && !Number.isInteger(times))) {
-    throw new TypeError(`Simulated.refuse: times must be a non-negative integer, got ${String(times)}`)
-  }
-  return { _tag: "Refuse", times, then: options?.then ?? accept(), delay: durationOf(options?.delay) }
-}
+export const refuse: (options?: Sim.RefuseOptions<Duration.DurationInput, Duration.Duration>) => Refuse = dsl.refuse
 
 /**
  * Drops the SYN: pending until cancelled, or `WSAETIMEDOUT` after `synTimeout` of Clock time.
@@ -169,10 +110,7 @@ export const refuse = (options?: {
  * @since 0.1.0
  * @category constructors
  */
-export const blackhole = (options?: { readonly synTimeout?: Duration.DurationInput }): Blackhole => ({
-  _tag: "Blackhole",
-  synTimeout: optionalDuration(options?.synTimeout)
-})
+export const blackhole: (options?: { readonly synTimeout?: Duration.DurationInput }) => Blackhole = dsl.blackhole
 
 /**
  * No route to the network (`WSAENETUNREACH`, the default) or to the host (`WSAEHOSTUNREACH`).
@@ -182,10 +120,8 @@ export const blackhole = (options?: { readonly synTimeout?: Duration.DurationInp
  * @since 0.1.0
  * @category constructors
  */
-export const unreachable = (
-  target: "network" | "host" = "network",
-  options?: { readonly delay?: Duration.DurationInput }
-): Unreachable => ({ _tag: "Unreachable", target, delay: durationOf(options?.delay) })
+export const unreachable: (target?: "network" | "host", options?: { readonly delay?: Duration.DurationInput }) => Unreachable =
+  dsl.unreachable
 
 /**
  * Accepts, then resets at once (or after `after`): the connect succeeds, send and receive fail
@@ -196,10 +132,7 @@ export const unreachable = (
  * @since 0.1.0
  * @category constructors
  */
-export const reset = (options?: {
-  readonly after?: Duration.DurationInput
-  readonly delay?: Duration.DurationInput
-}): Accept => accept({ resetAfter: options?.after ?? Duration.zero, delay: options?.delay ?? Duration.zero })
+export const reset: (options?: { readonly after?: Duration.DurationInput; readonly delay?: Duration.DurationInput }) => Accept = dsl.reset
 
 /**
  * One behaviour per attempt; the last one repeats.
@@ -209,31 +142,18 @@ export const reset = (options?: {
  * @since 0.1.0
  * @category constructors
  */
-export const sequence = (first: Behaviour, ...rest: Array<Behaviour>): Sequence => ({
-  _tag: "Sequence",
-  behaviours: [first, ...rest]
-})
-
-// ---------------------------------------------------------------------------------------------------------
-// Network
-// ---------------------------------------------------------------------------------------------------------
+export const sequence: (first: Behaviour, ...rest: Array<Behaviour>) => Sequence = dsl.sequence
 
 /**
  * A scripted network: an immutable description, reusable across tests (attempt counters live in each
- * driver made from it).
+ * driver made from it): `routes` by `SocketAddress.format` text (a port of `*` matches any port of that host),
+ * the `default` for destinations with no route, and the `localHost` a socket bound to the wildcard gets when
+ * it connects to a non-loopback destination.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Network {
-  /** behaviours by `SocketAddress.format` text; a port of `*` matches any port of that host */
-  readonly routes: ReadonlyMap<string, Behaviour>
-  /** for destinations with no route */
-  readonly default: Behaviour
-  /** the source IP a socket bound to the wildcard gets when it connects to a non-loopback destination */
-  readonly localHost: { readonly ipv4: string; readonly ipv6: string }
-}
-
+export interface Network extends Sim.NetworkOf<Duration.Duration> {}
 
 /**
  * A network from a script of `"host:port"` (or `"host:*"`) -> behaviour. Unlisted destinations behave as
@@ -247,54 +167,7 @@ export interface Network {
  * @since 0.1.0
  * @category constructors
  */
-export const network = (
-  routes: Readonly<Record<string, Behaviour>>,
-  options?: {
-    readonly default?: Behaviour
-    readonly localHost?: { readonly ipv4?: string; readonly ipv6?: string }
-  }
-): Network => ({
-  routes: Sim.routeTable(routes),
-  default: options?.default ?? refuse(),
-  localHost: Sim.localHostOf(options?.localHost)
-})
-
-const millisOf = (duration: Duration.Duration): number => Duration.toMillis(duration)
-
-const optionalMillis = (duration: Duration.Duration | undefined): number | undefined =>
-  duration === undefined ? undefined : Duration.toMillis(duration)
-
-/** The core's behaviour: the same record with its durations in milliseconds. */
-const toCore = (behaviour: Behaviour): Sim.Behaviour => {
-  switch (behaviour._tag) {
-    case "Accept":
-      return {
-        _tag: "Accept",
-        delayMillis: millisOf(behaviour.delay),
-        echo: behaviour.echo,
-        greeting: behaviour.greeting,
-        resetAfterMillis: optionalMillis(behaviour.resetAfter),
-        closeAfterMillis: optionalMillis(behaviour.closeAfter)
-      }
-    case "Refuse":
-      return { _tag: "Refuse", times: behaviour.times, then: toCore(behaviour.then), delayMillis: millisOf(behaviour.delay) }
-    case "Blackhole":
-      return { _tag: "Blackhole", synTimeoutMillis: optionalMillis(behaviour.synTimeout) }
-    case "Unreachable":
-      return { _tag: "Unreachable", target: behaviour.target, delayMillis: millisOf(behaviour.delay) }
-    case "Sequence": {
-      const [first, ...rest] = behaviour.behaviours
-      return { _tag: "Sequence", behaviours: [toCore(first), ...rest.map(toCore)] }
-    }
-  }
-}
-
-const toCoreNetwork = (net: Network): Sim.Network => ({
-  routes: new Map([...net.routes].map(([key, behaviour]) => [key, toCore(behaviour)] as const)),
-  default: toCore(net.default),
-  localHost: net.localHost
-})
-
+export const network: (routes: Readonly<Record<string, Behaviour>>, options?: Sim.NetworkOptions<Duration.Duration>) => Network = dsl.network
 
 // ---------------------------------------------------------------------------------------------------------
 // Scheduler and log
@@ -390,7 +263,7 @@ export const attempts = (
  * @category constructors
  */
 export const makeDriver = (net: Network, scheduler: Scheduler): { readonly driver: Driver; readonly log: Log } =>
-  Sim.makeDriver(toCoreNetwork(net), scheduler)
+  Sim.makeDriver(dsl.toNetwork(net), scheduler)
 
 // ---------------------------------------------------------------------------------------------------------
 // Schedulers

@@ -274,8 +274,8 @@ export const disconnect = (socket: Socket, options: { readonly reuse: boolean })
 export const stream = (socket: Socket, options?: { readonly chunkSize?: number }): Stream.Stream<Uint8Array, WsaError.WsaError> =>
   Stream.suspend(() => {
     const chunkSize = options?.chunkSize ?? DEFAULT_CHUNK
-    const badChunkSize = Core.Options.checkReceiveSize("chunkSize", chunkSize)
-    if (badChunkSize !== undefined) return Stream.fail(internal.wsaError("WSAEINVAL", "receive", undefined, badChunkSize))
+    const badChunkSize = Core.Io.checkReadSize("chunkSize", chunkSize, "receive")
+    if (badChunkSize !== undefined) return Stream.fail(receiveError(badChunkSize))
     const pull = pullFrom(Core.Reader.makeReader(socket, chunkSize))
     return Stream.repeatEffectChunkOption(
       Effect.matchEffect(pull, {

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { describe, HappyEyeballs as Core } from "@effect-connectex/core"
+import { describe, HappyEyeballs as Core, isFailure } from "@effect-connectex/core"
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
@@ -19,10 +19,11 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import type * as ConnectEx from "./internal/dial.js"
-import { decodeDuration, dial } from "./internal/dial.js"
+import { decodeDuration, dial, kinds as dialKinds } from "./internal/dial.js"
+import * as internal from "./internal/socket.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as Resolver from "./Resolver.js"
-import * as SocketAddress from "./SocketAddress.js"
+import type * as SocketAddress from "./SocketAddress.js"
 
 /**
  * RFC 8305's recommended Connection Attempt Delay.
@@ -82,12 +83,7 @@ export class DialError extends Data.TaggedError("DialError")<{
   readonly message: string
 }> {
   constructor(props: { readonly host: string | undefined; readonly port: number; readonly attempts: ReadonlyArray<FailedAttempt> }) {
-    const target = props.host === undefined ? `port ${props.port}` : `${props.host}:${props.port}`
-    super({
-      ...props,
-      message: `every connection attempt to ${target} failed: ${Core.describeAttempts(props.attempts)}. ` +
-        `Check that the service listens on one of these addresses and that a route leads there.`
-    })
+    super({ ...props, message: Core.dialErrorMessage(props.host, props.port, props.attempts) })
   }
 }
 
@@ -117,9 +113,9 @@ export const interleave = (addresses: ReadonlyArray<SocketAddress.SocketAddress>
   Core.interleave(addresses)
 
 /** A literal the resolver gave that a socket cannot take, as the WSAEINVAL attempt it becomes. */
-const unusableAttempt = ({ address, detail }: Core.UnusableLiteral): FailedAttempt => ({
-  address,
-  error: new WsaError.WSAEINVAL({ operation: "connect", address, detail })
+const unusableAttempt = (literal: Core.UnusableLiteral): FailedAttempt => ({
+  address: literal.address,
+  error: new WsaError.WSAEINVAL(Core.unusableContext(literal))
 })
 
 interface Winner {
@@ -134,16 +130,12 @@ const toDialFailure = WsaError.narrowingError(WsaError.dialTags)
  * that `catchTag("WSAECONNREFUSED")` works on a name as on an address; a `DialError` listing each otherwise.
  */
 const allFailed = (host: string | undefined, port: number, attempts: ReadonlyArray<FailedAttempt>): DialError | WsaError.DialFailure => {
-  const code = Core.sharedCode(attempts)
-  const first = attempts[0]?.error
-  if (code === undefined || first === undefined) return new DialError({ host, port, attempts })
-  if (attempts.length === 1) return first
-  const target = host === undefined ? `port ${port}` : `${host}:${port}`
-  return toDialFailure(WsaError.fromCode(code, {
-    operation: first.operation,
-    address: first.address,
-    detail: `every attempt to ${target} failed this way (${Core.describeAttempts(attempts)})`
-  }))
+  const outcome = Core.allFailed(host, port, attempts)
+  return outcome._tag === "own"
+    ? outcome.error
+    : outcome._tag === "shared"
+    ? toDialFailure(WsaError.fromCode(outcome.code, outcome.context))
+    : new DialError({ host, port, attempts })
 }
 
 /** The race itself, over addresses already ordered; `timeout` is applied by the callers. */
@@ -228,20 +220,8 @@ const withTimeout = <A, E, R>(
   timeout: Duration.Duration | undefined
 ): Effect.Effect<A, E | Cause.TimeoutError, R> => timeout === undefined ? effect : Effect.timeout(effect, timeout)
 
-const invalid = (operation: WsaError.Operation, detail: string) => Effect.fail(new WsaError.WSAEINVAL({ operation, detail }))
-
-/** The attempt options as given, or why they cannot be used. */
-const invalidOptions = (options: unknown): string | undefined => {
-  if (options === undefined) return undefined
-  if (typeof options !== "object" || options === null) return `The options must be an object, got ${describe(options)}.`
-  const timeout = (options as { timeout?: unknown }).timeout
-  if (timeout !== undefined && Option.isNone(decodeDuration(timeout))) return `The timeout must be a duration, got ${describe(timeout)}.`
-  const attemptDelay = (options as { attemptDelay?: unknown }).attemptDelay
-  if (attemptDelay !== undefined && Option.isNone(decodeDuration(attemptDelay))) {
-    return `The attemptDelay must be a duration, got ${describe(attemptDelay)}.`
-  }
-  return undefined
-}
+const isDuration = dialKinds.isDuration
+const argumentError = internal.failureOnto(["WSAEINVAL", "WSAEAFNOSUPPORT"])
 
 /**
  * Races connects to `addresses` (RFC 8305): IPv6 first and the families interleaved, one new attempt every
@@ -278,16 +258,8 @@ export const dialList = <R = never>(
     DialError | WsaError.DialFailure | WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT | Cause.TimeoutError,
     ConnectEx.ConnectEx | Scope.Scope | R
   > => {
-    if (!Array.isArray(addresses)) return invalid("connect", `The addresses must be an array, got ${describe(addresses)}.`)
-    const badOptions = invalidOptions(options)
-    if (badOptions !== undefined) return invalid("connect", badOptions)
-    const valid: Array<SocketAddress.SocketAddress> = []
-    for (const address of addresses as ReadonlyArray<unknown>) {
-      const checked = SocketAddress.validateSync(address, "connect")
-      if (WsaError.isWsaError(checked)) return Effect.fail(checked)
-      valid.push(checked)
-    }
-    const ordered = interleave(valid)
+    const ordered = Core.checkList(addresses, options, isDuration)
+    if (isFailure(ordered)) return Effect.fail(argumentError(ordered))
     return withTimeout(race(undefined, ordered[0]?.port ?? 0, ordered, [], options), validTimeout(options))
   }).pipe(Effect.withSpan("ConnectEx.dialList", undefined, { captureStackTrace: false }))
 
@@ -316,10 +288,8 @@ export const dialName = <R = never>(
 > => {
   const run = Effect.gen(function*() {
     // Hostile arguments are a typed WSAEINVAL, never a defect.
-    const badArgument = Core.invalidHost(host) ?? Core.invalidPort(port)
-    if (badArgument !== undefined) return yield* invalid("resolve", badArgument)
-    const badOptions = invalidOptions(options)
-    if (badOptions !== undefined) return yield* invalid("resolve", badOptions)
+    const bad = Core.checkName(host, port, options, isDuration)
+    if (bad !== undefined) return yield* Effect.fail(argumentError(bad))
     const literal = Core.hostLiteral(host)
     const literals = literal !== undefined ? [literal] : yield* Resolver.resolve(host)
     const { unusable, usable } = Core.fromLiterals(literals, port)
@@ -328,7 +298,7 @@ export const dialName = <R = never>(
   return Effect.suspend(() => withTimeout(run, validTimeout(options))).pipe(
     Effect.withSpan("ConnectEx.dialName", {
       attributes: {
-        "net.peer.name": typeof host === "string" ? host.slice(0, Core.MAX_HOST_LENGTH) : describe(host),
+        "net.peer.name": Core.spanHost(host),
         "net.peer.port": describe(port)
       }
     }, { captureStackTrace: false })

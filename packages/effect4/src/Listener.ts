@@ -155,6 +155,46 @@ export const serve = <E, R>(
   internal.serve(listener as internal.ListenerImpl, handler, options)
 
 /**
+ * What `serveChunks` hands its handler with each chunk: the connection's socket (every `Socket` function works
+ * on it: `Socket.send` to answer, `Socket.shutdown` to end the sending side), the client's address, and
+ * `close` (ends the connection now).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Connection = internal.Connection
+
+/**
+ * Options of `serveChunks`: those of `serve`, and `readSize` (the most one chunk holds, default 65536).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ServeChunksOptions = internal.ServeChunksOptions
+
+/**
+ * Serves connections chunk by chunk, with no fiber per connection: between its chunks an idle connection
+ * keeps only its socket and the driver's read registration, as a node:net server's does (a chat or push
+ * server with many idle connections). `handler` runs for each chunk a client sends: in place when it returns
+ * nothing, in a fiber of its own when it returns an Effect (this connection's reading waits for it:
+ * back-pressure). The client's end, a broken connection or a failing handler closes the connection (a
+ * failure is logged); interrupting the serve stops accepting, interrupts the handlers in progress and closes
+ * every connection. Fails, as `serve`, only when the listener does.
+ *
+ * @example
+ * // an echo server whose idle connections cost what node:net's do
+ * yield* Listener.serveChunks(listener, (chunk, { socket }) => Socket.send(socket, chunk))
+ * @since 0.1.0
+ * @category accepting
+ */
+export const serveChunks = <E = never, R = never>(
+  listener: Listener,
+  handler: (chunk: Uint8Array, connection: Connection) => Effect.Effect<unknown, E, R> | void,
+  options?: ServeChunksOptions
+): Effect.Effect<never, WsaError.AcceptError, Exclude<R, Scope.Scope>> =>
+  internal.serveChunks(listener as internal.ListenerImpl, handler, options)
+
+/**
  * The listener's own socket, for `Socket.setOption` and `Socket.localAddress`. It only accepts: connect on it
  * is WSAEINVAL, send and receive WSAENOTCONN.
  *

@@ -1,13 +1,12 @@
 /**
- * IPv4 and IPv6 socket addresses: validated values with structural equality.
+ * IPv4 and IPv6 socket addresses: validated values with structural equality (`Equal.equals`, `HashSet`), the
+ * same records on both front-ends (the core makes them).
  *
  * @since 0.1.0
  */
 import * as Core from "@effect-connectex/core"
 import * as Effect from "effect/Effect"
-import * as Equal from "effect/Equal"
-import { WSAEAFNOSUPPORT, WSAEINVAL } from "./errors/WsaError.js"
-import type { Operation } from "./errors/WsaError.js"
+import * as WsaError from "./errors/WsaError.js"
 
 /**
  * @since 0.1.0
@@ -33,9 +32,6 @@ export type Ipv6Address = Core.Ipv6Address
  */
 export type SocketAddress = Core.SocketAddress
 
-// Effect 4 compares plain objects structurally (Equal.equals, Hash.hash), so the core's plain address records are
-// Effect values as they are: this front-end installs no constructor (the Effect 3 one installs Data.struct).
-
 /**
  * An IPv4 address from a literal. An invalid literal is a programmer error and throws; use `parse` for
  * untrusted text.
@@ -45,11 +41,7 @@ export type SocketAddress = Core.SocketAddress
  * @since 0.1.0
  * @category constructors
  */
-export const ipv4 = (host: string, port: number): Ipv4Address => {
-  const address = Core.ipv4(host, port)
-  if (Core.isInvalid(address)) throw new TypeError(`SocketAddress.ipv4: ${address.invalid}`)
-  return address
-}
+export const ipv4: (host: string, port: number) => Ipv4Address = Core.ipv4Literal
 
 /**
  * An IPv6 address from a literal (no brackets, no zone: the scope goes in `scopeId`). Throws on an invalid
@@ -60,15 +52,13 @@ export const ipv4 = (host: string, port: number): Ipv4Address => {
  * @since 0.1.0
  * @category constructors
  */
-export const ipv6 = (
-  host: string,
-  port: number,
-  options?: { readonly flowInfo?: number; readonly scopeId?: number }
-): Ipv6Address => {
-  const address = Core.ipv6(host, port, options)
-  if (Core.isInvalid(address)) throw new TypeError(`SocketAddress.ipv6: ${address.invalid}`)
-  return address
-}
+export const ipv6: (host: string, port: number, options?: { readonly flowInfo?: number; readonly scopeId?: number }) => Ipv6Address =
+  Core.ipv6Literal
+
+const settled = <N extends "WSAEINVAL" | "WSAEAFNOSUPPORT">(
+  result: SocketAddress | Core.Io.Rejected<N>
+): Effect.Effect<SocketAddress, WsaError.ErrorOf<N>> =>
+  Core.Io.isRejected(result) ? Effect.fail(WsaError.fromName(result.name, result.context)) : Effect.succeed(result)
 
 /**
  * Parses untrusted text: `"127.0.0.1:80"`, `"[::1]:80"`, `"[fe80::1%2]:80"` (numeric scope id).
@@ -79,17 +69,13 @@ export const ipv6 = (
  * @since 0.1.0
  * @category parsing
  */
-export const parse = (text: string): Effect.Effect<SocketAddress, WSAEINVAL> =>
-  Effect.suspend(() => {
-    const address = Core.parse(text)
-    return Core.isInvalid(address)
-      ? Effect.fail(new WSAEINVAL({ operation: "parse", detail: address.invalid }))
-      : Effect.succeed(address)
-  })
+export const parse = (text: string): Effect.Effect<SocketAddress, WsaError.WSAEINVAL> =>
+  Effect.suspend(() => settled(Core.Io.parseAddress(text)))
 
 /**
  * Validates an address value that may not have come from the constructors (a user's object literal, a
- * value from JSON): a `WSAEINVAL` unless it is a well-formed address. Returns the canonical value.
+ * value from JSON): a `WSAEINVAL` unless it is a well-formed address (`WSAEAFNOSUPPORT` for an unknown
+ * family, as Windows answers a bad sa_family). Returns the canonical value.
  *
  * @example
  * const address = yield* SocketAddress.validate(JSON.parse(text), "connect")
@@ -99,21 +85,8 @@ export const parse = (text: string): Effect.Effect<SocketAddress, WSAEINVAL> =>
 export const validate = (
   address: unknown,
   operation: "bind" | "connect"
-): Effect.Effect<SocketAddress, WSAEINVAL | WSAEAFNOSUPPORT> =>
-  Effect.suspend(() => {
-    const result = validateSync(address, operation)
-    return result instanceof WSAEINVAL || result instanceof WSAEAFNOSUPPORT ? Effect.fail(result) : Effect.succeed(result)
-  })
-
-/** @internal `validate` without the Effect, for hot paths. An unknown family is WSAEAFNOSUPPORT, as Windows
- * answers a bad sa_family. */
-export const validateSync = (address: unknown, operation: Operation): SocketAddress | WSAEINVAL | WSAEAFNOSUPPORT => {
-  const result = Core.validate(address)
-  if (!Core.isInvalid(result)) return result
-  return result.unknownFamily === true
-    ? new WSAEAFNOSUPPORT({ operation, detail: result.invalid })
-    : new WSAEINVAL({ operation, detail: result.invalid })
-}
+): Effect.Effect<SocketAddress, WsaError.WSAEINVAL | WsaError.WSAEAFNOSUPPORT> =>
+  Effect.suspend(() => settled(Core.Io.checkAddress(address, operation)))
 
 /**
  * The text form: `127.0.0.1:80`, `[::1]:80`, `[fe80::1%2]:80`. `parse(format(a))` equals `a` (flow info aside).
@@ -123,17 +96,18 @@ export const validateSync = (address: unknown, operation: Operation): SocketAddr
  * @since 0.1.0
  * @category formatting
  */
-export const format = (address: SocketAddress): string => Core.format(address)
+export const format: (address: SocketAddress) => string = Core.format
 
 /**
- * Structural equality (also available through `Equal.equals`).
+ * Structural equality (also what `Equal.equals` and a `HashSet` of addresses use); a plain object that is a
+ * valid address compares by its fields too.
  *
  * @example
  * SocketAddress.equals(SocketAddress.ipv6("0::1", 80), SocketAddress.ipv6("::1", 80)) // true
  * @since 0.1.0
  * @category equivalence
  */
-export const equals = (a: SocketAddress, b: SocketAddress): boolean => Equal.equals(a, b)
+export const equals: (a: SocketAddress, b: SocketAddress) => boolean = Core.equals
 
 /**
  * The address's IP as network-order bytes (4 for IPv4, 16 for IPv6).
@@ -143,7 +117,7 @@ export const equals = (a: SocketAddress, b: SocketAddress): boolean => Equal.equ
  * @since 0.1.0
  * @category conversions
  */
-export const toBytes = (address: SocketAddress): Uint8Array => Core.toBytes(address)
+export const toBytes: (address: SocketAddress) => Uint8Array = Core.toBytes
 
 /**
  * An address from network-order bytes, as the kernel returns them.
@@ -153,11 +127,8 @@ export const toBytes = (address: SocketAddress): Uint8Array => Core.toBytes(addr
  * @since 0.1.0
  * @category conversions
  */
-export const fromBytes = (
-  bytes: Uint8Array,
-  port: number,
-  options?: { readonly flowInfo?: number; readonly scopeId?: number }
-): SocketAddress => Core.fromBytes(bytes, port, options)
+export const fromBytes: (bytes: Uint8Array, port: number, options?: { readonly flowInfo?: number; readonly scopeId?: number }) => SocketAddress =
+  Core.fromBytes
 
 /**
  * Whether the IP is the unspecified address (0.0.0.0 or ::): fine to bind, never a destination.
@@ -167,7 +138,7 @@ export const fromBytes = (
  * @since 0.1.0
  * @category predicates
  */
-export const isUnspecified = (address: SocketAddress): boolean => Core.isUnspecified(address)
+export const isUnspecified: (address: SocketAddress) => boolean = Core.isUnspecified
 
 /**
  * The wildcard address of a family, port 0: what `dial` binds when no local address is given.
@@ -177,4 +148,4 @@ export const isUnspecified = (address: SocketAddress): boolean => Core.isUnspeci
  * @since 0.1.0
  * @category constructors
  */
-export const wildcard = (family: Family): SocketAddress => Core.wildcard(family)
+export const wildcard: (family: Family) => SocketAddress = Core.wildcard

@@ -187,7 +187,7 @@ describe("dialName on the simulated network (TestClock)", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(HappyEyeballs.dialName("all-refuse.test", 80))
       expect(error._tag).toBe("WSAECONNREFUSED")
-      expect(error.message).toContain("every attempt to all-refuse.test:80 failed this way ([2001:db8::7]:80 WSAECONNREFUSED, 192.0.2.7:80 WSAECONNREFUSED)")
+      expect(error.message).toContain("Every attempt to all-refuse.test:80 failed this way ([2001:db8::7]:80 WSAECONNREFUSED, 192.0.2.7:80 WSAECONNREFUSED)")
       const caught = yield* ConnectEx.dialName("all-refuse.test", 80).pipe(
         Effect.as("connected"),
         Effect.catchTag("WSAECONNREFUSED", (refused) => Effect.succeed(`refused: ${refused.code}`))

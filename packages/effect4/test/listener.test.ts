@@ -357,6 +357,89 @@ describe.each(backends)("Listener: $name", (backend) => {
       assert.strictEqual((yield* Effect.flip(Stream.make(new Uint8Array(3)).pipe(Stream.run(Socket.sink(unconnected)))))._tag, "WSAENOTCONN")
     }))
 
+  test("serveChunks: an echo server chunk by chunk; the client's end closes its connection; stopping closes the rest", () =>
+    Effect.gen(function*() {
+      const baseline = yield* Iocp.stats
+      const scope = yield* Scope.make()
+      const listener = yield* Scope.provide(scope)(Listener.listen(loopback("ipv4", 0)))
+      const address = yield* Listener.address(listener)
+      const server = yield* Effect.forkIn(Listener.serveChunks(listener, (chunk, { socket }) => Socket.send(socket, chunk)), scope)
+      const clients = yield* Scope.make()
+      const idle = yield* Scope.provide(clients)(Effect.forEach([1, 2, 3], () => ConnectEx.dial(address)))
+      for (const message of ["hello", "world"]) {
+        const talking = yield* Scope.provide(clients)(ConnectEx.dial(address, { data: text(message) }))
+        assert.strictEqual(yield* receiveAll(talking.socket, message.length), message)
+        // the client's end: the server closes its side, the client reads the end
+        yield* Socket.shutdown(talking.socket, "send")
+        assert.strictEqual((yield* Socket.receive(talking.socket, 16)).length, 0)
+      }
+      // the idle clients are still served
+      yield* Socket.send(idle[0]!.socket, text("still here"))
+      assert.strictEqual(yield* receiveAll(idle[0]!.socket, 10), "still here")
+      yield* stopsAtOnce(Fiber.interrupt(server), "serveChunks")
+      for (const { socket } of idle) {
+        const end = yield* Effect.exit(Socket.receive(socket, 16))
+        assert.include([0, "WSAECONNRESET"], Exit.isSuccess(end) ? end.value.length : failureOf(end)?._tag)
+      }
+      yield* Scope.close(clients, Exit.void)
+      yield* Scope.close(scope, Exit.void)
+      const after = yield* Iocp.stats
+      assert.strictEqual(after.pending, 0)
+      assert.strictEqual(after.sockets, baseline.sockets)
+    }))
+
+  test("serveChunks: a handler's Effect holds that connection's reading until it ends; a failing one closes only its connection", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4", 0))
+      const address = yield* Listener.address(listener)
+      const seen: Array<string> = []
+      yield* Effect.forkScoped(Listener.serveChunks(listener, (chunk, { socket }): Effect.Effect<unknown, unknown> => {
+        const message = decode(chunk)
+        seen.push(message)
+        if (message === "fail") return Effect.fail("the handler failed")
+        // an Effect that takes its time: the next chunk is not read before it ends
+        return Effect.andThen(Effect.yieldNow, Socket.send(socket, text(`<${message}>`)))
+      }))
+      const failing = yield* ConnectEx.dial(address, { data: text("fail") })
+      const end = yield* Effect.exit(Socket.receive(failing.socket, 16))
+      assert.include([0, "WSAECONNRESET"], Exit.isSuccess(end) ? end.value.length : failureOf(end)?._tag)
+      const { socket } = yield* ConnectEx.dial(address, { data: text("a") })
+      assert.strictEqual(yield* receiveAll(socket, 3), "<a>")
+      yield* Socket.send(socket, text("b"))
+      assert.strictEqual(yield* receiveAll(socket, 3), "<b>")
+      assert.deepStrictEqual(seen, ["fail", "a", "b"])
+    }))
+
+  test("serveChunks with receive: the first bytes are the first chunk; with concurrency, the rest wait for a slot", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4", 0))
+      const address = yield* Listener.address(listener)
+      yield* Effect.forkScoped(Listener.serveChunks(listener, (chunk, { socket }) => Socket.send(socket, chunk), { receive: 16, concurrency: 1 }))
+      const first = yield* ConnectEx.dial(address, { data: text("one") })
+      assert.strictEqual(yield* receiveAll(first.socket, 3), "one")
+      const second = yield* ConnectEx.dial(address, { data: text("two") })
+      // the slot is the first connection's until it ends
+      yield* Socket.shutdown(first.socket, "send")
+      assert.strictEqual((yield* Socket.receive(first.socket, 16)).length, 0)
+      assert.strictEqual(yield* receiveAll(second.socket, 3), "two")
+    }))
+
+  test("serveChunks: a connection can close itself; a bad readSize is WSAEINVAL before anything is accepted", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.listen(loopback("ipv4", 0))
+      const address = yield* Listener.address(listener)
+      const invalid = yield* Effect.flip(Listener.serveChunks(listener, () => {}, { readSize: 0 }))
+      assert.strictEqual(invalid._tag, "WSAEINVAL")
+      assert.match(invalid.message, /readSize must be an integer from 1/)
+      yield* Effect.forkScoped(Listener.serveChunks(listener, (chunk, connection): Effect.Effect<unknown, WsaError.SendError> =>
+        decode(chunk) === "bye" ? connection.close : Socket.send(connection.socket, chunk)))
+      const { socket } = yield* ConnectEx.dial(address, { data: text("hi") })
+      assert.strictEqual(yield* receiveAll(socket, 2), "hi")
+      yield* Socket.send(socket, text("bye"))
+      const end = yield* Effect.exit(Socket.receive(socket, 16))
+      assert.include([0, "WSAECONNRESET"], Exit.isSuccess(end) ? end.value.length : failureOf(end)?._tag)
+    }))
+
   test("concurrent sends on one socket arrive whole and in the order they were issued", () =>
     Effect.gen(function*() {
       const listener = yield* Listener.listen(loopback("ipv4", 0))

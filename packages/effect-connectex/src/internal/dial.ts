@@ -8,11 +8,9 @@ import * as WsaError from "../errors/WsaError.js"
 import * as Iocp from "../Iocp.js"
 import * as Metrics from "../Metrics.js"
 import * as Socket from "../Socket.js"
-import * as SocketAddress from "../SocketAddress.js"
+import type * as SocketAddress from "../SocketAddress.js"
 import { operation } from "./port.js"
 import * as internal from "./socket.js"
-
-const describe = Core.describe
 
 /**
  * @since 0.1.0
@@ -53,6 +51,7 @@ export interface Connected {
 }
 
 const connectError = internal.failureOnto(WsaError.connectTags)
+const dialCheckError = internal.failureOnto(WsaError.dialTags)
 
 /** A failed connect: counted by tag, and the span says why. */
 const failed = <E extends WsaError.WsaError>(error: E) => {
@@ -132,20 +131,11 @@ export interface Dialed {
   readonly bytesSent: number
 }
 
-/** Options from untyped callers: a WSAEINVAL value, never a defect deep inside Effect.timeout or a schedule. */
-const checkDialOptions = (options: DialOptions<unknown> | undefined): Effect.Effect<void, WsaError.WSAEINVAL> =>
-  Effect.suspend(() => {
-    const invalid = (detail: string) => Effect.fail(new WsaError.WSAEINVAL({ operation: "connect", detail }))
-    if (options === undefined) return Effect.void
-    if (typeof options !== "object" || options === null) return invalid(`dial options must be an object, got ${describe(options)}`)
-    if (options.timeout !== undefined && Option.isNone(Duration.decodeUnknown(options.timeout))) {
-      return invalid(`timeout is not a duration: ${describe(options.timeout)}`)
-    }
-    if (options.retry !== undefined && !Schedule.isSchedule(options.retry)) {
-      return invalid(`retry is not a Schedule: ${describe(options.retry)}`)
-    }
-    return Effect.void
-  })
+/** What Effect 3 takes as a duration and as a schedule, for the core's checks of dial's options. */
+export const kinds: Core.Dialing.Kinds = {
+  isDuration: (u) => Option.isSome(Duration.decodeUnknown(u as Duration.DurationInput)),
+  isSchedule: Schedule.isSchedule
+}
 
 /** A socket in a scope of its own, so that dial can close a replaced socket at once. */
 const openBound = (family: SocketAddress.Family, local: SocketAddress.SocketAddress, parent: Scope.Scope) =>
@@ -161,11 +151,9 @@ const openBound = (family: SocketAddress.Family, local: SocketAddress.SocketAddr
 /** What `dial` does, without its timeout: the socket it is using is closed on every way out but success. */
 const dialAttempts = <R>(address: SocketAddress.SocketAddress, options: DialOptions<R> | undefined) =>
   Effect.gen(function*() {
-    yield* checkDialOptions(options)
-    const target = yield* SocketAddress.validate(address, "connect")
-    const local = options?.bind === undefined
-      ? SocketAddress.wildcard(target.family)
-      : yield* SocketAddress.validate(options.bind, "bind")
+    const checked = Core.Dialing.checkDial(address, options, kinds)
+    if (Core.isFailure(checked)) return yield* Effect.fail(dialCheckError(checked))
+    const { local, target } = checked
     const { iocp: port } = yield* ConnectEx
     const parent = yield* Effect.scope
     const schedule = yield* Schedule.driver(options?.retry ?? (Schedule.stop as Schedule.Schedule<unknown, WsaError.Retryable, R>))

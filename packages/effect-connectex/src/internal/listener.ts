@@ -121,6 +121,30 @@ const loopHooks = <R>(
 })
 
 /**
+ * Starts the core's accept loop with its stop already in the serve's scope: a handler started while the loop
+ * starts (connections already queued) could interrupt the serve before the loop returned, and a stop
+ * registered after would never run.
+ */
+const startLoop = (
+  start: () => Core.Listening.Serving,
+  stopped: (then: () => void) => void
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.suspend(() => {
+    let loop: Core.Listening.Serving | undefined
+    return Effect.zipRight(
+      Effect.addFinalizer(() =>
+        Effect.async<void>((resume) => {
+          if (loop === undefined) return resume(Effect.void)
+          loop.stop(() => stopped(() => resume(Effect.void)))
+        })
+      ),
+      Effect.sync(() => {
+        loop = start()
+      })
+    )
+  })
+
+/**
  * The core's accept loop with a fiber per connection, started from the serve's runtime: a scope for the
  * handler, then the socket's close and the slot's release (the core's `done`). Stopping the serve stops
  * the loop (pending accepts and first-bytes waits cancelled, their sockets closed), then interrupts the
@@ -149,22 +173,21 @@ export const serve = <E, R>(
           )
         ) as Effect.Effect<void, never, Exclude<R, Scope.Scope>>
 
-      const serving = Core.Listening.serve(checked, {
-        ...loopHooks(runFork, clock, failed),
-        connection: (connection, done) => {
-          const fiber = runFork(handle(connection))
-          live.add(fiber)
-          fiber.addObserver(() => {
-            live.delete(fiber)
-            done()
-          })
-        }
-      })
-      yield* Effect.addFinalizer(() =>
-        Effect.zipRight(
-          Effect.async<void>((resume) => serving.stop(() => resume(Effect.void))),
-          Effect.suspend(() => Fiber.interruptAll([...live]))
-        )
+      yield* startLoop(
+        () =>
+          Core.Listening.serve(checked, {
+            ...loopHooks(runFork, clock, failed),
+            connection: (connection, done) => {
+              const fiber = runFork(handle(connection))
+              live.add(fiber)
+              fiber.addObserver(() => {
+                live.delete(fiber)
+                done()
+              })
+            }
+          }),
+        // the loop stopped: the handlers are interrupted, and waited for
+        (then) => runFork(Fiber.interruptAll([...live])).addObserver(then)
       )
       return yield* Deferred.await(failed)
     })
@@ -178,12 +201,7 @@ export interface Connection {
   readonly close: Effect.Effect<void>
 }
 
-export interface ServeChunksOptions extends Core.Listening.ServeOptions {
-  /** the most one chunk holds (default 65536) */
-  readonly readSize?: number | undefined
-}
-
-const DEFAULT_READ_SIZE = 64 * 1024
+export type ServeChunksOptions = Core.Listening.ServeChunksOptions
 
 /**
  * The core's accept loop with no fiber per connection: each connection is read by the driver's streaming read
@@ -192,133 +210,52 @@ const DEFAULT_READ_SIZE = 64 * 1024
  * registration. The peer's end, a read error or a failing handler closes the connection (a failure is
  * logged); stopping the serve stops the loop, interrupts the handlers in progress and closes every connection.
  */
-export const serveChunks = <E, R>(
+export const serveChunks = <E = never, R = never>(
   listener: ListenerImpl,
   handler: (chunk: Uint8Array, connection: Connection) => Effect.Effect<unknown, E, R> | void,
   options?: ServeChunksOptions
 ): Effect.Effect<never, WsaError.AcceptError, Exclude<R, Scope.Scope>> =>
   Effect.scoped(
     Effect.gen(function*() {
-      const checked = Core.Listening.checkServe(listener, options)
+      const checked = Core.Listening.checkServeChunks(listener, options)
       if (Core.isFailure(checked)) return yield* Effect.fail(acceptError(checked))
-      const readSize = options?.readSize ?? DEFAULT_READ_SIZE
-      const badReadSize = Core.Options.checkReceiveSize("readSize", readSize)
-      if (badReadSize !== undefined) return yield* Effect.fail(internal.wsaError("WSAEINVAL", "accept", undefined, badReadSize))
       const runFork = Runtime.runFork(yield* Effect.interruptible(Effect.runtime<Exclude<R, Scope.Scope>>()))
       const clock = yield* Effect.clock
       const failed = yield* Deferred.make<never, WsaError.AcceptError>()
-      /** the open connections: closing one stops its read and interrupts its handler in progress */
-      const open = new Set<ServedConnection<E, R>>()
       const logFailure = (cause: Cause.Cause<unknown>): void => {
         if (!Cause.isInterruptedOnly(cause)) runFork(Effect.logWarning("Listener.serveChunks: a connection handler failed", cause))
       }
-
-      const shared: ChunkServing<E, R> = { handler, runFork, logFailure, readSize, open }
-      const serving = Core.Listening.serve(checked, {
-        ...loopHooks(runFork, clock, failed),
-        connection: ({ data, peer, socket }, done) => {
-          const served = new ServedConnection(socket, peer, done, shared)
-          open.add(served)
-          // The first bytes of an accept with `receive` are the first chunk.
-          if (data.byteLength === 0 || served.handle(data, served.start)) served.start()
-        }
-      })
-      // Stopped when every connection is closed and nothing of theirs is left in flight: their reads'
-      // cancelled receives have completed (on Windows those completions come later, through the port).
-      yield* Effect.addFinalizer(() =>
-        Effect.async<void>((resume) =>
-          serving.stop(() => {
-            const closing = [...open]
-            let left = closing.length + 1
-            const one = () => void (--left === 0 && resume(Effect.void))
-            for (const served of closing) served.closeNow(one)
-            one()
-          })
-        )
+      // The core serves each connection; this front-end runs a handler's Effect in a fiber (polled once: a
+      // handler that finished at once, as a send the kernel took whole, lets the reading go on with no resume).
+      const serving = new Core.Listening.ChunkServing<Fiber.RuntimeFiber<unknown, E>, Effect.Effect<void>>({
+        run: (chunk, connection) => {
+          let result: Effect.Effect<unknown, E, R> | void
+          try {
+            result = handler(chunk, connection)
+          } catch (defect) {
+            logFailure(Cause.die(defect))
+            return "failed"
+          }
+          if (!Effect.isEffect(result)) return "done"
+          const fiber = runFork(result as Effect.Effect<unknown, E, Exclude<R, Scope.Scope>>)
+          const now = fiber.unsafePoll()
+          if (now === null) {
+            fiber.addObserver((exit) => Exit.isFailure(exit) && logFailure(exit.cause))
+            return { running: fiber }
+          }
+          if (Exit.isSuccess(now)) return "done"
+          logFailure(now.cause)
+          return "failed"
+        },
+        observe: (fiber, then) => fiber.addObserver((exit) => then(Exit.isSuccess(exit))),
+        interrupt: (fiber, then) => runFork(Fiber.interrupt(fiber)).addObserver(then),
+        close: (connection) => Effect.sync(() => connection.closeNow())
+      }, checked.readSize)
+      yield* startLoop(
+        () => Core.Listening.serve(checked, { ...loopHooks(runFork, clock, failed), connection: serving.begin }),
+        // the loop stopped: every connection is closed, and waited for
+        (then) => serving.closeAll(then)
       )
       return yield* Deferred.await(failed)
     })
   ) as Effect.Effect<never, WsaError.AcceptError, Exclude<R, Scope.Scope>>
-
-/** What every connection of one `serveChunks` shares (one object per serve, not fields per connection). */
-interface ChunkServing<E, R> {
-  readonly handler: (chunk: Uint8Array, connection: Connection) => Effect.Effect<unknown, E, R> | void
-  readonly runFork: <A, E2>(effect: Effect.Effect<A, E2, Exclude<R, Scope.Scope>>) => Fiber.RuntimeFiber<A, E2>
-  readonly logFailure: (cause: Cause.Cause<unknown>) => void
-  readonly readSize: number
-  /** the open connections: closing one stops its read and interrupts its handler in progress */
-  readonly open: Set<ServedConnection<E, R>>
-}
-
-/**
- * One connection of `serveChunks`: its read, the handler's fiber while one runs, and its close. A class (its
- * steps on the prototype, two callbacks bound per connection) because an idle connection keeps it alive.
- */
-class ServedConnection<E, R> implements Connection {
-  private handling: Fiber.RuntimeFiber<unknown, E> | undefined = undefined
-  private read: Core.Reader.PushRead | undefined = undefined
-
-  constructor(
-    readonly socket: internal.SocketImpl,
-    readonly peer: SocketAddress.SocketAddress,
-    private readonly done: () => void,
-    private readonly serving: ChunkServing<E, R>
-  ) {}
-
-  /** Starts reading (after the first bytes' handler, if there were first bytes). */
-  readonly start = (): void => {
-    if (!this.serving.open.has(this)) return
-    this.read = Core.Reader.pushRead(this.socket, this.serving.readSize, {
-      chunk: this.handle,
-      // The peer's end or a broken connection: this connection is over (after the chunk in progress).
-      end: () => (this.handling === undefined ? this.closeNow() : this.handling.addObserver(() => this.closeNow()))
-    })
-  }
-
-  /** One chunk to the handler; true when reading may go on at once. */
-  readonly handle = (bytes: Uint8Array, resume: () => void): boolean => {
-    let result: Effect.Effect<unknown, E, R> | void
-    try {
-      result = this.serving.handler(bytes, this)
-    } catch (defect) {
-      this.serving.logFailure(Cause.die(defect))
-      return this.closeNow(), false
-    }
-    if (!Effect.isEffect(result)) return true
-    const fiber = this.serving.runFork(result as Effect.Effect<unknown, E, Exclude<R, Scope.Scope>>)
-    // Finished at once (a send the kernel took whole): reading goes on with no resume.
-    const now = fiber.unsafePoll()
-    if (now !== null) return this.settle(now)
-    this.handling = fiber
-    fiber.addObserver((exit) => {
-      this.handling = undefined
-      if (this.settle(exit)) resume()
-    })
-    return false
-  }
-
-  /** A handler's end: true when it succeeded; a failure is logged and closes the connection. */
-  private settle(exit: Exit.Exit<unknown, E>): boolean {
-    if (Exit.isSuccess(exit)) return true
-    this.serving.logFailure(exit.cause)
-    this.closeNow()
-    return false
-  }
-
-  get close(): Effect.Effect<void> {
-    return Effect.sync(() => this.closeNow())
-  }
-
-  /** Closes the connection; `then` (if given) once its read has nothing left in flight and its handler ended. */
-  closeNow(then?: () => void): void {
-    if (!this.serving.open.delete(this)) return then?.()
-    const handling = this.handling
-    let left = 2
-    const one = () => void (--left === 0 && then?.())
-    if (this.read === undefined) one()
-    else this.read.stop(one)
-    if (handling === undefined) one()
-    else this.serving.runFork(Fiber.interrupt(handling)).addObserver(one)
-    this.done()
-  }
-}

@@ -15,20 +15,14 @@ export const isSocket = (u: unknown): u is SocketImpl => Core.Sockets.isSocket(u
 
 export type Operation = WsaError.Operation
 
-export const wsaError = <N extends WsaError.WsaName>(name: N, operation: Operation, address?: Core.SocketAddress, detail?: string) =>
-  WsaError.fromName(name, { operation, address, detail })
-
 /** A core failure as one of a function's errors: see `WsaError.narrowing` (Unknown is the catch-all). */
 export type ToError<E> = (failure: Core.Failure) => E
 
-export const failureOnto = <N extends WsaError.WsaName>(tags: ReadonlyArray<N>): ToError<WsaError.ErrorOf<N> | WsaError.Unknown> => {
-  const narrow = WsaError.narrowing(tags)
-  return (failure) => narrow(failure.code, { operation: failure.operation, address: failure.address, detail: failure.detail })
-}
+export const failureOnto: <N extends WsaError.WsaName>(tags: ReadonlyArray<N>) => ToError<WsaError.ErrorOf<N> | WsaError.Unknown> =
+  WsaError.failureOnto
 
 /** The error of any failure (its full union). */
-export const errorOf = (failure: Core.Failure): WsaError.WsaError =>
-  WsaError.fromCode(failure.code, { operation: failure.operation, address: failure.address, detail: failure.detail })
+export const errorOf: (failure: Core.Failure) => WsaError.WsaError = WsaError.errorOf
 
 /** Closes the socket: pending operations complete with WSA_OPERATION_ABORTED, then the handle goes. */
 export const close: (socket: SocketImpl) => void = Core.Sockets.close

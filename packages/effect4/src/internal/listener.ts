@@ -113,6 +113,45 @@ const adopt = (listening: internal.SocketImpl, completion: Core.Completion): Eff
 
 export type ServeOptions = Core.Listening.ServeOptions
 
+/** The accept loop's hooks both serving forms share: the clock, its sleeps, and the listener's failure. */
+const loopHooks = (
+  runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>,
+  clock: Clock.Clock,
+  failed: Deferred.Deferred<never, WsaError.AcceptError>
+): Omit<Core.Listening.ServeHooks, "connection"> => ({
+  now: () => clock.currentTimeMillisUnsafe(),
+  sleep: (ms, then) => {
+    const fiber = runFork(Effect.andThen(Effect.sleep(ms), Effect.sync(then)))
+    return () => fiber.interruptUnsafe()
+  },
+  failed: (outcome) => Deferred.doneUnsafe(failed, "defect" in outcome ? Exit.die(outcome.defect) : Exit.fail(acceptError(outcome)))
+})
+
+/**
+ * Starts the core's accept loop with its stop already in the serve's scope. The stop is registered first:
+ * a handler forked while the loop starts may let other fibers run (effect 4's scheduler), and one of them can
+ * interrupt the serve before the loop returned; registered after, that stop would never run and the loop
+ * would go on serving.
+ */
+const startLoop = (
+  start: () => Core.Listening.Serving,
+  stopped: (then: () => void) => void
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.suspend(() => {
+    let loop: Core.Listening.Serving | undefined
+    return Effect.andThen(
+      Effect.addFinalizer(() =>
+        Effect.callback<void>((resume) => {
+          if (loop === undefined) return resume(Effect.void)
+          loop.stop(() => stopped(() => resume(Effect.void)))
+        })
+      ),
+      Effect.sync(() => {
+        loop = start()
+      })
+    )
+  })
+
 /**
  * The core's accept loop with a fiber per connection, forked with the serve's context: a scope for the
  * handler, then the socket's close and the slot's release (the core's `done`). Stopping the serve stops the
@@ -141,28 +180,89 @@ export const serve = <E, R>(
           )
         )
 
-      const serving = Core.Listening.serve(checked, {
-        now: () => clock.currentTimeMillisUnsafe(),
-        sleep: (ms, then) => {
-          const fiber = runFork(Effect.andThen(Effect.sleep(ms), Effect.sync(then)))
-          return () => fiber.interruptUnsafe()
+      yield* startLoop(
+        () =>
+          Core.Listening.serve(checked, {
+            ...loopHooks(runFork, clock, failed),
+            connection: (connection, done) => {
+              // started from the driver's callback: the handler's first step waits for the scheduler, not in it
+              const fiber = runFork(Effect.andThen(Effect.yieldNow, handle(connection)))
+              live.add(fiber)
+              fiber.addObserver(() => {
+                live.delete(fiber)
+                done()
+              })
+            }
+          }),
+        // the loop stopped: the handlers are interrupted, and waited for
+        (then) => void runFork(Fiber.interruptAll([...live])).addObserver(then)
+      )
+      return yield* Deferred.await(failed)
+    })
+  )
+
+/** What `serveChunks` hands the handler with each chunk: the connection (its socket works with every `Socket` call). */
+export interface Connection {
+  readonly socket: Socket.Socket
+  readonly peer: SocketAddress.SocketAddress
+  /** Ends this connection now (the socket closes; the chunks after this one are not handled). */
+  readonly close: Effect.Effect<void>
+}
+
+export type ServeChunksOptions = Core.Listening.ServeChunksOptions
+
+/**
+ * The core's accept loop with no fiber per connection (the core's `ChunkServing`): each connection is read by
+ * the driver's streaming read and `handler` runs per chunk, in place when it returns nothing, in a fiber of its
+ * own (the reading paused until it ends) when it returns an Effect. The peer's end, a read error or a failing
+ * handler closes the connection (a failure is logged); stopping the serve stops the loop, interrupts the
+ * handlers in progress and closes every connection, and ends once nothing of theirs is left in flight.
+ */
+export const serveChunks = <E = never, R = never>(
+  listener: ListenerImpl,
+  handler: (chunk: Uint8Array, connection: Connection) => Effect.Effect<unknown, E, R> | void,
+  options?: ServeChunksOptions
+): Effect.Effect<never, WsaError.AcceptError, Exclude<R, Scope.Scope>> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const checked = Core.Listening.checkServeChunks(listener, options)
+      if (Core.isFailure(checked)) return yield* Effect.fail(acceptError(checked))
+      const runFork = Effect.runForkWith(yield* Effect.context<Exclude<R, Scope.Scope>>())
+      const clock = yield* Effect.clockWith(Effect.succeed)
+      const failed = yield* Deferred.make<never, WsaError.AcceptError>()
+      const logFailure = (cause: Cause.Cause<unknown>): void => {
+        if (!Cause.hasInterruptsOnly(cause)) runFork(Effect.logWarning("Listener.serveChunks: a connection handler failed", cause))
+      }
+      // The core serves each connection; this front-end runs a handler's Effect in a fiber (polled once: a
+      // handler that finished at once, as a send the kernel took whole, lets the reading go on with no resume).
+      const serving = new Core.Listening.ChunkServing<Fiber.Fiber<unknown, E>, Effect.Effect<void>>({
+        run: (chunk, connection) => {
+          let result: Effect.Effect<unknown, E, R> | void
+          try {
+            result = handler(chunk, connection)
+          } catch (defect) {
+            logFailure(Cause.die(defect))
+            return "failed"
+          }
+          if (!Effect.isEffect(result)) return "done"
+          const fiber = runFork(result as Effect.Effect<unknown, E, Exclude<R, Scope.Scope>>)
+          const now = fiber.pollUnsafe()
+          if (now === undefined) {
+            fiber.addObserver((exit) => Exit.isFailure(exit) && logFailure(exit.cause))
+            return { running: fiber }
+          }
+          if (Exit.isSuccess(now)) return "done"
+          logFailure(now.cause)
+          return "failed"
         },
-        connection: (connection, done) => {
-          // started from the driver's callback: the handler's first step waits for the scheduler, not in it
-          const fiber = runFork(Effect.andThen(Effect.yieldNow, handle(connection)))
-          live.add(fiber)
-          fiber.addObserver(() => {
-            live.delete(fiber)
-            done()
-          })
-        },
-        failed: (outcome) => Deferred.doneUnsafe(failed, "defect" in outcome ? Exit.die(outcome.defect) : Exit.fail(acceptError(outcome)))
-      })
-      yield* Effect.addFinalizer(() =>
-        Effect.andThen(
-          Effect.callback<void>((resume) => serving.stop(() => resume(Effect.void))),
-          Effect.suspend(() => Fiber.interruptAll([...live]))
-        )
+        observe: (fiber, then) => void fiber.addObserver((exit) => then(Exit.isSuccess(exit))),
+        interrupt: (fiber, then) => void runFork(Fiber.interrupt(fiber)).addObserver(then),
+        close: (connection) => Effect.sync(() => connection.closeNow())
+      }, checked.readSize)
+      yield* startLoop(
+        () => Core.Listening.serve(checked, { ...loopHooks(runFork, clock, failed), connection: serving.begin }),
+        // the loop stopped: every connection is closed, and waited for
+        (then) => serving.closeAll(then)
       )
       return yield* Deferred.await(failed)
     })
