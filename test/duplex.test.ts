@@ -258,6 +258,38 @@ describe("the Duplex as node:net's Socket", () => {
     }
   })
 
+  // Found by the shutdown soak: a Duplex with no read and no write in flight was never told that the layer's
+  // close had closed its socket, so it never closed (and its hold on the event loop kept the process alive).
+  // A net.Socket reads from the moment it connects; so does the Duplex, and the layer's close reaches it.
+  it("closing the layer closes every Duplex, one nobody reads or writes included (as a net.Socket, it reads from its connect)", async () => {
+    const server = await serve((c) => c.pause())
+    try {
+      for (const made of ["createConnection", "toDuplex"] as const) {
+        for (const wrote of [false, true]) {
+          const own = ManagedRuntime.make(ConnectEx.layer)
+          const ownScope = await own.runPromise(Scope.make())
+          const duplex = made === "createConnection"
+            ? (await own.runPromise(Scope.extend(NodeStream.connector(), ownScope))).createConnection(server.port, "127.0.0.1")
+            : await own.runPromise(Scope.extend(
+              Effect.flatMap(ConnectEx.dial(SocketAddress.ipv4("127.0.0.1", server.port)), ({ socket }) => NodeStream.toDuplex(socket)),
+              ownScope
+            ))
+          duplex.on("error", () => {})
+          if (duplex.connecting) await new Promise((resolve) => duplex.once("connect", resolve))
+          if (wrote) await new Promise((resolve) => duplex.write("a write that completed", resolve))
+          const closed = new Promise((resolve) => duplex.once("close", () => resolve("closed")))
+          await own.dispose()
+          const outcome = await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve("still open"), 1_000))])
+          duplex.destroy()
+          await Effect.runPromise(Scope.close(ownScope, Exit.void))
+          expect({ made, wrote, outcome }).toEqual({ made, wrote, outcome: "closed" })
+        }
+      }
+    } finally {
+      await server.close()
+    }
+  })
+
   it("an http.Agent from the connector: keep-alive requests over one connection", async () => {
     const http = await import("node:http")
     const server = http.createServer((request, response) => response.end(`you asked for ${request.url}`))

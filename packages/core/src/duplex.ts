@@ -134,7 +134,10 @@ export class SocketDuplex extends Duplex {
     })
     this.#hooks = hooks
     this.#readSize = options?.readSize ?? DEFAULT_READ_SIZE
-    if (connected !== undefined) this.#adopt(connected.socket, connected.release)
+    if (connected !== undefined) {
+      this.#adopt(connected.socket, connected.release)
+      this.#startReading()
+    }
   }
 
   // --- what clients read of a net.Socket --------------------------------------------------------------
@@ -223,6 +226,7 @@ export class SocketDuplex extends Duplex {
         this.emit("ready")
         for (const waiting of this.#waitingForConnect.splice(0)) waiting()
         if (this.#wantsRead) this._read()
+        else this.#startReading()
         return
       }
       this.connecting = false
@@ -245,6 +249,15 @@ export class SocketDuplex extends Duplex {
   }
 
   // --- reading -----------------------------------------------------------------------------------------
+
+  /**
+   * As a net.Socket (its constructor with a handle, its afterConnect): reading starts once connected, unless
+   * paused, whether or not anyone consumes yet (up to the high-water mark). So the peer's end, a reset, or the
+   * socket's close by its scope or the layer reaches the Duplex even while it has nothing else in flight.
+   */
+  #startReading(): void {
+    if (this.readable && !this.isPaused()) this.read(0)
+  }
 
   override _read(): void {
     if (this.#socket === undefined || this.connecting) return void (this.#wantsRead = true)
