@@ -72,6 +72,92 @@ function runPeer() {
   process.on("disconnect", () => process.exit(0))
 }
 
+/**
+ * The idle clients of section 7, in their own process (`--idle-clients PORT N`): N node:net connections to
+ * PORT, 256 connecting at a time, that neither send nor end; each reads, so the server's close reaches it.
+ * Reports `{ connected, errors }` once every connect settled and `{ closed }` when asked (`"closed?"`).
+ */
+function runIdleClients() {
+  const at = process.argv.indexOf("--idle-clients")
+  const port = Number(process.argv[at + 1])
+  const n = Number(process.argv[at + 2])
+  const sockets = []
+  const errors = {}
+  let started = 0
+  let settled = 0
+  let connected = 0
+  let closed = 0
+  const one = () => {
+    if (started >= n) return
+    started++
+    const socket = net.connect({ host: HOST, port })
+    sockets.push(socket)
+    let open = false
+    const settle = () => {
+      if (++settled === n) process.send?.({ connected, errors })
+      one()
+    }
+    socket.on("error", (error) => void (errors[error.code] = (errors[error.code] ?? 0) + 1))
+    socket.once("connect", () => {
+      open = true
+      connected++
+      settle()
+    })
+    socket.once("close", () => {
+      if (open) closed++
+      else settle()
+    })
+    socket.resume()
+  }
+  for (let i = 0; i < Math.min(256, n); i++) one()
+  process.on("message", (message) => message === "closed?" && process.send?.({ closed }))
+  process.on("disconnect", () => process.exit(0))
+}
+
+/** Starts the idle clients' process: `connected` resolves with its report, `allClosed` waits for the closes. */
+const startIdleClients = async (port, n) => {
+  const child = fork(self, ["--idle-clients", String(port), String(n)], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
+  const messages = []
+  const waiters = []
+  child.on("message", (message) => {
+    messages.push(message)
+    for (const waiter of waiters.splice(0)) waiter()
+  })
+  const next = (has) =>
+    new Promise((resolve) => {
+      const look = () => {
+        const found = messages.find(has)
+        if (found !== undefined) return resolve(found)
+        if (child.exitCode !== null) return resolve(undefined)
+        waiters.push(look)
+      }
+      child.once("exit", () => waiters.splice(0).forEach((w) => w()))
+      look()
+    })
+  return {
+    connected: next((m) => "connected" in m).then((m) => m ?? { connected: 0, errors: { exited: 1 } }),
+    /** Asks for the clients' closes until every connected one has closed, or `ms` passed. */
+    allClosed: async (ms) => {
+      const until = performance.now() + ms
+      const { connected } = messages.find((m) => "connected" in m) ?? { connected: 0 }
+      for (;;) {
+        messages.splice(0, messages.length, ...messages.filter((m) => !("closed" in m)))
+        if (child.exitCode !== null || !child.connected) return { closed: 0 }
+        child.send("closed?")
+        const { closed } = (await next((m) => "closed" in m)) ?? { closed: 0 }
+        if (closed >= connected || performance.now() > until) return { closed }
+        await sleep(10)
+      }
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once("exit", () => resolve())
+        child.disconnect()
+      })
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 function openDescriptors() {
@@ -170,6 +256,17 @@ async function main() {
     return Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "other"
   }
 
+  /** An outcome's name: success, interrupted, a WSA / platform / Node error's tag or code. */
+  const exitName = (exit) => {
+    if (Exit.isSuccess(exit)) return "success"
+    if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isSome(failure)) {
+      const e = failure.value
+      return e._tag === "SocketError" ? `SocketError(${e.reason})` : e._tag ?? e.code ?? "failure"
+    }
+    return Cause.defects(exit.cause).length > 0 ? "defect" : "other"
+  }
   // --- 1. churn -------------------------------------------------------------------------------------------
   if (runs("churn")) {
     const runtime = ManagedRuntime.make(ConnectEx.layer)
@@ -535,17 +632,6 @@ async function main() {
         new Promise((resolve) => (timer = setTimeout(() => resolve({ hung: true }), HANG_MS)))
       ]).finally(() => clearTimeout(timer))
     }
-    /** An outcome's name: success, interrupted, a WSA / platform / Node error's tag or code. */
-    const exitName = (exit) => {
-      if (Exit.isSuccess(exit)) return "success"
-      if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
-      const failure = Cause.failureOption(exit.cause)
-      if (Option.isSome(failure)) {
-        const e = failure.value
-        return e._tag === "SocketError" ? `SocketError(${e.reason})` : e._tag ?? e.code ?? "failure"
-      }
-      return Cause.defects(exit.cause).length > 0 ? "defect" : "other"
-    }
     const badExit = (exit) => {
       if (Exit.isSuccess(exit)) return undefined
       if (Cause.defects(exit.cause).length > 0) return `defect: ${Cause.pretty(exit.cause)}`
@@ -909,6 +995,93 @@ async function main() {
     check("shutdown: descriptors back to baseline", fdsStart === undefined || fdsAfter === fdsStart, { before: fdsStart, after: fdsAfter })
   }
 
+  // --- 7. idle: N connections, connected and silent, then all closed by the server's scope ------------------
+  if (runs("idle")) {
+    const n = N.idle
+    const skip = limit !== undefined && limit.soft < needFds.idle
+      ? `the soft descriptor limit is ${limit.soft} (hard ${limit.hard}) after raising it, below the ${needFds.idle} that ${n} idle connections need`
+      : undefined
+    figures.idle = { connections: n, ...(skip === undefined ? {} : { skipped: skip }), rounds: [] }
+    if (skip !== undefined) console.log(`idle: skipped: ${skip}`)
+    for (const form of skip === undefined ? ["serve", "serveChunks"] : []) {
+      const runtime = ManagedRuntime.make(ConnectEx.layer)
+      const baseline = await runtime.runPromise(Iocp.stats)
+      const fdsStart = openDescriptors()
+      if (typeof global.gc === "function") global.gc()
+      const heapStart = process.memoryUsage().heapUsed
+      const scope = Effect.runSync(Scope.make())
+      const listener = await runtime.runPromise(Scope.extend(Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4_096 }), scope))
+      const { port } = await runtime.runPromise(Listener.address(listener))
+      // each connection waits for bytes that never come: Socket.receive in serve's handler, the driver's read
+      // registration between chunks in serveChunks
+      let served = 0
+      let ended = 0
+      const handler = ({ socket }) =>
+        Effect.gen(function*() {
+          served++
+          while ((yield* Socket.receive(socket, 1_024)).length > 0);
+        }).pipe(Effect.ensuring(Effect.sync(() => void ended++)), Effect.ignore)
+      const serving = form === "serve"
+        ? Listener.serve(listener, handler)
+        : Listener.serveChunks(listener, () => {}, { receive: 0 })
+      const serveFiber = await runtime.runPromise(Effect.forkIn(serving, scope))
+      const started = performance.now()
+      const clients = await startIdleClients(port, n)
+      const connected = await clients.connected
+      // serveChunks has no handler until a chunk comes: its connections are counted as the port's sockets
+      const inService = async () => (form === "serve" ? served : (await runtime.runPromise(Iocp.stats)).sockets - 1)
+      for (let waited = 0; (await inService()) < connected.connected && waited < 120_000; waited += 10) await sleep(10)
+      const acceptMs = performance.now() - started
+      const open = await runtime.runPromise(Iocp.stats)
+      const fdsOpen = openDescriptors()
+      sampleRss()
+      if (typeof global.gc === "function") global.gc()
+      const heapOpen = process.memoryUsage().heapUsed
+      const servedAll = await inService()
+
+      // the close: the server's scope (the serve stops, every connection and the listener close)
+      const closing = performance.now()
+      const closed = await Promise.race([
+        runtime.runPromise(Scope.close(scope, Exit.void)).then(() => true),
+        sleep(30_000).then(() => false)
+      ])
+      const closeMs = performance.now() - closing
+      const clientsClosed = closed ? await clients.allClosed(30_000) : { closed: 0 }
+      const clientsClosedMs = performance.now() - closing
+      await sleep(50)
+      const after = await runtime.runPromise(Iocp.stats)
+      const serveExit = serveFiber.unsafePoll()
+      await runtime.dispose()
+      // (the clients' process holds an IPC descriptor here until it is gone)
+      await clients.stop()
+      const fdsAfter = openDescriptors()
+      const round = {
+        form,
+        connected: connected.connected,
+        connectErrors: connected.errors,
+        served: servedAll,
+        acceptMs: Math.round(acceptMs),
+        heapPerConnectionKiB: Math.round(((heapOpen - heapStart) / Math.max(1, servedAll) / 1_024) * 10) / 10,
+        whileOpen: { sockets: open.sockets, pending: open.pending, liveAllocations: open.liveAllocations, fds: fdsOpen },
+        closeMs: Math.round(closeMs),
+        clientsClosed: clientsClosed.closed,
+        clientsClosedMs: Math.round(clientsClosedMs),
+        handlersEnded: form === "serve" ? ended : null,
+        serveExit: serveExit === null ? "running" : exitName(serveExit),
+        stats: after,
+        allocations: { before: baseline.liveAllocations, after: after.liveAllocations },
+        fds: { before: fdsStart, after: fdsAfter }
+      }
+      figures.idle.rounds.push(round)
+      console.log(`idle (${form}): ${round.connected} connections served in ${round.acceptMs} ms (${round.heapPerConnectionKiB} KiB of heap each); the scope closed them in ${round.closeMs} ms, every client saw its close after ${round.clientsClosedMs} ms`)
+      check(`idle (${form}): all ${n} clients connected and served`, connected.connected === n && servedAll === n, { connected: connected.connected, served: servedAll, errors: connected.errors })
+      check(`idle (${form}): the server's scope closed within 30 s (the time is printed), every client saw its close`, closed && clientsClosed.closed === connected.connected, { closeMs: round.closeMs, clientsClosed: clientsClosed.closed })
+      check(`idle (${form}): the serve was interrupted${form === "serve" ? ", every handler ended" : ""}`, round.serveExit === "interrupted" && (form !== "serve" || ended === served), form === "serve" ? { serveExit: round.serveExit, served, ended } : { serveExit: round.serveExit })
+      check(`idle (${form}): sockets, pending operations and allocations back to baseline, no duplicate`, after.sockets === baseline.sockets && after.pending === 0 && after.duplicates === 0 && after.submitted === after.completed && after.liveAllocations === baseline.liveAllocations, { before: baseline, after })
+      check(`idle (${form}): descriptors back to baseline`, fdsStart === undefined || fdsAfter === fdsStart, { before: fdsStart, whileOpen: fdsOpen, after: fdsAfter })
+    }
+  }
+
   // --- the end --------------------------------------------------------------------------------------------
   clearInterval(rssTimer)
   sampleRss()
@@ -940,6 +1113,7 @@ async function main() {
 const exitWith = (line, code) => new Promise(() => process.stdout.write(`${line}\n`, () => process.exit(code)))
 
 if (process.argv.includes("--peer")) runPeer()
+else if (process.argv.includes("--idle-clients")) runIdleClients()
 else {
   await main().catch((error) => exitWith(JSON.stringify({ ok: false, failed: ["the soak itself"], error: String(error?.stack ?? error) }), 1))
 }
