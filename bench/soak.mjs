@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Soak test of the built library (effect-connectex from packages/*/dist): churn, mass cancellation at layer close, and GC under load.
+// Soak test of the built library (effect-connectex from packages/*/dist): churn, mass cancellation at layer close,
+// GC under load, accepts and serves stopped at random, shutdowns of every kind, and 10,000 idle connections.
 //
 //   npm run soak                                   build, then the full run
-//   node --expose-gc bench/soak.mjs [--short]      after a build (--short: about a tenth of the work)
+//   node --expose-gc bench/soak.mjs [--short]      after a build (--short: about a tenth of the work, or less)
+//   ... --only shutdown,idle                       only the sections named (development)
+//   SOAK_MAX_HANGS=30 ...                          the shutdown section goes on after more hung stops (default 3)
 //
 // 1. churn: 10,000 connects (short: 1,000) at concurrency 64, to a loopback echo server (node:net, in a child
 //    process) and to never-accepting listeners (backlog 0, accept queue full: SYNs are dropped), with
@@ -22,6 +25,25 @@
 // 5. serves: 500 rounds (short: 50) of Listener.serve with receive on one listener, each with a burst of 20
 //    node:net clients that send, stay silent, reset or close without sending, stopped at a random moment:
 //    afterwards nothing pending, no duplicate, sockets, allocations and descriptors back to baseline.
+// 6. shutdown: 3,000 trials (short: 300), each on a fresh layer (a ManagedRuntime, or a layer built in a scope):
+//    a server (Listener.serve or serveChunks, with or without a limit and first bytes; or none) with node:net
+//    clients below, at, one over or many over its limit (silent, sending, resetting, half-closing, quiet), and
+//    library clients (dials that send, stay silent, half-close, reset or stay pending; Duplexes from a connector
+//    or NodeStream.toDuplex, mid-write or chatting; PlatformSocket runs mid-read or writing, from make or
+//    fromSocket), against it or node:net peers (echo, a server that never reads, one that streams). At a random
+//    moment (microtasks, event-loop turns or 0-40 ms) one stop: every fiber interrupted, the trial's scope
+//    closed (the serve in it, or outside it so that the listener closes under it), or the layer closed. Each
+//    stop must return within 2 s with every fiber over (the distribution is printed), nothing pending after
+//    it, and once the rest is closed every socket, allocation and descriptor back at baseline. The states the
+//    stops found are counted (accepting, waiting for a slot, handlers receiving / sending, idle clients,
+//    dialing, a Duplex mid-write, a run mid-read); each must have been found.
+// 7. idle: 10,000 node:net clients (short: 500) in a child process, connected and silent, served by
+//    Listener.serve (the handler waiting on Socket.receive) and then by serveChunks; the server's scope closes
+//    them all: the close's time printed, every client sees its close, sockets, allocations and descriptors
+//    back at baseline. Skipped (the reason in the JSON) when the descriptor limit is below what it needs.
+//
+// The soft descriptor limit is raised to the hard one first (measure.mjs's raiseFileLimit re-runs this script
+// under `ulimit -n`). Descriptors are counted from /proc/self/fd (null where there is none: Windows).
 //
 // Prints its figures, and as the LAST line one JSON object with them. Exits 1 if any check fails.
 // Only 127.0.0.1 is ever connected to.
