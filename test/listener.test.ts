@@ -390,7 +390,7 @@ describe.each(backends)("listener: $name", (backend) => {
       const listener = yield* Listener.listen(loopback("ipv4"))
       const address = yield* Listener.address(listener)
       const seen: Array<string> = []
-      yield* Effect.forkScoped(Listener.serveChunks(listener, (chunk, { socket }) => {
+      yield* Effect.forkScoped(Listener.serveChunks(listener, (chunk, { socket }): Effect.Effect<unknown, unknown> => {
         const message = decode(chunk)
         seen.push(message)
         if (message === "fail") return Effect.fail("the handler failed")

@@ -24,15 +24,13 @@
  * @since 0.1.0
  */
 import * as Core from "@effect-connectex/core"
-import { Cause, Effect, Exit, Fiber, Runtime, Scope } from "effect"
-import * as http from "node:http"
-import * as tls from "node:tls"
+import { Cause, Effect, Exit, Fiber, Option, Runtime, Scope } from "effect"
 import type * as ConnectEx from "./ConnectEx.js"
-import * as WsaError from "./errors/WsaError.js"
-import { dialName, type DialManyOptions } from "./HappyEyeballs.js"
+import type * as WsaError from "./errors/WsaError.js"
+import { type DialError, dialName, type DialManyOptions } from "./HappyEyeballs.js"
 import * as internal from "./internal/socket.js"
+import type * as Resolver from "./Resolver.js"
 import type * as Socket from "./Socket.js"
-import * as SocketAddress from "./SocketAddress.js"
 
 /**
  * Options of a Duplex: `readSize` (the most one read takes, default 65536), `allowHalfOpen` (default false, as
@@ -93,15 +91,7 @@ export interface ConnectorOptions<R = never> extends DialManyOptions<R>, Options
  * @since 0.1.0
  * @category models
  */
-export interface ConnectOptions {
-  readonly host?: string | undefined
-  readonly port: number | string
-  readonly localAddress?: string | undefined
-  readonly localPort?: number | undefined
-  readonly noDelay?: boolean | undefined
-  readonly keepAlive?: boolean | undefined
-  readonly timeout?: number | undefined
-}
+export type ConnectOptions = Core.Connectors.ConnectOptions
 
 /**
  * undici's `connect` option: `(options, callback)`, the callback given the socket once connected (for
@@ -112,20 +102,11 @@ export interface ConnectOptions {
  * @since 0.1.0
  * @category models
  */
-export type UndiciConnect = (
-  options: {
-    readonly hostname: string
-    readonly host?: string | undefined
-    readonly protocol: string
-    readonly port: string | number
-    readonly servername?: string | null | undefined
-    readonly localAddress?: string | null | undefined
-  },
-  callback: (error: Error | null, socket: SocketDuplex | tls.TLSSocket | null) => void
-) => void
+export type UndiciConnect = Core.Connectors.UndiciConnect
 
 /**
- * What a connector gives to clients: each connection a `SocketDuplex` dialed through the library.
+ * What a connector gives to clients: each connection a `SocketDuplex` dialed through the library
+ * (`createConnection`, `socket()` for pg, undici's `connect`, `agent()`).
  *
  * @example
  * const connector = yield* NodeStream.connector()
@@ -133,38 +114,23 @@ export type UndiciConnect = (
  * @since 0.1.0
  * @category models
  */
-export interface Connector {
-  /** as `net.createConnection`: a Duplex that connects at once ("connect" once it has) */
-  readonly createConnection: {
-    (options: ConnectOptions, connectListener?: () => void): SocketDuplex
-    (port: number, host?: string, connectListener?: () => void): SocketDuplex
-  }
-  /** an unconnected Duplex, for clients that call `connect(port, host)` on what they are given (pg's `stream`) */
-  readonly socket: (options?: Options) => SocketDuplex
-  /** undici's `connect` option */
-  readonly connect: UndiciConnect
-  /** an `http.Agent` whose connections are dialed by the connector (keep-alive as `options` say) */
-  readonly agent: (options?: http.AgentOptions) => http.Agent
-}
+export type Connector = Core.Connectors.Connector
+
+type DialNameError = DialError | WsaError.DialFailure | Resolver.ResolveError | WsaError.WSAEINVAL | Cause.TimeoutException
 
 /** The WSA code (or the resolver's Node code) node:net would report for a dial's failure. */
-const dialFailure = (error: unknown): Core.Duplex.DialOutcome => {
-  const cause = error instanceof Error ? error : new Error(String(error))
-  if (WsaError.isWsaError(error)) return { code: error.code, cause }
-  if (Cause.isTimeoutException(error)) return { code: Core.wsa.WSAETIMEDOUT, cause }
-  const tagged = error as { readonly _tag?: unknown; readonly code?: unknown; readonly attempts?: ReadonlyArray<{ readonly error: { readonly code: number } }> }
-  if (tagged._tag === "ResolveError") return { code: typeof tagged.code === "string" ? tagged.code : "ENOTFOUND", syscall: "getaddrinfo", cause }
-  if (tagged._tag === "DialError" && tagged.attempts !== undefined && tagged.attempts.length > 0) return { code: tagged.attempts[0]!.error.code, cause }
-  return { code: Core.wsa.WSAEINVAL, cause }
-}
-
-/** A literal local address and port for `bind`, if the request names one. */
-const localBind = (request: Core.Duplex.DialRequest): SocketAddress.SocketAddress | undefined => {
-  if (request.localAddress === undefined && request.localPort === undefined) return undefined
-  const host = request.localAddress ?? "0.0.0.0"
-  const port = request.localPort ?? 0
-  const literal = Core.parse(host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`)
-  return Core.isInvalid(literal) ? undefined : literal
+const dialFailure = (error: DialNameError): Core.Duplex.DialOutcome => {
+  switch (error._tag) {
+    case "TimeoutException":
+      return { code: Core.wsa.WSAETIMEDOUT, cause: error }
+    case "ResolveError":
+      return { code: error.code ?? "ENOTFOUND", syscall: "getaddrinfo", cause: error }
+    case "DialError":
+      // attempts that failed differently: the first one's code
+      return { code: error.attempts[0]?.error.code ?? Core.wsa.WSAEINVAL, cause: error }
+    default:
+      return { code: error.code, cause: error }
+  }
 }
 
 /**
@@ -182,61 +148,28 @@ const localBind = (request: Core.Duplex.DialRequest): SocketAddress.SocketAddres
 export const connector = <R = never>(options?: ConnectorOptions<R>): Effect.Effect<Connector, never, ConnectEx.ConnectEx | Scope.Scope | R> =>
   Effect.gen(function*() {
     const runFork = Runtime.runFork(yield* Effect.runtime<ConnectEx.ConnectEx | R>())
-    const live = new Set<SocketDuplex>()
-    yield* Effect.addFinalizer(() => Effect.sync(() => {
-      for (const duplex of [...live]) duplex.destroy()
-    }))
-
+    // Each dial in a scope of its own, closed when the Duplex lets the connection go (or the dial failed);
+    // the Duplex's cancel interrupts the dial, which closes its socket.
     const dialer: Core.Duplex.Dialer = (request, callback) => {
       const scope = Effect.runSync(Scope.make())
-      const bind = localBind(request)
+      const release = () => void runFork(Scope.close(scope, Exit.void))
+      const bind = Core.Connectors.localBind(request)
       const dialOptions: DialManyOptions<R> | undefined = bind === undefined ? options : { ...options, bind }
       const fiber = runFork(Scope.extend(dialName(request.host, request.port, dialOptions), scope))
-      const release = () => void runFork(Scope.close(scope, Exit.void))
       fiber.addObserver((exit) => {
-        if (Exit.isSuccess(exit)) return callback({ socket: exit.value.socket as Core.Sockets.Socket, release })
+        if (Exit.isSuccess(exit) && internal.isSocket(exit.value.socket)) return callback({ socket: exit.value.socket, release })
         release()
-        if (!Exit.isInterrupted(exit)) callback(dialFailure(Cause.squash(exit.cause)))
+        if (Exit.isSuccess(exit)) return callback({ code: Core.wsa.WSAENOTSOCK, cause: new Error("the dial gave no socket of ours") })
+        if (Exit.isInterrupted(exit)) return
+        const error = Cause.failureOption(exit.cause)
+        // a defect has no code of its own: libuv's name for an error it cannot name
+        callback(Option.isSome(error) ? dialFailure(error.value) : { code: "UNKNOWN", cause: asError(Cause.squash(exit.cause)) })
       })
       return () => void runFork(Fiber.interrupt(fiber))
     }
-
-    const duplexHooks: Core.Duplex.Hooks = { ...hooks, dialer }
-    const socket = (duplexOptions?: Options): SocketDuplex => {
-      const duplex = Core.Duplex.unconnected(duplexHooks, { ...options, ...duplexOptions })
-      live.add(duplex)
-      duplex.once("close", () => live.delete(duplex))
-      return duplex
-    }
-
-    const createConnection = ((first: ConnectOptions | number, ...rest: Array<unknown>): SocketDuplex =>
-      socket().connect(first, ...rest)) as Connector["createConnection"]
-
-    const connect: UndiciConnect = (request, callback) => {
-      const duplex = socket()
-      const host = request.hostname
-      const port = Number(request.port) || (request.protocol === "https:" ? 443 : 80)
-      let answered = false
-      const answer = (error: Error | null, connected: SocketDuplex | tls.TLSSocket | null) => {
-        if (answered) return
-        answered = true
-        callback(error, connected)
-      }
-      duplex.once("error", (error) => answer(error, null))
-      duplex.connect({ host, port, localAddress: request.localAddress ?? undefined }, () => {
-        if (request.protocol !== "https:") return answer(null, duplex)
-        const secure = tls.connect({ socket: duplex, servername: request.servername ?? host })
-        secure.once("secureConnect", () => answer(null, secure))
-        secure.once("error", (error) => answer(error, null))
-      })
-    }
-
-    const agent = (agentOptions?: http.AgentOptions): http.Agent => {
-      const made = new http.Agent(agentOptions)
-      ;(made as unknown as { createConnection: (options: ConnectOptions, callback?: (error: Error | null, socket: SocketDuplex) => void) => SocketDuplex })
-        .createConnection = (connectOptions) => createConnection(connectOptions)
-      return made
-    }
-
+    const { agent, connect, createConnection, destroyAll, socket } = Core.Connectors.make({ ...hooks, dialer }, options)
+    yield* Effect.addFinalizer(() => Effect.sync(destroyAll))
     return { createConnection, socket, connect, agent }
   })
+
+const asError = (u: unknown): Error => (u instanceof Error ? u : new Error(String(u)))
