@@ -205,6 +205,7 @@ export const makeWindowsDriver = (): WindowsDriver => {
     socket.closed = true
     liveSockets--
     // pending operations complete through the port with 995; their blocks are freed when dequeued
+    Wine.cancelBeforeClose(win32, socket)
     ws2.closesocket(socket.handle)
   }
 
