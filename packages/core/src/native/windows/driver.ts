@@ -65,6 +65,7 @@ import {
   TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS,
   TF_REUSE_SOCKET,
   type Win32,
+  WSA_FLAG_NO_HANDLE_INHERIT,
   WSA_FLAG_OVERLAPPED,
   WSADATA_SIZE,
   WSAEWOULDBLOCK,
@@ -176,11 +177,15 @@ export const makeWindowsDriver = (): WindowsDriver => {
     ws2.WSAIoctl(socket.handle, SIO_TCP_INITIAL_RTO, parameters, 4, null, 0, int32, null, null)
   }
 
-  /** WSASocketW(WSA_FLAG_OVERLAPPED), associated with the port (key = the handle). */
+  /**
+   * WSASocketW(WSA_FLAG_OVERLAPPED), associated with the port (key = the handle). Not inheritable, as libuv's
+   * sockets (and POSIX's SOCK_CLOEXEC): a child process started meanwhile (node's spawn inherits every
+   * inheritable handle) would otherwise keep a closed connection open, and a closed listener's port bound.
+   */
   const openSocket = (family: Family): Result<WindowsSocket> => {
     const p = port
     if (p === undefined || p.isClosed) return fail(WSANOTINITIALISED)
-    const handle = ws2.WSASocketW(Sockaddr.familyCode(family), SOCK_STREAM, IPPROTO_TCP, null, 0, WSA_FLAG_OVERLAPPED)
+    const handle = ws2.WSASocketW(Sockaddr.familyCode(family), SOCK_STREAM, IPPROTO_TCP, null, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT)
     if (handle === INVALID_SOCKET) return fail(lastError())
     const associated = p.associate(handle, handle)
     if (associated !== 0) {

@@ -268,6 +268,8 @@ export const AF_INET6 = 23
 export const SOCK_STREAM = 1
 export const IPPROTO_TCP = 6
 export const WSA_FLAG_OVERLAPPED = 0x01
+/** Windows 7 SP1+: the socket's handle is not inherited by child processes (POSIX's SOCK_CLOEXEC) */
+export const WSA_FLAG_NO_HANDLE_INHERIT = 0x80
 export const INVALID_SOCKET = -1
 export const SOCKET_ERROR = -1
 export const SOL_SOCKET = 0xffff
