@@ -141,10 +141,12 @@ const startIdleClients = async (port, n) => {
   const child = fork(self, ["--idle-clients", String(port), String(n)], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
   const messages = []
   const waiters = []
+  const wake = () => waiters.splice(0).forEach((waiter) => waiter())
   child.on("message", (message) => {
     messages.push(message)
-    for (const waiter of waiters.splice(0)) waiter()
+    wake()
   })
+  child.once("exit", wake)
   const next = (has) =>
     new Promise((resolve) => {
       const look = () => {
@@ -153,7 +155,6 @@ const startIdleClients = async (port, n) => {
         if (child.exitCode !== null) return resolve(undefined)
         waiters.push(look)
       }
-      child.once("exit", () => waiters.splice(0).forEach((w) => w()))
       look()
     })
   return {
@@ -182,7 +183,12 @@ const startIdleClients = async (port, n) => {
 
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * This process's open descriptors (/proc/self/fd), on Linux only: under Wine /proc/self/fd lists the Unix
+ * descriptors Wine keeps for the process, which say nothing about the Windows sockets; elsewhere there is none.
+ */
 function openDescriptors() {
+  if (process.platform !== "linux") return undefined
   try {
     return readdirSync("/proc/self/fd").length
   } catch {
@@ -207,8 +213,9 @@ async function main() {
   // The mass phase holds N.mass sockets plus listeners at once, the idle phase N.idle accepted connections: the
   // soft descriptor limit is raised to the hard one (measure.mjs re-runs this script under `ulimit -n`).
   const needFds = { mass: N.mass + 1_000, idle: N.idle + 1_000 }
-  await raiseFileLimit(Math.max(needFds.mass, needFds.idle))
-  const limits = fileLimits()
+  // (Linux only: under Wine /proc/self/limits describes the Wine process and there is no `sh` to re-run with)
+  if (process.platform === "linux") await raiseFileLimit(Math.max(needFds.mass, needFds.idle))
+  const limits = process.platform === "linux" ? fileLimits() : undefined
   const limit = limits === undefined ? undefined : { soft: limits.soft, hard: limits.hard }
   if (limit !== undefined && limit.soft < needFds.mass) {
     console.log(`WARNING: ulimit -n is ${limit.soft} (hard ${limit.hard}); the mass phase is scaled down to fit`)
