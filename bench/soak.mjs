@@ -34,7 +34,7 @@
 //    fromSocket), against it or node:net peers (echo, a server that never reads, one that streams). At a random
 //    moment (microtasks, event-loop turns or 0-40 ms) one stop: every fiber interrupted, the trial's scope
 //    closed (the serve in it, or outside it so that the listener closes under it), or the layer closed. Each
-//    stop must return within 2 s with every fiber over (the distribution is printed), nothing pending after
+//    stop must return within 2 s (Wine: 5 s) with every fiber over (the distribution is printed), nothing pending after
 //    it, and once the rest is closed every socket, allocation and descriptor back at baseline. The states the
 //    stops found are counted (accepting, waiting for a slot, handlers receiving / sending, idle clients,
 //    dialing, a Duplex mid-write, a run mid-read); each must have been found.
@@ -636,8 +636,11 @@ async function main() {
   // --- 6. shutdown: servers and clients stopped at random moments ------------------------------------------
   if (runs("shutdown")) {
     const { NodeStream, PlatformSocket } = await import("effect-connectex")
-    const BOUND_MS = 2_000
-    const HANG_MS = 5_000
+    // Every stop must return within BOUND_MS: 2 s, or 5 s under Windows (the Windows lane is Wine on a shared
+    // machine: its stops' p99 is ten times Linux's, its slowest about 1 s). A stop still running after HANG_MS
+    // is reported as hung and its trial abandoned.
+    const BOUND_MS = process.platform === "win32" ? 5_000 : 2_000
+    const HANG_MS = BOUND_MS + 5_000
     const random = (n) => Math.floor(Math.random() * n)
     const pick = (xs) => xs[random(xs.length)]
     const payload = new Uint8Array(4 << 20)
