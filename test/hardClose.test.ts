@@ -13,6 +13,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, type Layer, type Scope } from "effect"
 import * as net from "node:net"
 import { ConnectEx, type Iocp, Listener, Simulated, Socket, SocketAddress, type WsaError } from "../packages/effect-connectex/src/index.js"
+import { wine } from "./support/peers.js"
 
 const REPETITIONS = 300
 
@@ -82,7 +83,9 @@ describe.each(backends)("a hard close resets: $name", (backend) => {
       }))
   }
 
-  if (backend.real) {
+  // Under Wine the node:net peer is Windows node on Wine's sockets, which reports a reset that follows data as an
+  // end of stream (measured: 2 of the 3 cases); the peer reading with receives above judges there.
+  if (backend.real && wine === undefined) {
     for (const before of befores) {
       test(`after ${before}: a node:net peer that has read what was sent sees ECONNRESET, ${REPETITIONS} times of ${REPETITIONS}`, () =>
         Effect.gen(function*() {

@@ -13,6 +13,14 @@ const holders = process.platform === "win32"
   : await import("./native/posix/testing.js")
 const { refusingPort, silentListener } = holders
 
+/**
+ * Windows: the Wine lane's host that drops SYNs (Windows refuses a full accept queue), when there is one;
+ * elsewhere undefined, and the backlog-0 listener serves.
+ */
+const pendingAddress = process.platform === "win32"
+  ? (holders as typeof import("./native/windows/testing.js")).pendingAddress
+  : () => undefined
+
 /** The Wine version when running under Wine (Windows node on Linux), else undefined. */
 export const wine: string | undefined = process.platform === "win32"
   ? (holders as typeof import("./native/windows/testing.js")).wineVersion()
@@ -142,10 +150,13 @@ export const refusedPort = (family: SocketAddress.Family = "ipv4"): Effect.Effec
 
 /**
  * A loopback listener with backlog 0 that never accepts, with one connection already queued: later SYNs
- * are dropped, so a connect to `address` stays pending until cancelled.
+ * are dropped, so a connect to `address` stays pending until cancelled. On Windows, where a full queue
+ * refuses, the address of a test host that drops SYNs instead (`pendingAddress`).
  */
 export const pendingTarget = (family: SocketAddress.Family = "ipv4"): Effect.Effect<SocketAddress.SocketAddress, Error, Scope.Scope> =>
   Effect.gen(function*() {
+    const far = yield* Effect.try(() => pendingAddress(family))
+    if (far !== undefined) return far
     const listener = yield* Effect.acquireRelease(
       Effect.try(() => silentListener(loopback(family, 0))),
       (l) => Effect.sync(() => l.close())

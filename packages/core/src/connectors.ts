@@ -5,6 +5,7 @@
  * adds only the dialer (its own `dialName`, in its own runtime) and the scope whose end destroys what is left.
  */
 import * as http from "node:http"
+import type * as net from "node:net"
 import * as tls from "node:tls"
 import { isInvalid, parse, type SocketAddress } from "./address.js"
 import { type DialRequest, type Hooks, type Options, type SocketDuplex, unconnected } from "./duplex.js"
@@ -33,7 +34,7 @@ export type UndiciConnect = (
     readonly servername?: string | null | undefined
     readonly localAddress?: string | null | undefined
   },
-  callback: (error: Error | null, socket: SocketDuplex | tls.TLSSocket | null) => void
+  callback: (...outcome: [null, net.Socket | tls.TLSSocket] | [Error, null]) => void
 ) => void
 
 /** What a connector gives to clients: each connection a `SocketDuplex` dialed through the library. */
@@ -82,10 +83,10 @@ export const make = (hooks: Hooks, options?: Options): Connector & { readonly de
     const host = request.hostname
     const port = Number(request.port) || (request.protocol === "https:" ? 443 : 80)
     let answered = false
-    const answer = (error: Error | null, connected: SocketDuplex | tls.TLSSocket | null) => {
+    const answer = (...outcome: [null, net.Socket | tls.TLSSocket] | [Error, null]) => {
       if (answered) return
       answered = true
-      callback(error, connected)
+      callback(...outcome)
     }
     duplex.once("error", (error) => answer(error, null))
     duplex.connect({ host, port, localAddress: request.localAddress ?? undefined }, () => {

@@ -71,8 +71,7 @@ const DEFAULT_READ_SIZE = 64 * 1024
 type Callback = (error?: Error | null) => void
 
 /** node:net's family names. */
-const familyName = (address: SocketAddress | undefined): "IPv4" | "IPv6" | undefined =>
-  address === undefined ? undefined : address.family === "ipv4" ? "IPv4" : "IPv6"
+const familyName = (address: SocketAddress): "IPv4" | "IPv6" => (address.family === "ipv4" ? "IPv4" : "IPv6")
 
 /** net.Socket#connect's arguments: (options[, listener]) or (port[, host][, listener]). */
 const connectArguments = (args: ReadonlyArray<unknown>): { readonly request: Partial<DialRequest> & { readonly path?: unknown }; readonly listener?: () => void } => {
@@ -92,6 +91,15 @@ export class SocketDuplex extends Duplex {
   connecting = false
   /** the idle timeout set by `setTimeout` (ms; 0 = none) */
   timeout = 0
+  /** as net.Socket's (Happy Eyeballs): the address that was connected to, as `host:port` */
+  autoSelectFamilyAttemptedAddresses: Array<string> = []
+  // The addresses, as net.Socket's: set once connected, and kept after the close (undici reads them then).
+  remoteAddress: string | undefined = undefined
+  remotePort: number | undefined = undefined
+  remoteFamily: string | undefined = undefined
+  localAddress?: string
+  localPort?: number
+  localFamily?: string
   /** the connection (a value that is no socket of ours fails every call with WSAENOTSOCK) */
   #socket: unknown
   #release: (() => void) | undefined
@@ -156,24 +164,6 @@ export class SocketDuplex extends Duplex {
     return "closed"
   }
 
-  get remoteAddress(): string | undefined {
-    return this.#remote?.host
-  }
-  get remotePort(): number | undefined {
-    return this.#remote?.port
-  }
-  get remoteFamily(): string | undefined {
-    return familyName(this.#remote)
-  }
-  get localAddress(): string | undefined {
-    return this.#local?.host
-  }
-  get localPort(): number | undefined {
-    return this.#local?.port
-  }
-  get localFamily(): string | undefined {
-    return familyName(this.#local)
-  }
   get bytesRead(): number {
     return this.#bytesReceived
   }
@@ -240,8 +230,19 @@ export class SocketDuplex extends Duplex {
     this.#release = release
     const local = localAddress(socket)
     const remote = peerAddress(socket)
-    if (!isFailure(local)) this.#local = local
-    if (!isFailure(remote)) this.#remote = remote
+    if (!isFailure(local)) {
+      this.#local = local
+      this.localAddress = local.host
+      this.localPort = local.port
+      this.localFamily = familyName(local)
+    }
+    if (!isFailure(remote)) {
+      this.#remote = remote
+      this.remoteAddress = remote.host
+      this.remotePort = remote.port
+      this.remoteFamily = familyName(remote)
+      this.autoSelectFamilyAttemptedAddresses = [`${remote.host}:${remote.port}`]
+    }
     if (this.#noDelay !== undefined) this.setNoDelay(this.#noDelay)
     if (this.#keepAlive !== undefined) this.setKeepAlive(this.#keepAlive)
     this.#hold = setInterval(() => {}, 0x7fffffff)

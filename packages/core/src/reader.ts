@@ -160,132 +160,144 @@ export const checkPush = (u: unknown): Socket | Failure => checked(u, "receive",
  * long (other receives wait until the read is over; the read itself waits in line for the queue first).
  * Stopping cancels the receive in flight and gives the queue back once its completion came.
  */
-export const pushRead = (socket: Socket, chunkSize: number, sink: PushSink): PushRead => {
-  const port = socket.port
-  const driver = port.driver
-  const queue = socket.receiveQueue
-  let over = false
-  let stopped = false
-  let paused = false
-  /** `sink.chunk` is running: a `resume` called from inside it (the consumer finished at once) cancels the pause */
-  let delivering = false
-  let resumedEarly = false
-  /** the last read was short: the kernel had no more, so the next step waits instead of trying */
-  let drained = false
-  /** a receive in flight (the loop of receives, for drivers without a streaming read) */
-  let inFlight: Pending | undefined
-  /** the driver's streaming read, where it has one: no operation per chunk */
-  let streaming: Reading | undefined
-  let holding = false
-  let turn: Turn | undefined
-  const whenIdle: Array<() => void> = []
+export const pushRead = (socket: Socket, chunkSize: number, sink: PushSink): PushRead => new PushReader(socket, chunkSize, sink)
 
-  /** Gives the queue back once nothing is in flight and the read is over or stopped. */
-  const releaseIfDone = (): void => {
-    if (inFlight !== undefined || !(over || stopped)) return
-    if (streaming !== undefined) {
-      streaming.stop()
-      streaming = undefined
-      port.streaming(-1)
-    }
-    if (holding) {
-      holding = false
-      queue.release()
-    }
-    for (const then of whenIdle.splice(0)) then()
+/**
+ * The push read's state. A class (its steps on the prototype, two callbacks bound per read) because an idle
+ * connection keeps one alive: per-read closures were most of what a served idle connection cost.
+ */
+class PushReader implements PushRead {
+  private over = false
+  private stopped = false
+  private paused = false
+  /** `sink.chunk` is running: a `resume` called from inside it (the consumer finished at once) cancels the pause */
+  private delivering = false
+  private resumedEarly = false
+  /** the last read was short: the kernel had no more, so the next step waits instead of trying */
+  private drained = false
+  /** a receive in flight (the loop of receives, for drivers without a streaming read) */
+  private inFlight: Pending | undefined = undefined
+  /** the driver's streaming read, where it has one: no operation per chunk */
+  private streaming: Reading | undefined = undefined
+  private holding = false
+  private turn: Turn | undefined = undefined
+  private whenIdle: Array<() => void> | undefined = undefined
+
+  constructor(private readonly socket: Socket, private readonly chunkSize: number, private readonly sink: PushSink) {
+    this.turn = socket.receiveQueue.take(this.begin)
+    if (this.turn === undefined) this.begin()
   }
 
-  const end = (outcome: undefined | Failure | Defect): false => {
-    if (!over) {
-      over = true
-      if (!stopped) sink.end(outcome)
+  /** The consumer's resume, handed with each chunk. */
+  private readonly resume = (): void => {
+    if (this.delivering) return void (this.resumedEarly = true)
+    if (!this.paused || this.over || this.stopped) return
+    this.paused = false
+    if (this.streaming !== undefined) this.streaming.resume()
+    else this.step()
+  }
+
+  /** The driver's streaming read delivers here. */
+  private readonly onChunk = (completion: Completion): boolean => !this.over && !this.stopped && this.deliver(completion)
+
+  /** The receive queue is ours (at once, or handed over): start reading. */
+  private readonly begin = (): void => {
+    this.turn = undefined
+    this.holding = true
+    if (this.stopped) return this.releaseIfDone()
+    // Checked when the queue is ours: a socket closed while this waited must never reach the driver.
+    const usable = checkPush(this.socket)
+    if (isFailure(usable)) return void this.end(usable)
+    const port = this.socket.port
+    if (port.driver.readStart === undefined || !port.isOpen()) return this.step()
+    port.streaming(1)
+    this.streaming = port.driver.readStart(this.socket.native, this.chunkSize, this.onChunk)
+  }
+
+  /** Gives the queue back once nothing is in flight and the read is over or stopped. */
+  private releaseIfDone(): void {
+    if (this.inFlight !== undefined || !(this.over || this.stopped)) return
+    if (this.streaming !== undefined) {
+      this.streaming.stop()
+      this.streaming = undefined
+      this.socket.port.streaming(-1)
     }
-    releaseIfDone()
+    if (this.holding) {
+      this.holding = false
+      this.socket.receiveQueue.release()
+    }
+    if (this.whenIdle !== undefined) for (const then of this.whenIdle.splice(0)) then()
+  }
+
+  private end(outcome: undefined | Failure | Defect): false {
+    if (!this.over) {
+      this.over = true
+      if (!this.stopped) this.sink.end(outcome)
+    }
+    this.releaseIfDone()
     return false
   }
 
-  const resume = (): void => {
-    if (delivering) return void (resumedEarly = true)
-    if (!paused || over || stopped) return
-    paused = false
-    if (streaming !== undefined) streaming.resume()
-    else step()
-  }
-
   /** Hands one completion on; true while reading may go on. */
-  const deliver = (completion: Completion): boolean => {
-    if (completion.status !== 0) return end(statusFailure(completion.status, "receive"))
+  private deliver(completion: Completion): boolean {
+    if (completion.status !== 0) return this.end(statusFailure(completion.status, "receive"))
     const data = completion.data
-    if (data === undefined || data.byteLength === 0) return end(undefined)
-    drained = data.byteLength < chunkSize
-    delivering = true
-    resumedEarly = false
+    if (data === undefined || data.byteLength === 0) return this.end(undefined)
+    this.drained = data.byteLength < this.chunkSize
+    this.delivering = true
+    this.resumedEarly = false
     let goOn: boolean
     try {
-      goOn = sink.chunk(data, resume)
+      goOn = this.sink.chunk(data, this.resume)
     } finally {
-      delivering = false
+      this.delivering = false
     }
-    if (!goOn && !resumedEarly) paused = true
-    return !paused && !over && !stopped
+    if (!goOn && !this.resumedEarly) this.paused = true
+    return !this.paused && !this.over && !this.stopped
   }
 
   /** One receive through the port: its completion if it came at once, else `undefined` (it is in flight). */
-  const receiveNext = (): Completion | undefined => {
-    const started = port.start((done) => driver.receive(socket.native, chunkSize, done), (completion) => {
-      inFlight = undefined
-      if (stopped || over) return releaseIfDone()
-      if (deliver(completion)) step()
+  private receiveNext(): Completion | undefined {
+    const { chunkSize, socket } = this
+    const started = socket.port.start((done) => socket.port.driver.receive(socket.native, chunkSize, done), (completion) => {
+      this.inFlight = undefined
+      if (this.stopped || this.over) return this.releaseIfDone()
+      if (this.deliver(completion)) this.step()
     })
     if (isNow(started)) return started.now
-    if (isThrown(started)) return void end({ _tag: "Defect", defect: started.thrown })
-    inFlight = started
+    if (isThrown(started)) return void this.end({ _tag: "Defect", defect: started.thrown })
+    this.inFlight = started
     return undefined
   }
 
-  const step = (): void => {
+  /** The loop of receives, for drivers without a streaming read. */
+  private readonly step = (): void => {
+    const driver = this.socket.port.driver
     for (let i = 0; i < BATCH; i++) {
-      if (over || stopped || paused || inFlight !== undefined) return
+      if (this.over || this.stopped || this.paused || this.inFlight !== undefined) return
       // Checked on every step: a socket closed meanwhile must never reach the driver (its fd may be reused).
-      const usable = checkPush(socket)
-      if (isFailure(usable)) return void end(usable)
-      let now = drained || driver.tryReceive === undefined ? undefined : driver.tryReceive(socket.native, chunkSize)
-      drained = false
-      if (now === undefined) now = receiveNext()
-      if (now === undefined || !deliver(now)) return
+      const usable = checkPush(this.socket)
+      if (isFailure(usable)) return void this.end(usable)
+      let now = this.drained || driver.tryReceive === undefined ? undefined : driver.tryReceive(this.socket.native, this.chunkSize)
+      this.drained = false
+      if (now === undefined) now = this.receiveNext()
+      if (now === undefined || !this.deliver(now)) return
     }
     // A socket that keeps having data yields after a batch, so that one connection cannot starve the others.
-    setImmediate(step)
+    setImmediate(this.step)
   }
 
-  const begin = (): void => {
-    turn = undefined
-    holding = true
-    if (stopped) return releaseIfDone()
-    // Checked when the queue is ours: a socket closed while this waited must never reach the driver.
-    const usable = checkPush(socket)
-    if (isFailure(usable)) return void end(usable)
-    if (driver.readStart === undefined || !port.isOpen()) return step()
-    port.streaming(1)
-    streaming = driver.readStart(socket.native, chunkSize, (completion) => !over && !stopped && deliver(completion))
-  }
-
-  turn = queue.take(begin)
-  if (turn === undefined) begin()
-
-  return {
-    stop: (then) => {
-      if (then !== undefined) whenIdle.push(then)
-      if (!stopped) {
-        stopped = true
-        if (turn !== undefined) {
-          queue.leave(turn)
-          turn = undefined
-        }
-        // its completion gives the queue back (and runs `then`)
-        if (inFlight !== undefined) return inFlight.cancel()
+  stop(then?: () => void): void {
+    if (then !== undefined) (this.whenIdle ??= []).push(then)
+    if (!this.stopped) {
+      this.stopped = true
+      if (this.turn !== undefined) {
+        this.socket.receiveQueue.leave(this.turn)
+        this.turn = undefined
       }
-      releaseIfDone()
+      // its completion gives the queue back (and runs `then`)
+      if (this.inFlight !== undefined) return this.inFlight.cancel()
     }
+    this.releaseIfDone()
   }
 }

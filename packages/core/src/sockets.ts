@@ -19,14 +19,15 @@ export class Socket implements SocketState.SocketState {
   connectedAt: number | undefined = undefined
   sendShut = false
   spentBy: string | undefined = undefined
-  private queues: { readonly send: Fifo; readonly receive: Fifo } | undefined = undefined
+  private sends: Fifo | undefined = undefined
+  private receives: Fifo | undefined = undefined
   constructor(readonly family: Family, readonly native: NativeSocket, readonly port: Port) {}
-  /** Sends (and receives) on one socket are queued in order; made on first use, most sockets never send. */
+  /** Sends (and receives) on one socket are queued in order; each queue made on first use. */
   get sendQueue(): Fifo {
-    return (this.queues ??= { send: new Fifo(), receive: new Fifo() }).send
+    return (this.sends ??= new Fifo())
   }
   get receiveQueue(): Fifo {
-    return (this.queues ??= { send: new Fifo(), receive: new Fifo() }).receive
+    return (this.receives ??= new Fifo())
   }
 }
 

@@ -48,7 +48,7 @@ describe("Connectors.make", () => {
     const connector = Connectors.make(hooks)
     const answers: Array<Error | null> = []
     await new Promise<void>((resolve) =>
-      connector.connect({ hostname: "127.0.0.1", protocol: "http:", port: 1 }, (error) => {
+      connector.connect({ hostname: "127.0.0.1", protocol: "http:", port: 1 }, (...[error]) => {
         answers.push(error)
         setImmediate(resolve)
       }))

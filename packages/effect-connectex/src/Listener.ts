@@ -155,7 +155,8 @@ export const serve = <E, R>(
 
 /**
  * What `serveChunks` hands its handler with each chunk: the connection's socket (every `Socket` function works
- * on it: `Socket.send` to answer, `Socket.shutdown` to end) and the client's address.
+ * on it: `Socket.send` to answer, `Socket.shutdown` to end the sending side), the client's address, and
+ * `close` (ends the connection now).
  *
  * @since 0.1.0
  * @category models

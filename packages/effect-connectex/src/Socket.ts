@@ -286,7 +286,7 @@ export const stream = (socket: Socket, options?: { readonly chunkSize?: number }
   }).pipe(Stream.withSpan("Socket.stream", { captureStackTrace: false }))
 
 /** One pull of a reader as an Effect: what is there now, else one receive waited for. */
-export const pullFrom = (reader: Core.Reader.Reader): Effect.Effect<Core.Reader.Pulled, WsaError.ReceiveError> =>
+const pullFrom = (reader: Core.Reader.Reader): Effect.Effect<Core.Reader.Pulled, WsaError.ReceiveError> =>
   Effect.suspend(() => {
     const now = reader.tryPull()
     if (now !== Core.Reader.WAIT) return Core.isFailure(now) ? Effect.fail(receiveError(now)) : Effect.succeed(now)

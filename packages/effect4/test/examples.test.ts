@@ -3,7 +3,6 @@
  * example on the TestClock.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { readFileSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { TestClock } from "effect/testing"
@@ -41,17 +40,4 @@ describe("examples/simulated.ts", () => {
       yield* TestClock.adjust("21 seconds")
       assert.strictEqual(yield* Fiber.join(fiber), "timed out (10060)")
     }))
-})
-
-describe("README.md", () => {
-  const between = (text: string, start: string, end: string) =>
-    text.slice(text.indexOf(start) + start.length, text.indexOf(end)).replace(/^\n+|\n+$/g, "")
-  const read = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8")
-
-  it("shows examples/quickstart.ts and examples/simulated.ts verbatim", () => {
-    const readme = read("../README.md")
-    assert.include(readme, between(read("../examples/quickstart.ts"), "// --- quickstart ---", "// --- end ---"))
-    assert.include(readme, between(read("../examples/simulated.ts"), "// --- simulated ---", "// --- end ---"))
-    assert.notInclude(readme, "Not yet in this package")
-  })
 })

@@ -338,8 +338,8 @@ describe("the connector's Duplex as node:net's Socket", () => {
   it("undici's connect signature: the callback gets the connected Duplex; a refusal gets ECONNREFUSED", async () => {
     const server = await serve()
     try {
-      const connected = await new Promise<NodeStream.SocketDuplex | tls.TLSSocket | null>((resolve, reject) =>
-        connector.connect({ hostname: "127.0.0.1", protocol: "http:", port: server.port }, (error, socket) => error ? reject(error) : resolve(socket)))
+      const connected = await new Promise<net.Socket | tls.TLSSocket | null>((resolve, reject) =>
+        connector.connect({ hostname: "127.0.0.1", protocol: "http:", port: server.port }, (...[error, socket]) => error ? reject(error) : resolve(socket)))
       expect(connected?.remotePort).toBe(server.port)
       connected?.destroy()
     } finally {
@@ -347,7 +347,7 @@ describe("the connector's Duplex as node:net's Socket", () => {
     }
     const port = await closedPort()
     const refused = await new Promise<NodeJS.ErrnoException | null>((resolve) =>
-      connector.connect({ hostname: "127.0.0.1", protocol: "http:", port }, (error) => resolve(error)))
+      connector.connect({ hostname: "127.0.0.1", protocol: "http:", port }, (...[error]) => resolve(error)))
     expect(refused?.code).toBe("ECONNREFUSED")
   })
 })

@@ -106,6 +106,20 @@ const adopt = (listening: internal.SocketImpl, completion: Core.Completion): Eff
 
 export type ServeOptions = Core.Listening.ServeOptions
 
+/** The accept loop's hooks both serving forms share: the clock, its sleeps, and the listener's failure. */
+const loopHooks = <R>(
+  runFork: <A, E>(effect: Effect.Effect<A, E, R>) => Fiber.RuntimeFiber<A, E>,
+  clock: Clock.Clock,
+  failed: Deferred.Deferred<never, WsaError.AcceptError>
+): Omit<Core.Listening.ServeHooks, "connection"> => ({
+  now: () => clock.unsafeCurrentTimeMillis(),
+  sleep: (ms, then) => {
+    const fiber = runFork(Effect.zipRight(Effect.sleep(ms), Effect.sync(then)))
+    return () => void runFork(Fiber.interrupt(fiber))
+  },
+  failed: (outcome) => Deferred.unsafeDone(failed, "defect" in outcome ? Exit.die(outcome.defect) : Exit.fail(acceptError(outcome)))
+})
+
 /**
  * The core's accept loop with a fiber per connection, started from the serve's runtime: a scope for the
  * handler, then the socket's close and the slot's release (the core's `done`). Stopping the serve stops
@@ -136,11 +150,7 @@ export const serve = <E, R>(
         ) as Effect.Effect<void, never, Exclude<R, Scope.Scope>>
 
       const serving = Core.Listening.serve(checked, {
-        now: () => clock.unsafeCurrentTimeMillis(),
-        sleep: (ms, then) => {
-          const fiber = runFork(Effect.zipRight(Effect.sleep(ms), Effect.sync(then)))
-          return () => void runFork(Fiber.interrupt(fiber))
-        },
+        ...loopHooks(runFork, clock, failed),
         connection: (connection, done) => {
           const fiber = runFork(handle(connection))
           live.add(fiber)
@@ -148,8 +158,7 @@ export const serve = <E, R>(
             live.delete(fiber)
             done()
           })
-        },
-        failed: (outcome) => Deferred.unsafeDone(failed, "defect" in outcome ? Exit.die(outcome.defect) : Exit.fail(acceptError(outcome)))
+        }
       })
       yield* Effect.addFinalizer(() =>
         Effect.zipRight(
@@ -165,6 +174,8 @@ export const serve = <E, R>(
 export interface Connection {
   readonly socket: Socket.Socket
   readonly peer: SocketAddress.SocketAddress
+  /** Ends this connection now (the socket closes; the chunks after this one are not handled). */
+  readonly close: Effect.Effect<void>
 }
 
 export interface ServeChunksOptions extends Core.Listening.ServeOptions {
@@ -196,65 +207,26 @@ export const serveChunks = <E, R>(
       const runFork = Runtime.runFork(yield* Effect.interruptible(Effect.runtime<Exclude<R, Scope.Scope>>()))
       const clock = yield* Effect.clock
       const failed = yield* Deferred.make<never, WsaError.AcceptError>()
-      /** each open connection's close: stops its read, interrupts its handler in progress */
-      const open = new Set<() => void>()
-      const logFailure = (cause: Cause.Cause<unknown>) =>
-        Cause.isInterruptedOnly(cause) ? undefined : runFork(Effect.logWarning("Listener.serveChunks: a connection handler failed", cause))
+      /** the open connections: closing one stops its read and interrupts its handler in progress */
+      const open = new Set<ServedConnection<E, R>>()
+      const logFailure = (cause: Cause.Cause<unknown>): void => {
+        if (!Cause.isInterruptedOnly(cause)) runFork(Effect.logWarning("Listener.serveChunks: a connection handler failed", cause))
+      }
 
+      const shared: ChunkServing<E, R> = { handler, runFork, logFailure, readSize, open }
       const serving = Core.Listening.serve(checked, {
-        now: () => clock.unsafeCurrentTimeMillis(),
-        sleep: (ms, then) => {
-          const fiber = runFork(Effect.zipRight(Effect.sleep(ms), Effect.sync(then)))
-          return () => void runFork(Fiber.interrupt(fiber))
-        },
+        ...loopHooks(runFork, clock, failed),
         connection: ({ data, peer, socket }, done) => {
-          const connection: Connection = { socket, peer }
-          let handling: Fiber.RuntimeFiber<unknown, E> | undefined
-          let read: Core.Reader.PushRead | undefined
-          const close = (): void => {
-            if (!open.delete(close)) return
-            read?.stop()
-            if (handling !== undefined) runFork(Fiber.interrupt(handling))
-            done()
-          }
-          /** One chunk to the handler; true when reading may go on at once. */
-          const handle = (bytes: Uint8Array, resume: () => void): boolean => {
-            let result: Effect.Effect<unknown, E, R> | void
-            try {
-              result = handler(bytes, connection)
-            } catch (defect) {
-              logFailure(Cause.die(defect))
-              return close(), false
-            }
-            if (!Effect.isEffect(result)) return true
-            const fiber = runFork(result as Effect.Effect<unknown, E, Exclude<R, Scope.Scope>>)
-            handling = fiber
-            fiber.addObserver((exit) => {
-              handling = undefined
-              if (Exit.isSuccess(exit)) return resume()
-              logFailure(exit.cause)
-              close()
-            })
-            return false
-          }
-          open.add(close)
-          const start = (): void => {
-            if (!open.has(close)) return
-            read = Core.Reader.pushRead(socket, readSize, {
-              chunk: handle,
-              // The peer's end or a broken connection: this connection is over (after the chunk in progress).
-              end: () => (handling === undefined ? close() : handling.addObserver(close))
-            })
-          }
+          const served = new ServedConnection(socket, peer, done, shared)
+          open.add(served)
           // The first bytes of an accept with `receive` are the first chunk.
-          if (data.byteLength === 0 || handle(data, start)) start()
-        },
-        failed: (outcome) => Deferred.unsafeDone(failed, "defect" in outcome ? Exit.die(outcome.defect) : Exit.fail(acceptError(outcome)))
+          if (data.byteLength === 0 || served.handle(data, served.start)) served.start()
+        }
       })
       yield* Effect.addFinalizer(() =>
         Effect.async<void>((resume) =>
           serving.stop(() => {
-            for (const close of [...open]) close()
+            for (const served of [...open]) served.closeNow()
             resume(Effect.void)
           })
         )
@@ -262,3 +234,80 @@ export const serveChunks = <E, R>(
       return yield* Deferred.await(failed)
     })
   ) as Effect.Effect<never, WsaError.AcceptError, Exclude<R, Scope.Scope>>
+
+/** What every connection of one `serveChunks` shares (one object per serve, not fields per connection). */
+interface ChunkServing<E, R> {
+  readonly handler: (chunk: Uint8Array, connection: Connection) => Effect.Effect<unknown, E, R> | void
+  readonly runFork: <A, E2>(effect: Effect.Effect<A, E2, Exclude<R, Scope.Scope>>) => Fiber.RuntimeFiber<A, E2>
+  readonly logFailure: (cause: Cause.Cause<unknown>) => void
+  readonly readSize: number
+  /** the open connections: closing one stops its read and interrupts its handler in progress */
+  readonly open: Set<ServedConnection<E, R>>
+}
+
+/**
+ * One connection of `serveChunks`: its read, the handler's fiber while one runs, and its close. A class (its
+ * steps on the prototype, two callbacks bound per connection) because an idle connection keeps it alive.
+ */
+class ServedConnection<E, R> implements Connection {
+  private handling: Fiber.RuntimeFiber<unknown, E> | undefined = undefined
+  private read: Core.Reader.PushRead | undefined = undefined
+
+  constructor(
+    readonly socket: internal.SocketImpl,
+    readonly peer: SocketAddress.SocketAddress,
+    private readonly done: () => void,
+    private readonly serving: ChunkServing<E, R>
+  ) {}
+
+  /** Starts reading (after the first bytes' handler, if there were first bytes). */
+  readonly start = (): void => {
+    if (!this.serving.open.has(this)) return
+    this.read = Core.Reader.pushRead(this.socket, this.serving.readSize, {
+      chunk: this.handle,
+      // The peer's end or a broken connection: this connection is over (after the chunk in progress).
+      end: () => (this.handling === undefined ? this.closeNow() : this.handling.addObserver(() => this.closeNow()))
+    })
+  }
+
+  /** One chunk to the handler; true when reading may go on at once. */
+  readonly handle = (bytes: Uint8Array, resume: () => void): boolean => {
+    let result: Effect.Effect<unknown, E, R> | void
+    try {
+      result = this.serving.handler(bytes, this)
+    } catch (defect) {
+      this.serving.logFailure(Cause.die(defect))
+      return this.closeNow(), false
+    }
+    if (!Effect.isEffect(result)) return true
+    const fiber = this.serving.runFork(result as Effect.Effect<unknown, E, Exclude<R, Scope.Scope>>)
+    // Finished at once (a send the kernel took whole): reading goes on with no resume.
+    const now = fiber.unsafePoll()
+    if (now !== null) return this.settle(now)
+    this.handling = fiber
+    fiber.addObserver((exit) => {
+      this.handling = undefined
+      if (this.settle(exit)) resume()
+    })
+    return false
+  }
+
+  /** A handler's end: true when it succeeded; a failure is logged and closes the connection. */
+  private settle(exit: Exit.Exit<unknown, E>): boolean {
+    if (Exit.isSuccess(exit)) return true
+    this.serving.logFailure(exit.cause)
+    this.closeNow()
+    return false
+  }
+
+  get close(): Effect.Effect<void> {
+    return Effect.sync(() => this.closeNow())
+  }
+
+  closeNow(): void {
+    if (!this.serving.open.delete(this)) return
+    this.read?.stop()
+    if (this.handling !== undefined) this.serving.runFork(Fiber.interrupt(this.handling))
+    this.done()
+  }
+}

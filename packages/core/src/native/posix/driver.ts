@@ -20,6 +20,7 @@ import {
   OPERATION_ABORTED,
   type InFlight,
   type PartialSend,
+  type Reading,
   type Result,
   type SocketOption,
   type SocketOptions
@@ -106,11 +107,28 @@ class PosixSocket implements NativeSocket {
   constructor(readonly fd: number, readonly family: Family) {}
 }
 
-/** A streaming read: delivered to from readiness events while it is not paused. */
-interface StreamRead {
-  readonly chunkSize: number
-  readonly onChunk: (completion: Completion) => boolean
-  paused: boolean
+/**
+ * A streaming read: delivered to from readiness events while it is not paused. Its own `Reading` (methods on
+ * the prototype: an idle connection keeps one alive).
+ */
+class StreamRead implements Reading {
+  paused = false
+  constructor(
+    readonly socket: PosixSocket,
+    readonly chunkSize: number,
+    readonly onChunk: (completion: Completion) => boolean,
+    private readonly rearm: (socket: PosixSocket, keepReading: boolean) => void
+  ) {}
+  resume(): void {
+    if (this.socket.stream !== this || !this.paused) return
+    this.paused = false
+    this.rearm(this.socket, true)
+  }
+  stop(): void {
+    if (this.socket.stream !== this) return
+    this.socket.stream = undefined
+    this.rearm(this.socket, true)
+  }
 }
 
 /** At most this many chunks of one socket per readiness event (libuv reads at most 32): the others get a turn. */
@@ -385,23 +403,12 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
 
   const readStart: NonNullable<Driver["readStart"]> = (native, chunkSize, onChunk) => {
     const socket = native as PosixSocket
-    const stream: StreamRead = { chunkSize, onChunk, paused: false }
+    const stream = new StreamRead(socket, chunkSize, onChunk, rearm)
     socket.stream = stream
     // What is there already is delivered at the next readiness event, as anything arriving later: the poll
     // handle is level-triggered, so a socket with data waiting reports it at once.
     rearm(socket, true)
-    return {
-      resume: () => {
-        if (socket.stream !== stream || !stream.paused) return
-        stream.paused = false
-        rearm(socket, true)
-      },
-      stop: () => {
-        if (socket.stream !== stream) return
-        socket.stream = undefined
-        rearm(socket, true)
-      }
-    }
+    return stream
   }
 
   const receive: Driver["receive"] = (native, maxBytes, done) => {

@@ -16,7 +16,7 @@
  * - `hooks.ts`: what the Windows-only tests look at (`windowsTestHooks(driver)`), off the driver type.
  * - `port.ts` (the completion port and its poller), `socket.ts` (the socket record), `win32.ts` (the FFI).
  */
-import { type Family, type SocketAddress } from "../../address.js"
+import { type Family, isLoopback, type SocketAddress } from "../../address.js"
 import { wsa } from "../../errors/codes.js"
 import {
   type Completion,
@@ -32,7 +32,7 @@ import {
 import { makeReceiveScratch } from "../scratch.js"
 import { registerTestHooks } from "./hooks.js"
 import { makeOptions } from "./options.js"
-import { makeOverlapped, type Prepared, type WindowsInFlight } from "./overlapped.js"
+import { Chain, makeOverlapped, type Prepared, type WindowsInFlight } from "./overlapped.js"
 import { CompletionPort, type Entry } from "./port.js"
 import * as Sockaddr from "./sockaddr.js"
 import { socketOf, WindowsSocket } from "./socket.js"
@@ -55,6 +55,8 @@ import {
   SIO_GET_EXTENSION_FUNCTION_POINTER,
   SIO_TCP_INITIAL_RTO,
   SO_CONNECT_TIME,
+  SO_LINGER,
+  SO_REUSE_UNICASTPORT,
   SO_SNDBUF,
   SO_UPDATE_ACCEPT_CONTEXT,
   SO_UPDATE_CONNECT_CONTEXT,
@@ -75,7 +77,16 @@ import {
   WSAID_DISCONNECTEX
 } from "./win32.js"
 
-const { WSAEAFNOSUPPORT, WSAECONNABORTED, WSAECONNRESET, WSAEINVAL, WSAENOBUFS, WSAENOTSOCK, WSANOTINITIALISED } = wsa
+const {
+  WSAEAFNOSUPPORT,
+  WSAECONNABORTED,
+  WSAECONNRESET,
+  WSAEINVAL,
+  WSAENOBUFS,
+  WSAENOTSOCK,
+  WSAETIMEDOUT,
+  WSANOTINITIALISED
+} = wsa
 
 export type { OperationKind, WindowsInFlight } from "./overlapped.js"
 /** @deprecated The old name of `WindowsInFlight`. */
@@ -100,16 +111,32 @@ export interface WindowsDriver extends Driver {
   readonly accept: (listening: NativeSocket, receiveBytes: number, done: Done) => WindowsInFlight
 }
 
-const isLoopback = (address: SocketAddress): boolean =>
-  address.family === "ipv4" ? address.host.startsWith("127.") : address.host === "::1"
+/**
+ * How long `disconnect({ reuse: true })` lets DisconnectEx(TF_REUSE_SOCKET) run (2 s, the Linux driver's bound
+ * on its wait for the peer's FIN) before it cancels it: Windows may hold the completion while the connection
+ * waits out TIME_WAIT (DisconnectEx's documentation; about 2 minutes by default). The disconnect then fails
+ * with WSAETIMEDOUT and the socket is spent.
+ */
+export const DISCONNECT_REUSE_WAIT_MS = 2000
+
+export interface WindowsDriverOptions {
+  /**
+   * The ws2_32 / kernel32 bindings; by default the real ones (`loadWin32`). Tests pass bindings that answer as
+   * Windows documents where Wine answers otherwise.
+   */
+  readonly win32?: Win32
+  /** the bound on a reusing DisconnectEx; default `DISCONNECT_REUSE_WAIT_MS` */
+  readonly disconnectWaitMs?: number
+}
 
 /**
- * Makes the Windows driver. Loads ws2_32 and kernel32 here, not at import. `startup` runs WSAStartup(2.2)
- * and creates the completion port; `cleanup` closes the port once no completion is pending and then runs
- * WSACleanup.
+ * Makes the Windows driver. Loads ws2_32 and kernel32 here, not at import (unless `options.win32` gives the
+ * bindings). `startup` runs WSAStartup(2.2) and creates the completion port; `cleanup` closes the port once
+ * no completion is pending and then runs WSACleanup.
  */
-export const makeWindowsDriver = (): WindowsDriver => {
-  const win32: Win32 = loadWin32()
+export const makeWindowsDriver = (options: WindowsDriverOptions = {}): WindowsDriver => {
+  const win32: Win32 = options.win32 ?? loadWin32()
+  const disconnectWaitMs = options.disconnectWaitMs ?? DISCONNECT_REUSE_WAIT_MS
   const { ws2 } = win32
   let port: CompletionPort | undefined
   let entryListener: ((entry: Entry) => void) | undefined
@@ -178,14 +205,22 @@ export const makeWindowsDriver = (): WindowsDriver => {
   }
 
   /**
-   * WSASocketW(WSA_FLAG_OVERLAPPED), associated with the port (key = the handle). Not inheritable, as libuv's
-   * sockets (and POSIX's SOCK_CLOEXEC): a child process started meanwhile (node's spawn inherits every
-   * inheritable handle) would otherwise keep a closed connection open, and a closed listener's port bound.
+   * WSASocketW(WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT), associated with the port (key = the handle).
+   * Not inheritable, as Go's sysSocket and libuv's uv__tcp_set_socket make theirs: Node spawns children with
+   * bInheritHandles, and an inherited copy would keep a closed connection or a listening port open for as
+   * long as the child runs. Accepting sockets are opened here too.
    */
   const openSocket = (family: Family): Result<WindowsSocket> => {
     const p = port
     if (p === undefined || p.isClosed) return fail(WSANOTINITIALISED)
-    const handle = ws2.WSASocketW(Sockaddr.familyCode(family), SOCK_STREAM, IPPROTO_TCP, null, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT)
+    const handle = ws2.WSASocketW(
+      Sockaddr.familyCode(family),
+      SOCK_STREAM,
+      IPPROTO_TCP,
+      null,
+      0,
+      WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT
+    )
     if (handle === INVALID_SOCKET) return fail(lastError())
     const associated = p.associate(handle, handle)
     if (associated !== 0) {
@@ -205,15 +240,36 @@ export const makeWindowsDriver = (): WindowsDriver => {
     return ok(new WindowsSocket(family, handle))
   }
 
+  /**
+   * closesocket. Pending operations complete through the port with 995; their blocks are freed when dequeued.
+   * With SO_LINGER on and a nonzero time on a non-blocking socket, closesocket fails with WSAEWOULDBLOCK and
+   * the handle stays open (closesocket's documentation; Wine always closes). Then, as .NET's
+   * SafeSocketHandle.DoCloseHandle recovers from it, but without blocking the event loop or a threadpool
+   * thread (.NET makes the socket blocking and closes again, waiting out the linger on its caller's thread):
+   * every pending operation is cancelled (CancelIoEx(handle, NULL), .NET's TryUnblockSocket), the linger is
+   * turned off and the socket closed again, so that Windows sends what is queued and then the FIN in the
+   * background (a graceful close); should that fail too, the hard close .NET falls back to (linger 0: a
+   * reset). Either way the handle is released now and the peer sees its end.
+   */
   const closeSocket = (socket: WindowsSocket): void => {
     if (socket.closed) return
     socket.closed = true
     liveSockets--
     // pending operations complete through the port with 995; their blocks are freed when dequeued
     Wine.cancelBeforeClose(win32, socket)
+    if (ws2.closesocket(socket.handle) !== SOCKET_ERROR || lastError() !== WSAEWOULDBLOCK) return
+    win32.kernel32.CancelIoEx(socket.handle, null)
+    if (setLinger(socket, false, 0) === 0 && ws2.closesocket(socket.handle) !== SOCKET_ERROR) return
+    setLinger(socket, true, 0)
     ws2.closesocket(socket.handle)
   }
 
+  /** struct linger { u_short l_onoff; u_short l_linger; }: 0 or the WSA code. */
+  const setLinger = (socket: WindowsSocket, on: boolean, seconds: number): number => {
+    optionValue.writeUInt16LE(on ? 1 : 0, 0)
+    optionValue.writeUInt16LE(seconds, 2)
+    return ws2.setsockopt(socket.handle, SOL_SOCKET, SO_LINGER, optionValue, 4) === SOCKET_ERROR ? lastError() : 0
+  }
 
   /**
    * One AcceptEx: the accepting socket is opened first (overlapped, on the port); the block holds the
@@ -290,37 +346,41 @@ export const makeWindowsDriver = (): WindowsDriver => {
   }
 
   /**
-   * AcceptEx, re-posted when a client reset or aborted before its accept completed (WSAECONNRESET /
-   * WSAECONNABORTED, as libuv does): one bad client does not fail the listener. One cancel covers whichever
-   * AcceptEx is posted.
+   * AcceptEx, posted again when a client reset or aborted before its accept completed (WSAECONNRESET /
+   * WSAECONNABORTED), whether AcceptEx says so at once (documented for WSAECONNRESET) or through the port, as
+   * Go's FD.Accept retries both: that error belongs to the client's connection, not to the listener, so one
+   * bad client does not fail the listener. One cancel covers whichever AcceptEx is posted.
    */
   const accept = (listening: NativeSocket, receiveBytes: number, done: Done): WindowsInFlight => {
-    let cancelled = false
-    let current: WindowsInFlight
+    const chain = new Chain("accept")
+    const clientGone = (completion: Completion): boolean =>
+      completion.status === WSAECONNRESET || completion.status === WSAECONNABORTED
     const attempt = (): WindowsInFlight => {
-      let starting = true
-      const operation = acceptOnce(listening, receiveBytes, (completion) => {
-        const clientGone = completion.status === WSAECONNRESET || completion.status === WSAECONNABORTED
-        if (clientGone && !starting && !cancelled && socketOf(listening) !== undefined) {
-          current = attempt()
-          return
+      // An immediate failure is looped over here, not recursed into: each one used up one reset connection.
+      for (;;) {
+        let immediate: Completion | undefined
+        let starting = true
+        const operation = acceptOnce(listening, receiveBytes, (completion) => {
+          if (starting) {
+            immediate = completion
+            return
+          }
+          if (clientGone(completion) && !chain.cancelled && socketOf(listening) !== undefined) {
+            chain.current = attempt()
+            return
+          }
+          done(completion)
+        })
+        starting = false
+        if (immediate === undefined) return operation
+        if (!clientGone(immediate) || socketOf(listening) === undefined) {
+          done(immediate)
+          return operation
         }
-        done(completion)
-      })
-      starting = false
-      return operation
-    }
-    current = attempt()
-    return {
-      kind: "accept",
-      get overlapped() {
-        return current.overlapped
-      },
-      cancel: () => {
-        cancelled = true
-        current.cancel()
       }
     }
+    chain.current = attempt()
+    return chain
   }
 
 
@@ -393,9 +453,50 @@ export const makeWindowsDriver = (): WindowsDriver => {
     return code === WSAEWOULDBLOCK ? undefined : { status: code, bytes: 0, data: empty }
   }
 
+  /**
+   * libuv's zero read (uv__tcp_queue_read): WSARecv with an empty buffer completes once data (or the end, or
+   * an error) is there and takes none of it, so a connection that is only waiting holds no receive buffer,
+   * just the OVERLAPPED block. Then `tryReceive` reads what is there into the pooled buffer; should nothing be
+   * there after all, the zero read is posted again. A cancel leaves whatever arrived in the kernel for the
+   * next receive. One cancel covers whichever zero read is posted.
+   */
+  const receive = (socket: NativeSocket, maxBytes: number, done: Done): WindowsInFlight => {
+    const chain = new Chain("receive")
+    const attempt = (): WindowsInFlight =>
+      start(
+        "receive",
+        socket,
+        0,
+        (ready) => {
+          if (ready.status !== 0) return done(ready)
+          const now = chain.cancelled ? undefined : tryReceive(socket, maxBytes)
+          if (now !== undefined) return done(now)
+          if (chain.cancelled || socketOf(socket) === undefined) return done({ status: OPERATION_ABORTED, bytes: 0 })
+          chain.current = attempt()
+        },
+        (receiving, block, view) => {
+          // length 0 at a valid address (libuv points at a static empty array)
+          view.setUint32(BLOCK_WSABUF, 0, true)
+          view.setBigUint64(BLOCK_WSABUF + 8, block + BigInt(BLOCK_SOCKADDR), true)
+          view.setUint32(BLOCK_FLAGS, 0, true)
+          const result = ws2.WSARecv(receiving.handle, block + BigInt(BLOCK_WSABUF), 1, null, block + BigInt(BLOCK_FLAGS), block, null)
+          return { started: result === 0 }
+        },
+        (receiving, entry, view) => ({ status: statusOf(receiving, entry, view), bytes: 0 })
+      )
+    chain.current = attempt()
+    return chain
+  }
+
   const driver: WindowsDriver = {
     name: "windows",
     capabilities: { postedAccepts: 4, reuseAddressByDefault: false },
+    setRef: (native, ref) => {
+      const socket = socketOf(native)
+      if (socket === undefined || socket.referenced === ref) return
+      socket.referenced = ref
+      port?.referenceChanged()
+    },
 
     startup: () => {
       const data = Buffer.alloc(WSADATA_SIZE)
@@ -426,9 +527,15 @@ export const makeWindowsDriver = (): WindowsDriver => {
 
     open: openSocket,
 
-    bind: (socket, addr) => {
+    bind: (socket, addr, deferPort) => {
       const own = socketOf(socket)
       if (own === undefined) return WSAENOTSOCK
+      // Best effort, as the Linux driver's IP_BIND_ADDRESS_NO_PORT: the port is then chosen by ConnectEx, per
+      // destination, so that ports last longer under load (unknown before Windows 10 1703: ignored).
+      if (deferPort && addr.port === 0) {
+        int32.writeUInt32LE(1, 0)
+        ws2.setsockopt(own.handle, SOL_SOCKET, SO_REUSE_UNICASTPORT, int32, 4)
+      }
       const name = Sockaddr.encode(addr)
       return ws2.bind(own.handle, name, name.length) === SOCKET_ERROR ? lastError() : 0
     },
@@ -522,26 +629,7 @@ export const makeWindowsDriver = (): WindowsDriver => {
     trySend,
     tryReceive,
 
-    receive: (socket, maxBytes, done) =>
-      start(
-        "receive",
-        socket,
-        maxBytes,
-        done,
-        (receiving, block, view) => {
-          view.setUint32(BLOCK_WSABUF, maxBytes, true)
-          view.setBigUint64(BLOCK_WSABUF + 8, block + BigInt(BLOCK_DATA), true)
-          view.setUint32(BLOCK_FLAGS, 0, true)
-          const result = ws2.WSARecv(receiving.handle, block + BigInt(BLOCK_WSABUF), 1, null, block + BigInt(BLOCK_FLAGS), block, null)
-          return { started: result === 0 }
-        },
-        (receiving, entry, view) => {
-          const status = statusOf(receiving, entry, view)
-          if (status !== 0) return { status, bytes: 0 }
-          const bytes = Math.min(entry.bytes, maxBytes)
-          return { status: 0, bytes, data: new Uint8Array(view.buffer, BLOCK_DATA, bytes).slice() }
-        }
-      ),
+    receive,
 
     shutdownSend: (socket) => {
       const own = socketOf(socket)
@@ -554,11 +642,18 @@ export const makeWindowsDriver = (): WindowsDriver => {
       if (own === undefined) return failedAtOnce("disconnect", WSAENOTSOCK, done)
       const fn = extension(disconnectEx, own, WSAID_DISCONNECTEX, win32.disconnectExAt)
       if (!fn.ok) return failedAtOnce("disconnect", fn.code, done)
-      return start(
+      // A reusing DisconnectEx may wait out TIME_WAIT (its documentation): bounded, then cancelled, and the
+      // cancel reported as its cause (WSAETIMEDOUT), as Go's execIO reports a deadline's cancel.
+      let timer: ReturnType<typeof setTimeout> | undefined
+      let timedOut = false
+      const operation = start(
         "disconnect",
         own,
         0,
-        done,
+        (completion) => {
+          if (timer !== undefined) clearTimeout(timer)
+          done(timedOut && completion.status === OPERATION_ABORTED ? { status: WSAETIMEDOUT, bytes: 0 } : completion)
+        },
         (disconnecting, block) => {
           Wine.rememberPeer(disconnecting, address(disconnecting, ws2.getpeername))
           return { started: fn.value(disconnecting.handle, block, reuse ? TF_REUSE_SOCKET : 0, 0) !== 0 }
@@ -569,6 +664,13 @@ export const makeWindowsDriver = (): WindowsDriver => {
           return { status: Wine.disconnectStatus(win32, status, reuse), bytes: 0 }
         }
       )
+      if (reuse && operation.overlapped !== 0n) {
+        timer = setTimeout(() => {
+          timedOut = true
+          operation.cancel()
+        }, disconnectWaitMs)
+      }
+      return operation
     },
 
     close: (socket) => {

@@ -17,7 +17,7 @@ import { ntStatusTable } from "../../errors/ntstatus.js"
 import { type Completion, type Done, type InFlight, type NativeSocket, OPERATION_ABORTED } from "../Driver.js"
 import type { CompletionPort, Entry } from "./port.js"
 import { socketOf, type WindowsSocket } from "./socket.js"
-import { allocate, BLOCK_DATA, release, viewOf, type Win32, WSA_IO_PENDING } from "./win32.js"
+import { allocate, BLOCK_DATA, release, viewOf, type Win32, WSA_IO_INCOMPLETE, WSA_IO_PENDING } from "./win32.js"
 
 const { WSAEINVAL, WSAENOBUFS, WSAENOTSOCK, WSANOTINITIALISED } = wsa
 
@@ -28,6 +28,26 @@ export interface WindowsInFlight extends InFlight {
   readonly kind: OperationKind
   /** the OVERLAPPED's address; 0n when the call failed at once (nothing was queued) */
   readonly overlapped: bigint
+}
+
+/**
+ * An operation made of successive overlapped ones (an AcceptEx posted again after a client's reset, a zero
+ * read posted again, ConnectEx then WSASend): its OVERLAPPED is the current one's, and one cancel covers
+ * whichever is posted. Whoever posts the next one sets `current` and checks `cancelled` first.
+ */
+export class Chain implements WindowsInFlight {
+  cancelled = false
+  current: WindowsInFlight
+  constructor(readonly kind: OperationKind) {
+    this.current = { kind, overlapped: 0n, cancel: noop }
+  }
+  get overlapped(): bigint {
+    return this.current.overlapped
+  }
+  readonly cancel = (): void => {
+    this.cancelled = true
+    this.current.cancel()
+  }
 }
 
 /** Fills the block and makes the call; `started` is its BOOL/int result read as success. */
@@ -64,7 +84,10 @@ export interface Overlapped {
   readonly discard: (prepared: Prepared) => void
   /** An operation that failed before anything was queued: `done` runs now, there is nothing to cancel. */
   readonly failedAtOnce: (kind: OperationKind, code: number, done: Done) => WindowsInFlight
-  /** Status of a dequeued entry (NTSTATUS from the OVERLAPPED's Internal field) as 0 or a WSA code. */
+  /**
+   * Status of a dequeued entry as 0 or a WSA code: success read from the OVERLAPPED's Internal field (an
+   * NTSTATUS), a failure's code from WSAGetOverlappedResult (the table as its fallback).
+   */
   readonly statusOf: (socket: WindowsSocket, entry: Entry, view: DataView) => number
   /** blocks allocated and not yet freed */
   readonly liveBlocks: () => number
@@ -84,16 +107,19 @@ export const makeOverlapped = (win32: Win32, port: () => CompletionPort | undefi
   const flags = Buffer.alloc(8)
   let liveBlocks = 0
 
-  /** The WSA code of a failed completion: the NTSTATUS table, else WSAGetOverlappedResult, else WSAEINVAL. */
+  /**
+   * The WSA code of a failed completion, as .NET's HandleCompletionPortCallbackError and Go's netpoll get it:
+   * WSAGetOverlappedResult first (Winsock's own NTSTATUS -> WSA mapping, which hand-made tables do not
+   * always agree with: libuv's mapped STATUS_TOO_MANY_ADDRESSES to WSAEADDRINUSE, later to WSAENOBUFS); the
+   * NTSTATUS table only when it cannot answer (it says success, or no code, or that the operation is still
+   * incomplete, or that the handle is not a socket), then WSAEINVAL.
+   */
   const failureCode = (socket: WindowsSocket, overlapped: bigint, status: number): number => {
-    if (socket.closed) return OPERATION_ABORTED
-    const known = wsaByNtStatus.get(status >>> 0)
-    if (known !== undefined) return known
     if (ws2.WSAGetOverlappedResult(socket.handle, overlapped, bytes, 0, flags) === 0) {
       const code = ws2.WSAGetLastError()
-      if (code !== 0) return code
+      if (code !== 0 && code !== WSA_IO_INCOMPLETE && code !== WSAENOTSOCK) return code
     }
-    return WSAEINVAL
+    return wsaByNtStatus.get(status >>> 0) ?? WSAEINVAL
   }
 
   const failedAtOnce = (kind: OperationKind, code: number, done: Done): WindowsInFlight => {
@@ -158,7 +184,7 @@ export const makeOverlapped = (win32: Win32, port: () => CompletionPort | undefi
       }
       done(completion)
     })
-    p.track({ overlapped: block, complete: dequeued.complete })
+    p.track({ overlapped: block, complete: dequeued.complete, owner })
     return {
       kind,
       overlapped: block,

@@ -30,7 +30,16 @@ export interface Entry {
 export interface Tracked {
   readonly overlapped: bigint
   readonly complete: (entry: Entry) => void
+  /** its socket: while every pending operation's socket is unref'd, the poller must not hold the process */
+  readonly owner?: { readonly referenced: boolean }
 }
+
+/**
+ * The poller's wait while only unref'd sockets have operations pending: bounded, and the next wait is started
+ * from an unref'd timer, so that a process with nothing else to do exits within this time (node:net's unref'd
+ * handle lets it exit at once; a blocked pool thread would hold it forever).
+ */
+export const UNREFERENCED_WAIT_MS = 100
 
 export interface PortStats {
   /** GetQueuedCompletionStatusEx calls that returned entries */
@@ -87,10 +96,12 @@ export class CompletionPort {
   }
 
   /**
-   * `process.exit` with a poll in flight (a server's pending accept keeps one): the threadpool thread blocked
-   * in GetQueuedCompletionStatusEx(INFINITE) kept the process from exiting under Wine (measured: a process
-   * serving with `Listener.serve` never exited). A wake-up packet lets that call return; nothing re-arms it,
-   * since no callback runs after "exit".
+   * `process.exit` with a poll in flight (a server's pending accept keeps one): Node joins its threadpool at
+   * exit (libuv's uv_library_shutdown -> uv__threadpool_cleanup, on Windows as elsewhere), and the thread
+   * blocked in GetQueuedCompletionStatusEx(INFINITE) would never return, so the process would never exit
+   * (measured under Wine: a process serving with `Listener.serve` hung). A wake-up packet lets that call
+   * return; nothing re-arms it, since no callback runs after "exit". Not a Wine workaround: needed wherever
+   * the poller blocks on a pool thread.
    */
   private readonly releasePollerOnExit = (): void => {
     if (this.buffer !== undefined && !this.closed) this.win32.kernel32.PostQueuedCompletionStatus(this.handle, 0, 0, null)
@@ -154,19 +165,35 @@ export class CompletionPort {
     this.onClosed()
   }
 
+  /** Whether a pending operation keeps the process alive (its socket is ref'd; a closing port always does). */
+  private holdsProcess(): boolean {
+    if (this.closing) return true
+    for (const operation of this.pending.values()) if (operation.owner?.referenced !== false) return true
+    return false
+  }
+
+  /** The wait in flight is bounded (only unref'd sockets wait): its end re-arms from an unref'd timer. */
+  private bounded = false
+
   private arm(): void {
     if (this.buffer !== undefined || this.dispatching || this.closed || this.pending.size === 0) return
     const buffer = takePollBuffer()
     this.buffer = buffer
+    this.bounded = !this.holdsProcess()
     this.win32.kernel32.GetQueuedCompletionStatusEx.async(
       this.handle,
       buffer.pointer,
       BATCH,
       buffer.pointer + BigInt(BATCH * OVERLAPPED_ENTRY_SIZE),
-      INFINITE,
+      this.bounded ? UNREFERENCED_WAIT_MS : INFINITE,
       0,
       this.onPolled
     )
+  }
+
+  /** A socket's ref changed: a blocked wait is woken so that the next one is as long as the sockets allow. */
+  referenceChanged(): void {
+    if (this.buffer !== undefined && !this.bounded) this.wake()
   }
 
   private readonly onPolled = (error: unknown, ok: number): void => {
@@ -188,12 +215,13 @@ export class CompletionPort {
       })
     }
     pollBuffers.push(buffer)
+    const bounded = this.bounded
     if (count > 0) {
       this.failures = 0
       this.polls++
       this.entries += count
       if (count > this.maxBatch) this.maxBatch = count
-    } else {
+    } else if (!bounded) {
       this.failures++
     }
     this.dispatching = true
@@ -204,6 +232,8 @@ export class CompletionPort {
     }
     if (this.closing && this.pending.size === 0) this.finish()
     else if (count === 0 && this.failures > 3) setTimeout(() => this.arm(), 10)
+    // A bounded wait that ran out: the next one from an unref'd timer, so that the loop may end in between.
+    else if (count === 0 && bounded) setTimeout(() => this.arm(), 0).unref()
     else this.arm()
   }
 

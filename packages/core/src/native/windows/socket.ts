@@ -13,6 +13,8 @@ export class WindowsSocket implements NativeSocket {
   lastConnect = 0
   /** the peer, read when a DisconnectEx starts: peerAddress answers with it afterwards if getpeername cannot */
   lastPeer: SocketAddress | undefined = undefined
+  /** false after `setRef(false)`: its pending operations do not keep the process alive (the poller's wait is bounded) */
+  referenced = true
   constructor(
     readonly family: Family,
     readonly handle: number

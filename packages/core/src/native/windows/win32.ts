@@ -268,7 +268,7 @@ export const AF_INET6 = 23
 export const SOCK_STREAM = 1
 export const IPPROTO_TCP = 6
 export const WSA_FLAG_OVERLAPPED = 0x01
-/** Windows 7 SP1+: the socket's handle is not inherited by child processes (POSIX's SOCK_CLOEXEC) */
+/** The handle is not inherited by child processes (Windows 7 SP1 and later; Go's sysSocket sets it too). */
 export const WSA_FLAG_NO_HANDLE_INHERIT = 0x80
 export const INVALID_SOCKET = -1
 export const SOCKET_ERROR = -1
@@ -281,6 +281,11 @@ export const SO_RCVBUF = 0x1002
 export const SO_CONNECT_TIME = 0x700c
 export const SO_UPDATE_CONNECT_CONTEXT = 0x7010
 export const SO_UPDATE_ACCEPT_CONTEXT = 0x700b
+/**
+ * Ephemeral port chosen at connect for a socket bound explicitly to port 0 (ConnectEx needs a bound socket):
+ * Windows' counterpart of Linux's IP_BIND_ADDRESS_NO_PORT (Windows 10 1703 / Server 2016 and later).
+ */
+export const SO_REUSE_UNICASTPORT = 0x3007
 /** AcceptEx's room for each address: the largest sockaddr (sockaddr_in6, 28) + 16, as documented. */
 export const ACCEPT_ADDRESS_LENGTH = 28 + 16
 export const TCP_NODELAY = 0x0001
@@ -292,6 +297,8 @@ export const SIO_TCP_INITIAL_RTO = 0x98000011
 export const TCP_INITIAL_RTO_NO_RETRANSMISSIONS = 0xffff
 export const TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS = 0xfe
 export const WSA_IO_PENDING = 997
+/** WSAGetOverlappedResult: the operation has not completed (cannot be after its packet was dequeued). */
+export const WSA_IO_INCOMPLETE = 996
 export const WSAEWOULDBLOCK = 10035
 /** `_IOW('f', 126, u_long)`: non-blocking mode on (argument 1) or off (0). */
 export const FIONBIO = 0x8004667e

@@ -17,13 +17,16 @@
  * - Wine writes ConnectEx's `lpdwBytesSent` when the operation completes, after ConnectEx returned pending
  *   (Windows only when it returns TRUE): it points into the operation's block, which lives until the packet
  *   is dequeued (`overlapped.ts`).
- * - `process.exit` while the poller's GetQueuedCompletionStatusEx(INFINITE) waits on a threadpool thread (a
- *   server's pending accept keeps one in flight): under Wine the process never exited; the port posts a
- *   wake-up packet on "exit" (`port.ts`, harmless on Windows). Tested in `test/windows/exit.test.ts`.
+ * - closesocket of a non-blocking socket with SO_LINGER on and a nonzero time: Wine closes, Windows fails
+ *   with WSAEWOULDBLOCK and keeps the handle; the driver's `closeSocket` handles both.
+ *
+ * Not a Wine workaround, though first seen under Wine: the wake-up packet the port posts on "exit" (`port.ts`);
+ * Node joins its threadpool at exit on Windows too. Where Wine and Windows differ, and which lane tests what:
+ * `docs/windows.md`.
  */
 import { makeIpv4, makeIpv6, type SocketAddress } from "../../address.js"
 import { type Done, ok, OPERATION_ABORTED, type NativeSocket, type Result, type SocketOption } from "../Driver.js"
-import type { WindowsInFlight } from "./overlapped.js"
+import { Chain, type WindowsInFlight } from "./overlapped.js"
 import * as Sockaddr from "./sockaddr.js"
 import { WindowsSocket } from "./socket.js"
 import type { Win32 } from "./win32.js"
@@ -138,20 +141,11 @@ export const connectThenSend = (
   done: Done
 ): WindowsInFlight => {
   const copy = data.slice() // the operation's own copy: the caller may reuse its buffer at once
-  let cancelled = false
-  let current: WindowsInFlight = connect(socket, destination, undefined, (connected) => {
+  const chain = new Chain("connect")
+  chain.current = connect(socket, destination, undefined, (connected) => {
     if (connected.status !== 0) return done(connected)
-    if (cancelled) return done({ status: OPERATION_ABORTED, bytes: 0 })
-    current = send(socket, copy, (sent) => done(sent.status !== 0 ? { status: sent.status, bytes: 0 } : sent))
+    if (chain.cancelled) return done({ status: OPERATION_ABORTED, bytes: 0 })
+    chain.current = send(socket, copy, (sent) => done(sent.status !== 0 ? { status: sent.status, bytes: 0 } : sent))
   })
-  return {
-    kind: "connect",
-    get overlapped() {
-      return current.overlapped
-    },
-    cancel: () => {
-      cancelled = true
-      current.cancel()
-    }
-  }
+  return chain
 }

@@ -3,11 +3,11 @@
  * the non-blocking socket, libuv's uv_try_write) and `tryReceive` (a non-overlapped recv), against real
  * ws2_32 and a loopback node:net peer. Windows only: run on Linux with `npm run test:windows` (Wine).
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as net from "node:net"
-import { type Completion, isPartialSend, type NativeSocket } from "../../packages/core/src/native/Driver.js"
-import type { WindowsDriver, WindowsInFlight } from "../../packages/core/src/native/windows/driver.js"
-import * as SocketAddress from "../../packages/effect-connectex/src/SocketAddress.js"
+import { type Completion, isPartialSend, type NativeSocket } from "../../src/native/Driver.js"
+import type { WindowsDriver, WindowsInFlight } from "../../src/native/windows/driver.js"
+import { makeIpv4, type SocketAddress } from "@effect-connectex/core"
 
 const isWindows = process.platform === "win32"
 
@@ -33,20 +33,20 @@ describe.skipIf(!isWindows)("Windows driver fast paths (win32 only: non-overlapp
   let wine: string | undefined
   /** a peer that echoes, and ends when it reads "bye" */
   let echo: net.Server
-  let echoAddress: SocketAddress.SocketAddress
+  let echoAddress: SocketAddress
   /** a peer that reads nothing until told (pauseOnConnect): the sender's buffers fill */
   let stalled: net.Server
-  let stalledAddress: SocketAddress.SocketAddress
+  let stalledAddress: SocketAddress
   const stalledPeers: Array<net.Socket> = []
   const peers = new Set<net.Socket>()
 
-  const listen = async (server: net.Server): Promise<SocketAddress.SocketAddress> => {
+  const listen = async (server: net.Server): Promise<SocketAddress> => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    return SocketAddress.ipv4("127.0.0.1", (server.address() as net.AddressInfo).port)
+    return makeIpv4("127.0.0.1", (server.address() as net.AddressInfo).port)
   }
 
   beforeAll(async () => {
-    const { makeWindowsDriver, windowsTestHooks } = await import("../../packages/core/src/native/windows/driver.js")
+    const { makeWindowsDriver, windowsTestHooks } = await import("../../src/native/windows/driver.js")
     driver = makeWindowsDriver()
     wine = windowsTestHooks(driver).wine
     expect(driver.startup()).toBe(0)
@@ -75,10 +75,10 @@ describe.skipIf(!isWindows)("Windows driver fast paths (win32 only: non-overlapp
     driver.cleanup()
   })
 
-  const connected = async (to: SocketAddress.SocketAddress): Promise<NativeSocket> => {
+  const connected = async (to: SocketAddress): Promise<NativeSocket> => {
     const opened = driver.open("ipv4")
     if (!opened.ok) throw new Error(`open failed: ${opened.code}`)
-    expect(driver.bind(opened.value, SocketAddress.ipv4("127.0.0.1", 0), true)).toBe(0)
+    expect(driver.bind(opened.value, makeIpv4("127.0.0.1", 0), true)).toBe(0)
     expect((await started((done) => driver.connect(opened.value, to, undefined, done))).status).toBe(0)
     return opened.value
   }

@@ -5,32 +5,16 @@
  * closesocket with accepts pending (995, everything freed), several AcceptEx posted at once. Windows only: run
  * on Linux with `npm run test:windows` (Wine).
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as net from "node:net"
-import type { Completion, NativeSocket } from "../../packages/core/src/native/Driver.js"
-import type { Entry, WindowsDriver, WindowsInFlight, WindowsTestHooks } from "../../packages/core/src/native/windows/driver.js"
-import * as SocketAddress from "../../packages/effect-connectex/src/SocketAddress.js"
+import type { NativeSocket } from "../../src/native/Driver.js"
+import type { Entry, WindowsDriver, WindowsTestHooks } from "../../src/native/windows/driver.js"
+import { sleep, started, within } from "./support/operations.js"
+import { makeIpv4 } from "@effect-connectex/core"
 
 const isWindows = process.platform === "win32"
 const OPERATION_ABORTED = 995
 const NOT_CONNECTED = 0xffffffff
-
-const started = (start: (done: (completion: Completion) => void) => WindowsInFlight) => {
-  let resolve: (completion: Completion) => void = () => {}
-  let calls = 0
-  const completion = new Promise<Completion>((r) => {
-    resolve = r
-  })
-  const operation = start((c) => {
-    if (++calls > 1) throw new Error("done called twice")
-    resolve(c)
-  })
-  return { operation, completion }
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-const within = <A>(promise: Promise<A>, ms: number): Promise<A | "timeout"> =>
-  Promise.race([promise, sleep(ms).then(() => "timeout" as const)])
 
 /** A node:net client: connects, optionally writes, and keeps the socket for the test to end. */
 const client = (port: number, data?: string) =>
@@ -47,7 +31,7 @@ describe.skipIf(!isWindows)("AcceptEx (win32 only: real ws2_32 + IOCP)", () => {
   let hooks: WindowsTestHooks
 
   beforeAll(async () => {
-    const { makeWindowsDriver, windowsTestHooks } = await import("../../packages/core/src/native/windows/driver.js")
+    const { makeWindowsDriver, windowsTestHooks } = await import("../../src/native/windows/driver.js")
     driver = makeWindowsDriver()
     hooks = windowsTestHooks(driver)
     expect(driver.startup()).toBe(0)
@@ -58,7 +42,7 @@ describe.skipIf(!isWindows)("AcceptEx (win32 only: real ws2_32 + IOCP)", () => {
   const listening = (): { readonly socket: NativeSocket; readonly port: number } => {
     const opened = driver.open("ipv4")
     if (!opened.ok) throw new Error(`open failed: ${opened.code}`)
-    expect(driver.bind(opened.value, SocketAddress.ipv4("127.0.0.1", 0), false)).toBe(0)
+    expect(driver.bind(opened.value, makeIpv4("127.0.0.1", 0), false)).toBe(0)
     expect(driver.listen(opened.value, 16)).toBe(0)
     const local = driver.localAddress(opened.value)
     if (!local.ok) throw new Error(`getsockname failed: ${local.code}`)
