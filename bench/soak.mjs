@@ -24,8 +24,8 @@
 //    allocations and descriptors back to baseline.
 // 5. serves: 500 rounds (short: 50) of Listener.serve with receive on one listener, each with a burst of 20
 //    node:net clients that send, stay silent, reset or close without sending, stopped at a random moment (0-14
-//    ms; every fifth round once a handler ran):
-//    afterwards nothing pending, no duplicate, sockets, allocations and descriptors back to baseline.
+//    ms; every fifth round once a handler ran): afterwards nothing pending, no duplicate, sockets, allocations
+//    and descriptors back to baseline.
 // 6. shutdown: 3,000 trials (short: 300), each on a fresh layer (a ManagedRuntime, or a layer built in a scope):
 //    a server (Listener.serve or serveChunks, with or without a limit and first bytes; or none) with node:net
 //    clients below, at, one over or many over its limit (silent, sending, resetting, half-closing, quiet), and
@@ -34,9 +34,9 @@
 //    fromSocket), against it or node:net peers (echo, a server that never reads, one that streams). At a random
 //    moment (microtasks, event-loop turns or 0-40 ms) one stop: every fiber interrupted, the trial's scope
 //    closed (the serve in it, or outside it so that the listener closes under it), or the layer closed. Each
-//    stop must return within 2 s (Wine: 5 s) with every fiber over (the distribution is printed), nothing pending after
-//    it, and once the rest is closed every socket, allocation and descriptor back at baseline. The states the
-//    stops found are counted (accepting, waiting for a slot, handlers receiving / sending, idle clients,
+//    stop must return within 2 s (Wine: 5 s) with every fiber over (the distribution is printed), nothing
+//    pending after it, and once the rest is closed every socket, allocation and descriptor back at baseline.
+//    The states the stops found are counted (accepting, waiting for a slot, handlers receiving / sending, idle clients,
 //    dialing, a Duplex mid-write, a run mid-read); each must have been found.
 // 7. idle: 10,000 node:net clients (short: 500) in a child process, connected and silent, served by
 //    Listener.serve (the handler waiting on Socket.receive) and then by serveChunks; the server's scope closes
@@ -44,7 +44,8 @@
 //    back at baseline. Skipped (the reason in the JSON) when the descriptor limit is below what it needs.
 //
 // The soft descriptor limit is raised to the hard one first (measure.mjs's raiseFileLimit re-runs this script
-// under `ulimit -n`). Descriptors are counted from /proc/self/fd (null where there is none: Windows).
+// under `ulimit -n`). Descriptors are counted from /proc/self/fd on Linux (null elsewhere: under Wine that
+// directory lists Wine's own descriptors).
 //
 // Prints its figures, and as the LAST line one JSON object with them. Exits 1 if any check fails.
 // Only 127.0.0.1 is ever connected to.
