@@ -9,13 +9,11 @@
 import { createHash, randomBytes } from "node:crypto"
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import * as Path from "node:path"
 import type { Duplex } from "node:stream"
 import * as tls from "node:tls"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
 import { Redis } from "ioredis"
 import mysql from "mysql2/promise"
 import pg from "pg"
@@ -384,7 +382,6 @@ describe("undici 7 against node:http (connect)", () => {
     }
   })
 
-  // Slow to start under Wine (vite-node: about 40 s there; the time that counts is the child's own).
   each("a child process with one idle keep-alive connection exits by itself", ["unref"], async (transport) => {
     const child = await idleKeepAliveChild(transport, `${origin()}/idle`)
     expect(child.answer).toEqual({ statusCode: 200, body: "answer to /idle", open: true })
@@ -396,37 +393,44 @@ describe("undici 7 against node:http (connect)", () => {
 })
 
 /**
- * Runs a child (vite-node, so that it imports test/support/transports.ts itself and takes the transport by
- * name) that GETs `url` once through an undici Agent over the transport, prints what it got, and leaves the
- * keep-alive connection idle; at its "exit" event it prints how long after the request that was. Gives both,
- * the exit code, and `held` when it was still running HOLD_LIMIT_MS after the request (it is killed then).
+ * Runs a child (plain node, the built packages) that GETs `url` once through an undici Agent over the
+ * transport (node:net: undici's own connector; the library: a `NodeStream.connector`'s `connect`), prints
+ * what it got, and leaves the keep-alive connection idle; at its "exit" event it prints how long after the
+ * request that was. Gives both, the exit code, and `held` when it was still running HOLD_LIMIT_MS after the
+ * request (it is killed then).
  */
 const idleKeepAliveChild = async (transport: Transport, url: string) => {
-  const require = createRequire(import.meta.url)
-  // vite-node comes with vitest (its dependency): resolved from vitest's own folder.
-  const viteNode = createRequire(require.resolve("vitest/package.json")).resolve("vite-node/vite-node.mjs")
-  const dir = mkdtempSync(Path.join(tmpdir(), "connectex-idle-"))
+  // In the repository, so that the script's bare imports resolve as a user's would (the built packages).
+  mkdirSync(Path.join(root, ".cache"), { recursive: true })
+  const dir = mkdtempSync(Path.join(root, ".cache", "idle-"))
   let child: ChildProcess | undefined
   try {
     const script = Path.join(dir, "idle.mjs")
     // Imports by file URL (an absolute path is not one on Windows); writeSync: what is printed at "exit" must not
     // wait for an asynchronous pipe.
+    const connect = transport.name === "node:net"
+      ? [`const connect = undefined`]
+      : [
+        `const { ManagedRuntime, Scope } = await import("effect")`,
+        `const { ConnectEx, NodeStream } = await import("effect-connectex")`,
+        `const runtime = ManagedRuntime.make(ConnectEx.layer)`,
+        `const scope = await runtime.runPromise(Scope.make())`,
+        `const { connect } = await runtime.runPromise(Scope.extend(NodeStream.connector(), scope))`
+      ]
     writeFileSync(script, [
       `import { writeSync } from "node:fs"`,
-      `import { Agent } from ${JSON.stringify(pathToFileURL(require.resolve("undici")).href)}`,
-      `import { makeTransports, undiciConnect } from ${JSON.stringify(pathToFileURL(Path.join(root, "test/support/transports.ts")).href)}`,
-      `const transport = makeTransports().find((t) => t.name === process.env.CLIENTS_TRANSPORT)`,
-      `const connect = undiciConnect(transport)`,
+      `import { Agent } from "undici"`,
+      ...connect,
       `let socket`,
-      `const agent = new Agent({ keepAliveTimeout: 60_000, connect: (options, callback) => connect(options, (error, s) => { socket = s; callback(error, s) }) })`,
+      `const agent = new Agent({ keepAliveTimeout: 60_000, connect: connect === undefined ? undefined : (options, callback) => connect(options, (error, s) => { socket = s; callback(error, s) }) })`,
       `const url = new URL(process.env.CLIENTS_URL)`,
       `const response = await agent.request({ origin: url.origin, path: url.pathname, method: "GET" })`,
       `const body = await response.body.text()`,
       `const idle = performance.now()`,
       `process.on("exit", () => writeSync(1, JSON.stringify({ exitAfterMs: performance.now() - idle }) + "\\n"))`,
-      `writeSync(1, JSON.stringify({ statusCode: response.statusCode, body, open: socket !== undefined && !socket.destroyed }) + "\\n")`
+      `writeSync(1, JSON.stringify({ statusCode: response.statusCode, body, open: connect === undefined || (socket !== undefined && !socket.destroyed) }) + "\\n")`
     ].join("\n"))
-    child = spawn(process.execPath, [viteNode, "--config", Path.join(root, "vitest.config.ts"), script], {
+    child = spawn(process.execPath, [script], {
       cwd: root,
       env: { ...process.env, CLIENTS_TRANSPORT: transport.name, CLIENTS_URL: url },
       stdio: ["ignore", "pipe", "pipe"]

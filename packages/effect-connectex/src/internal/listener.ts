@@ -223,11 +223,16 @@ export const serveChunks = <E, R>(
           if (data.byteLength === 0 || served.handle(data, served.start)) served.start()
         }
       })
+      // Stopped when every connection is closed and nothing of theirs is left in flight: their reads'
+      // cancelled receives have completed (on Windows those completions come later, through the port).
       yield* Effect.addFinalizer(() =>
         Effect.async<void>((resume) =>
           serving.stop(() => {
-            for (const served of [...open]) served.closeNow()
-            resume(Effect.void)
+            const closing = [...open]
+            let left = closing.length + 1
+            const one = () => void (--left === 0 && resume(Effect.void))
+            for (const served of closing) served.closeNow(one)
+            one()
           })
         )
       )
@@ -304,10 +309,16 @@ class ServedConnection<E, R> implements Connection {
     return Effect.sync(() => this.closeNow())
   }
 
-  closeNow(): void {
-    if (!this.serving.open.delete(this)) return
-    this.read?.stop()
-    if (this.handling !== undefined) this.serving.runFork(Fiber.interrupt(this.handling))
+  /** Closes the connection; `then` (if given) once its read has nothing left in flight and its handler ended. */
+  closeNow(then?: () => void): void {
+    if (!this.serving.open.delete(this)) return then?.()
+    const handling = this.handling
+    let left = 2
+    const one = () => void (--left === 0 && then?.())
+    if (this.read === undefined) one()
+    else this.read.stop(one)
+    if (handling === undefined) one()
+    else this.serving.runFork(Fiber.interrupt(handling)).addObserver(one)
     this.done()
   }
 }
