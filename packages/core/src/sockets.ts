@@ -53,26 +53,13 @@ export const checked = (u: unknown, operation: Operation, check: (socket: Socket
   return refusal === undefined ? socket : refused(refusal, operation)
 }
 
-/** Who waits for a socket's close with nothing in flight on it (serve's accept loop, its listener's). */
-const closeWatchers = new WeakMap<Socket, Set<() => void>>()
-
 /**
- * Runs `then` once `close` closes the socket (after its pending operations were aborted), for a waiter that
- * may have no operation in flight to fail; gives the unwatch. Not run when the layer shuts the port down.
+ * Runs `then` once the socket is closed (by `close`, or by its layer's shutdown), after its pending operations
+ * were aborted, for a waiter that may have no operation in flight to fail; gives the unwatch.
  */
-export const onClose = (socket: Socket, then: () => void): () => void => {
-  let watchers = closeWatchers.get(socket)
-  if (watchers === undefined) closeWatchers.set(socket, watchers = new Set())
-  watchers.add(then)
-  return () => void watchers.delete(then)
-}
+export const onClose = (socket: Socket, then: () => void): () => void => socket.port.onClose(socket.native, then)
 
 /** Closes the socket: pending operations complete with WSA_OPERATION_ABORTED, then the handle goes. Idempotent. */
 export const close = (socket: Socket): void => {
-  if (!SocketState.close(socket)) return
-  socket.port.close(socket.native)
-  const watchers = closeWatchers.get(socket)
-  if (watchers === undefined) return
-  closeWatchers.delete(socket)
-  for (const then of watchers) then()
+  if (SocketState.close(socket)) socket.port.close(socket.native)
 }
