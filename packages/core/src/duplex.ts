@@ -22,7 +22,7 @@ import { type NodeError, nodeError } from "./nodeErrors.js"
 import { isNow, isThrown, type Started } from "./port.js"
 import { localAddress, peerAddress, setOption } from "./calls.js"
 import { checkPush, isDefectOf, pushRead, type PushRead } from "./reader.js"
-import { close, isSocket, type Socket, usable } from "./sockets.js"
+import { close, isSocket, onClose, type Socket, usable } from "./sockets.js"
 
 /** What a connect asks the front-end's dialer for. */
 export interface DialRequest {
@@ -103,6 +103,7 @@ export class SocketDuplex extends Duplex {
   /** the connection (a value that is no socket of ours fails every call with WSAENOTSOCK) */
   #socket: unknown
   #release: (() => void) | undefined
+  #unwatchClose: (() => void) | undefined = undefined
   #cancelDial: (() => void) | undefined
   #reading: PushRead | undefined = undefined
   #resumeReading: (() => void) | undefined = undefined
@@ -247,6 +248,12 @@ export class SocketDuplex extends Duplex {
     if (this.#keepAlive !== undefined) this.setKeepAlive(this.#keepAlive)
     this.#hold = setInterval(() => {}, 0x7fffffff)
     this.#setReferenced(this.#referenced)
+    // The socket closed under the Duplex (its scope, or the layer) while nothing was in flight on it (reading
+    // paused at the high-water mark with a driver that reads by operations): told here, it errors as a read
+    // in flight would (ECANCELED, WSA_OPERATION_ABORTED as the cause).
+    if (isSocket(socket)) {
+      this.#unwatchClose = onClose(socket, () => this.destroy(this.#failed(statusFailure(wsa.WSA_OPERATION_ABORTED, "receive"), "read")))
+    }
   }
 
   // --- reading -----------------------------------------------------------------------------------------
@@ -333,6 +340,8 @@ export class SocketDuplex extends Duplex {
     this.connecting = false
     this.#reading?.stop()
     this.#reading = undefined
+    this.#unwatchClose?.()
+    this.#unwatchClose = undefined
     const release = this.#release
     this.#release = undefined
     release?.()
