@@ -408,8 +408,17 @@ const idleKeepAliveChild = async (transport: Transport, url: string) => {
     const script = Path.join(dir, "idle.mjs")
     // Imports by file URL (an absolute path is not one on Windows); writeSync: what is printed at "exit" must not
     // wait for an asynchronous pipe.
+    // node:net: a plain net.connect (as test/support/transports.ts's node:net transport dials; undici's own
+    // connector asks for autoSelectFamily, which Windows node under Wine answers with "connect UNKNOWN").
     const connect = transport.name === "node:net"
-      ? [`const connect = undefined`]
+      ? [
+        `import * as net from "node:net"`,
+        `const connect = (options, callback) => {`,
+        `  const socket = net.connect({ host: options.hostname, port: Number(options.port) })`,
+        `  socket.once("error", (error) => callback(error, null))`,
+        `  socket.once("connect", () => callback(null, socket))`,
+        `}`
+      ]
       : [
         `const { ManagedRuntime, Scope } = await import("effect")`,
         `const { ConnectEx, NodeStream } = await import("effect-connectex")`,
@@ -422,13 +431,13 @@ const idleKeepAliveChild = async (transport: Transport, url: string) => {
       `import { Agent } from "undici"`,
       ...connect,
       `let socket`,
-      `const agent = new Agent({ keepAliveTimeout: 60_000, connect: connect === undefined ? undefined : (options, callback) => connect(options, (error, s) => { socket = s; callback(error, s) }) })`,
+      `const agent = new Agent({ keepAliveTimeout: 60_000, connect: (options, callback) => connect(options, (error, s) => { socket = s; callback(error, s) }) })`,
       `const url = new URL(process.env.CLIENTS_URL)`,
       `const response = await agent.request({ origin: url.origin, path: url.pathname, method: "GET" })`,
       `const body = await response.body.text()`,
       `const idle = performance.now()`,
       `process.on("exit", () => writeSync(1, JSON.stringify({ exitAfterMs: performance.now() - idle }) + "\\n"))`,
-      `writeSync(1, JSON.stringify({ statusCode: response.statusCode, body, open: connect === undefined || (socket !== undefined && !socket.destroyed) }) + "\\n")`
+      `writeSync(1, JSON.stringify({ statusCode: response.statusCode, body, open: socket !== undefined && !socket.destroyed }) + "\\n")`
     ].join("\n"))
     child = spawn(process.execPath, [script], {
       cwd: root,
