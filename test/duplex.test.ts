@@ -10,7 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as ConnectEx from "../packages/effect-connectex/src/ConnectEx.js"
 import type * as WsaError from "../packages/effect-connectex/src/errors/WsaError.js"
 import * as Iocp from "../packages/effect-connectex/src/Iocp.js"
+import * as Listener from "../packages/effect-connectex/src/Listener.js"
 import * as NodeStream from "../packages/effect-connectex/src/NodeStream.js"
+import * as Simulated from "../packages/effect-connectex/src/Simulated.js"
+import * as Socket from "../packages/effect-connectex/src/Socket.js"
 import * as SocketAddress from "../packages/effect-connectex/src/SocketAddress.js"
 import { spawn } from "node:child_process"
 import { buildDist, root } from "./support/node.js"
@@ -255,6 +258,68 @@ describe("the Duplex as node:net's Socket", () => {
       expect((await runtime.runPromise(Iocp.stats)).pending).toBe(0)
     } finally {
       await server.close()
+    }
+  })
+
+  // Found by the shutdown soak: a Duplex with no read and no write in flight was never told that the layer's
+  // close had closed its socket, so it never closed (and its hold on the event loop kept the process alive).
+  // A net.Socket reads from the moment it connects; so does the Duplex, and the layer's close reaches it.
+  it("closing the layer closes every Duplex, one nobody reads or writes included (as a net.Socket, it reads from its connect)", async () => {
+    const server = await serve((c) => c.pause())
+    try {
+      for (const made of ["createConnection", "toDuplex"] as const) {
+        for (const wrote of [false, true]) {
+          const own = ManagedRuntime.make(ConnectEx.layer)
+          const ownScope = await own.runPromise(Scope.make())
+          const duplex = made === "createConnection"
+            ? (await own.runPromise(Scope.extend(NodeStream.connector(), ownScope))).createConnection(server.port, "127.0.0.1")
+            : await own.runPromise(Scope.extend(
+              Effect.flatMap(ConnectEx.dial(SocketAddress.ipv4("127.0.0.1", server.port)), ({ socket }) => NodeStream.toDuplex(socket)),
+              ownScope
+            ))
+          duplex.on("error", () => {})
+          if (duplex.connecting) await new Promise((resolve) => duplex.once("connect", resolve))
+          if (wrote) await new Promise((resolve) => duplex.write("a write that completed", resolve))
+          const closed = new Promise((resolve) => duplex.once("close", () => resolve("closed")))
+          await own.dispose()
+          const outcome = await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve("still open"), 1_000))])
+          duplex.destroy()
+          await Effect.runPromise(Scope.close(ownScope, Exit.void))
+          expect({ made, wrote, outcome }).toEqual({ made, wrote, outcome: "closed" })
+        }
+      }
+    } finally {
+      await server.close()
+    }
+  })
+
+  // Found by the shutdown soak under Wine: with a driver that reads by operations (Windows', the simulated
+  // network's), a Duplex whose reading paused at its high-water mark has nothing in flight, so the layer's
+  // close of its socket never reached it. The Duplex watches its socket's close.
+  it("closing the layer closes a Duplex paused at its high-water mark (nothing in flight; simulated network and platform driver): ECANCELED", async () => {
+    for (const layer of [ConnectEx.layerSimulated(Simulated.network({})), ConnectEx.layer]) {
+      const own = ManagedRuntime.make(layer)
+      const ownScope = await own.runPromise(Scope.make())
+      const listener = await own.runPromise(Scope.extend(Listener.listen(SocketAddress.ipv4("127.0.0.1", 0)), ownScope))
+      const address = await own.runPromise(Listener.address(listener))
+      // a server that sends 1 MiB, then waits for the client's end
+      await own.runPromise(Effect.forkIn(
+        Listener.serve(listener, ({ socket }) => Effect.ignore(Effect.zipRight(Socket.send(socket, new Uint8Array(1 << 20)), Socket.receive(socket, 16)))),
+        ownScope
+      ))
+      const duplex = await own.runPromise(Scope.extend(
+        Effect.flatMap(ConnectEx.dial(address), ({ socket }) => NodeStream.toDuplex(socket)),
+        ownScope
+      ))
+      const errors: Array<string | undefined> = []
+      duplex.on("error", (error: NodeJS.ErrnoException) => errors.push(error.code))
+      for (let i = 0; i < 200 && duplex.readableLength < duplex.readableHighWaterMark; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+      expect(duplex.readableLength).toBeGreaterThanOrEqual(duplex.readableHighWaterMark)
+      const closed = new Promise((resolve) => duplex.once("close", () => resolve("closed")))
+      await own.dispose()
+      const outcome = await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve("still open"), 1_000))])
+      duplex.destroy()
+      expect({ outcome, errors }).toEqual({ outcome: "closed", errors: ["ECANCELED"] })
     }
   })
 

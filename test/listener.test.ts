@@ -313,6 +313,47 @@ describe.each(backends)("listener: $name", (backend) => {
     }
   }
 
+  // Found by the shutdown soak: closing the listener under a serve (its scope closed, the serve forked
+  // elsewhere) ended an unbounded serve at once (its pending accept failed), but a bounded one whose every slot
+  // was taken had no accept pending and never learned of it: it kept serving until a slot freed, for ever with
+  // idle clients. Both forms, at, one over and many over the limit: the serve fails WSA_OPERATION_ABORTED.
+  for (const form of ["serve", "serveChunks"] as const) {
+    for (const clients of [1, 2, 5]) {
+      test(`${form} with concurrency 1 and ${clients} idle clients: closing the listener under it ends it (WSA_OPERATION_ABORTED), as without a limit`, () =>
+        Effect.gen(function*() {
+          const baseline = yield* Iocp.stats
+          const scope = yield* Scope.make()
+          const listener = yield* Scope.extend(Listener.listen(loopback("ipv4")), scope)
+          const address = yield* Listener.address(listener)
+          let handled = 0
+          const server = yield* Effect.fork(form === "serve"
+            ? Listener.serve(listener, ({ socket }) =>
+              Effect.gen(function*() {
+                handled++
+                while ((yield* Socket.receive(socket, 16)).length > 0) yield* Effect.void
+              }), { concurrency: 1 })
+            : Listener.serveChunks<never, never>(listener, () => {}, { concurrency: 1 }))
+          const staying = yield* Scope.make()
+          yield* Scope.extend(Effect.forEach(Array.from({ length: clients }), () => ConnectEx.dial(address)), staying)
+          if (form === "serve") yield* untilReal(() => handled === 1, "the handler within the limit to start")
+          else yield* untilPending(1)
+          yield* Scope.close(scope, Exit.void)
+          const exit = yield* Effect.raceFirst(
+            Fiber.await(server),
+            Effect.zipRight(
+              Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())),
+              Effect.dieMessage(`${form} did not end within 2 s of its listener's close`)
+            )
+          )
+          expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : exit).toBe("WSA_OPERATION_ABORTED")
+          yield* Scope.close(staying, Exit.void)
+          const after = yield* Iocp.stats
+          expect(after.pending).toBe(0)
+          expect(after.sockets).toBe(baseline.sockets)
+        }))
+    }
+  }
+
   test("serveChunks: an echo server chunk by chunk; the client's end closes its connection; stopping closes the rest", () =>
     Effect.gen(function*() {
       const baseline = yield* Iocp.stats

@@ -22,7 +22,7 @@ import { type NodeError, nodeError } from "./nodeErrors.js"
 import { isNow, isThrown, type Started } from "./port.js"
 import { localAddress, peerAddress, setOption } from "./calls.js"
 import { checkPush, isDefectOf, pushRead, type PushRead } from "./reader.js"
-import { close, isSocket, type Socket, usable } from "./sockets.js"
+import { close, isSocket, onClose, type Socket, usable } from "./sockets.js"
 
 /** What a connect asks the front-end's dialer for. */
 export interface DialRequest {
@@ -103,6 +103,7 @@ export class SocketDuplex extends Duplex {
   /** the connection (a value that is no socket of ours fails every call with WSAENOTSOCK) */
   #socket: unknown
   #release: (() => void) | undefined
+  #unwatchClose: (() => void) | undefined = undefined
   #cancelDial: (() => void) | undefined
   #reading: PushRead | undefined = undefined
   #resumeReading: (() => void) | undefined = undefined
@@ -142,7 +143,10 @@ export class SocketDuplex extends Duplex {
     })
     this.#hooks = hooks
     this.#readSize = options?.readSize ?? DEFAULT_READ_SIZE
-    if (connected !== undefined) this.#adopt(connected.socket, connected.release)
+    if (connected !== undefined) {
+      this.#adopt(connected.socket, connected.release)
+      this.#startReading()
+    }
   }
 
   // --- what clients read of a net.Socket --------------------------------------------------------------
@@ -213,6 +217,7 @@ export class SocketDuplex extends Duplex {
         this.emit("ready")
         for (const waiting of this.#waitingForConnect.splice(0)) waiting()
         if (this.#wantsRead) this._read()
+        else this.#startReading()
         return
       }
       this.connecting = false
@@ -243,9 +248,24 @@ export class SocketDuplex extends Duplex {
     if (this.#keepAlive !== undefined) this.setKeepAlive(this.#keepAlive)
     this.#hold = setInterval(() => {}, 0x7fffffff)
     this.#setReferenced(this.#referenced)
+    // The socket closed under the Duplex (its scope, or the layer) while nothing was in flight on it (reading
+    // paused at the high-water mark with a driver that reads by operations): told here, it errors as a read
+    // in flight would (ECANCELED, WSA_OPERATION_ABORTED as the cause).
+    if (isSocket(socket)) {
+      this.#unwatchClose = onClose(socket, () => this.destroy(this.#failed(statusFailure(wsa.WSA_OPERATION_ABORTED, "receive"), "read")))
+    }
   }
 
   // --- reading -----------------------------------------------------------------------------------------
+
+  /**
+   * As a net.Socket (its constructor with a handle, its afterConnect): reading starts once connected, unless
+   * paused, whether or not anyone consumes yet (up to the high-water mark). So the peer's end, a reset, or the
+   * socket's close by its scope or the layer reaches the Duplex even while it has nothing else in flight.
+   */
+  #startReading(): void {
+    if (this.readable && !this.isPaused()) this.read(0)
+  }
 
   override _read(): void {
     if (this.#socket === undefined || this.connecting) return void (this.#wantsRead = true)
@@ -320,6 +340,8 @@ export class SocketDuplex extends Duplex {
     this.connecting = false
     this.#reading?.stop()
     this.#reading = undefined
+    this.#unwatchClose?.()
+    this.#unwatchClose = undefined
     const release = this.#release
     this.#release = undefined
     release?.()

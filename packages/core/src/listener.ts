@@ -15,7 +15,7 @@ import { checkAcceptReceive } from "./options.js"
 import { isNow, isThrown, type Pending, type Port, type Started } from "./port.js"
 import { type PushRead, pushRead } from "./reader.js"
 import * as SocketState from "./socket.js"
-import { close, isSocket, refused, Socket, usable } from "./sockets.js"
+import { close, isSocket, onClose, refused, Socket, usable } from "./sockets.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-connectex/Listener")
 export type TypeId = typeof TypeId
@@ -235,8 +235,12 @@ export const serve = (checked: Exclude<ReturnType<typeof checkServe>, Failure>, 
   const fail = (outcome: Failure | { readonly defect: unknown }): void => {
     if (over || stopped) return
     over = true
+    unwatch()
     hooks.failed(outcome)
   }
+  // The listener's close fails its accepts in flight, and so the serve; while every lane waits for a slot there
+  // is none, so the close itself tells the serve (else a bounded serve with busy slots would go on for ever).
+  const unwatch = onClose(listening, () => fail(statusFailure(wsa.WSA_OPERATION_ABORTED, "accept")))
 
   const freeSlot = (): void => {
     free++
@@ -331,6 +335,7 @@ export const serve = (checked: Exclude<ReturnType<typeof checkServe>, Failure>, 
       whenStopped.push(then)
       if (!stopped) {
         stopped = true
+        unwatch()
         for (const cancel of pauses) cancel()
         pauses.clear()
         waitingForSlot.length = 0

@@ -55,6 +55,12 @@ export interface Port {
   readonly track: (socket: NativeSocket) => void
   /** Closes a socket (its pending operations complete with 995 first). Idempotent. */
   readonly close: (socket: NativeSocket) => void
+  /**
+   * Runs `then` once the socket is closed, by `close` or by `shutdown` (after its pending operations were
+   * aborted), for a waiter with no operation in flight to learn it; gives the unwatch. Nothing for a socket
+   * the port does not hold (already closed).
+   */
+  readonly onClose: (socket: NativeSocket, then: () => void) => () => void
   /** False once the port was shut down: later use is WSANOTINITIALISED. */
   readonly isOpen: () => boolean
   /**
@@ -82,10 +88,25 @@ export const makePort = (driver: Driver, hooks: Hooks = {}): Port => {
     return now === undefined ? submitted : { now }
   }
 
+  /** who waits for a socket's close with nothing in flight on it (a serve's listener, a paused Duplex) */
+  const closeWatchers = new WeakMap<NativeSocket, Set<() => void>>()
+
   const close = (socket: NativeSocket): void => {
     if (!sockets.delete(socket)) return
     hooks.onSocketsChange?.(-1)
     driver.close(socket)
+    const watchers = closeWatchers.get(socket)
+    if (watchers === undefined) return
+    closeWatchers.delete(socket)
+    for (const then of watchers) then()
+  }
+
+  const onClose = (socket: NativeSocket, then: () => void): () => void => {
+    if (!sockets.has(socket)) return () => {}
+    let watchers = closeWatchers.get(socket)
+    if (watchers === undefined) closeWatchers.set(socket, watchers = new Set())
+    watchers.add(then)
+    return () => void watchers.delete(then)
   }
 
   return {
@@ -96,6 +117,7 @@ export const makePort = (driver: Driver, hooks: Hooks = {}): Port => {
       hooks.onSocketsChange?.(1)
     },
     close,
+    onClose,
     isOpen: () => open,
     streaming: (delta) => {
       streams += delta

@@ -53,6 +53,12 @@ export const checked = (u: unknown, operation: Operation, check: (socket: Socket
   return refusal === undefined ? socket : refused(refusal, operation)
 }
 
+/**
+ * Runs `then` once the socket is closed (by `close`, or by its layer's shutdown), after its pending operations
+ * were aborted, for a waiter that may have no operation in flight to fail; gives the unwatch.
+ */
+export const onClose = (socket: Socket, then: () => void): () => void => socket.port.onClose(socket.native, then)
+
 /** Closes the socket: pending operations complete with WSA_OPERATION_ABORTED, then the handle goes. Idempotent. */
 export const close = (socket: Socket): void => {
   if (SocketState.close(socket)) socket.port.close(socket.native)

@@ -255,6 +255,8 @@ export const makeWindowsDriver = (options: WindowsDriverOptions = {}): WindowsDr
     if (socket.closed) return
     socket.closed = true
     liveSockets--
+    // pending operations complete through the port with 995; their blocks are freed when dequeued
+    Wine.cancelBeforeClose(win32, socket)
     if (ws2.closesocket(socket.handle) !== SOCKET_ERROR || lastError() !== WSAEWOULDBLOCK) return
     win32.kernel32.CancelIoEx(socket.handle, null)
     if (setLinger(socket, false, 0) === 0 && ws2.closesocket(socket.handle) !== SOCKET_ERROR) return

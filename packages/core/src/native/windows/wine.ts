@@ -51,6 +51,20 @@ export const resetAfterFailedConnect = (win32: Win32, socket: WindowsSocket): vo
 }
 
 /**
+ * Wine only. Before closesocket.
+ * Windows: closesocket completes every overlapped operation still pending on the socket (995 through the
+ * port).
+ * Wine 8: a WSASend still feeding a peer whose buffers are filling, closed at the wrong moment, now and then
+ * never completes: its packet never comes, and the port's shutdown, which waits for every pending operation,
+ * waits for ever (about one such close in a hundred; `test/windows/close.test.ts`). CancelIoEx(handle, NULL)
+ * first ends every operation pending on the handle while it is still valid; their packets come as on Windows.
+ */
+export const cancelBeforeClose = (win32: Win32, socket: WindowsSocket): void => {
+  if (win32.wine === undefined) return
+  win32.kernel32.CancelIoEx(socket.handle, null)
+}
+
+/**
  * Wine only. The status a successful DisconnectEx reports.
  * Windows: with TF_REUSE_SOCKET the socket may connect again: 0.
  * Wine: DisconnectEx is shutdown(SD_SEND) ("Reusing socket not supported yet"); the socket stays connected,
