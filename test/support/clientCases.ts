@@ -8,7 +8,7 @@
  *
  * Both front-ends run these cases: test/clients.test.ts (Effect 3, vitest 3) and
  * packages/effect4/test/clients.test.ts (Effect 4, vitest 5 under Node 22), each calling `clientCases` with its
- * own vitest functions and transports. So this module imports neither vitest nor effect (only vitest's types).
+ * own vitest functions and transports. So this module imports neither vitest nor effect.
  */
 import { createHash, randomBytes } from "node:crypto"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -21,7 +21,6 @@ import { Redis } from "ioredis"
 import mysql from "mysql2/promise"
 import pg from "pg"
 import { Agent, errors, RetryAgent } from "undici"
-import type { ExpectStatic } from "vitest"
 import {
   HOST,
   type Listening,
@@ -38,6 +37,27 @@ import {
 } from "./servers.js"
 import { asNetSocket, type Feature, lacking, redisConnector, type Transport, undiciConnect } from "./transports.js"
 
+/** The matchers the cases use, as vitest 3's and vitest 5's `expect(...)` both have them. */
+export interface Matchers {
+  toBe(expected: unknown): void
+  toEqual(expected: unknown): void
+  toMatchObject(expected: object): void
+  toMatch(expected: string | RegExp): void
+  toBeInstanceOf(expected: unknown): void
+  toBeGreaterThan(expected: number): void
+  toBeLessThan(expected: number): void
+}
+
+/**
+ * `expect` as the cases use it. (Either vitest's `ExpectStatic` is not assignable to the other's: their
+ * `extend` and printer types differ.)
+ */
+export interface Expect {
+  (actual: unknown, message?: string): Matchers & { readonly not: Matchers }
+  stringMatching(expected: string | RegExp): unknown
+  stringContaining(expected: string): unknown
+}
+
 /** The vitest functions the cases use: each test file passes its own (its vitest is the one running it). */
 export interface TestApi {
   readonly describe: ((name: string, body: () => void) => void) & {
@@ -48,7 +68,7 @@ export interface TestApi {
   }
   readonly beforeAll: (body: () => Promise<void>, timeout?: number) => void
   readonly afterAll: (body: () => Promise<void> | undefined) => void
-  readonly expect: ExpectStatic
+  readonly expect: Expect
 }
 
 /** What a test file runs the cases with. */
