@@ -105,7 +105,7 @@ const START_LIMIT_MS = 120_000
 
 /**
  * Runs a child (plain node: `process.execPath`, the built packages) that GETs `url` once through an undici
- * Agent over the transport (its `childConnect`: for node:net undici's own connector, for a library its
+ * Agent over the transport (its `childConnect`: for node:net a plain net.connect, for a library its
  * `NodeStream.connector`'s `connect`), prints what it got, and leaves the keep-alive connection idle; at its
  * "exit" event it prints how long after the request that was. Gives both, the exit code, and `held` when it was
  * still running HOLD_LIMIT_MS after the request (it is killed then). The script is written in
@@ -123,13 +123,13 @@ const idleKeepAliveChild = async (transport: Transport, url: string, root: strin
       `import { Agent } from "undici"`,
       ...transport.childConnect,
       `let socket`,
-      `const agent = new Agent({ keepAliveTimeout: 60_000, connect: connect === undefined ? undefined : (options, callback) => connect(options, (error, s) => { socket = s; callback(error, s) }) })`,
+      `const agent = new Agent({ keepAliveTimeout: 60_000, connect: (options, callback) => connect(options, (error, s) => { socket = s; callback(error, s) }) })`,
       `const url = new URL(process.env.CLIENTS_URL)`,
       `const response = await agent.request({ origin: url.origin, path: url.pathname, method: "GET" })`,
       `const body = await response.body.text()`,
       `const idle = performance.now()`,
       `process.on("exit", () => writeSync(1, JSON.stringify({ exitAfterMs: performance.now() - idle }) + "\\n"))`,
-      `writeSync(1, JSON.stringify({ statusCode: response.statusCode, body, open: connect === undefined || (socket !== undefined && !socket.destroyed) }) + "\\n")`
+      `writeSync(1, JSON.stringify({ statusCode: response.statusCode, body, open: socket !== undefined && !socket.destroyed }) + "\\n")`
     ].join("\n"))
     child = spawn(process.execPath, [script], {
       cwd: root,

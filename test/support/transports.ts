@@ -38,8 +38,7 @@ export interface Transport {
   readonly undiciConnect?: buildConnector.connector
   /**
    * Lines of an ES module, run by plain node in a folder of the repository (its bare imports resolve as a
-   * user's would, to the built packages), that bind `connect`: undici's `connect` option over this transport,
-   * or `undefined` for undici's own connector (node:net).
+   * user's would, to the built packages), that bind `connect`: undici's `connect` option over this transport.
    */
   readonly childConnect: ReadonlyArray<string>
   /** What it cannot do yet, with why: the cases needing it are todo for this transport. */
@@ -66,7 +65,16 @@ export const nodeNet: Transport = {
       })
     }),
   socket: () => new net.Socket(),
-  childConnect: ["const connect = undefined"],
+  // As `dial`: a plain net.connect. (undici's own connector asks for autoSelectFamily, which Windows node under
+  // Wine answers with "connect UNKNOWN".)
+  childConnect: [
+    `import * as net from "node:net"`,
+    `const connect = (options, callback) => {`,
+    `  const socket = net.connect({ host: options.hostname, port: Number(options.port) })`,
+    `  socket.once("error", (error) => callback(error, null))`,
+    `  socket.once("connect", () => callback(null, socket))`,
+    `}`
+  ],
   missing: {},
   dispose: async () => {}
 }

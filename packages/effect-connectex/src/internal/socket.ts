@@ -26,30 +26,9 @@ export const failureOnto = <N extends WsaError.WsaName>(tags: ReadonlyArray<N>):
   return (failure) => narrow(failure.code, { operation: failure.operation, address: failure.address, detail: failure.detail })
 }
 
-/** A kernel status as one of a function's errors. */
-export const statusOnto = <N extends WsaError.WsaName>(tags: ReadonlyArray<N>) => {
-  const narrow = WsaError.narrowing(tags)
-  return (status: number, operation: Operation, address?: Core.SocketAddress): WsaError.ErrorOf<N> | WsaError.Unknown =>
-    narrow(status, { operation, address })
-}
-
 /** The error of any failure (its full union). */
 export const errorOf = (failure: Core.Failure): WsaError.WsaError =>
   WsaError.fromCode(failure.code, { operation: failure.operation, address: failure.address, detail: failure.detail })
-
-/** The state machine's refusal as the error a user sees. */
-export const refused = <N extends WsaError.WsaName>(refusal: Core.SocketState.Refusal<N>, operation: Operation, address?: Core.SocketAddress) =>
-  WsaError.fromName(refusal.refused, { operation, address, detail: refusal.detail })
-
-/** What the checks every call makes first can fail with. */
-export type NotUsable = WsaError.WSAENOTSOCK | WsaError.WSANOTINITIALISED
-
-/** The checks every call makes first, as an Effect: a socket of ours, a live port, not closed. */
-export const usable = (u: unknown, operation: Operation): Effect.Effect<SocketImpl, NotUsable> =>
-  Effect.suspend(() => {
-    const result = Core.Sockets.usable(u, operation)
-    return Core.isFailure(result) ? Effect.fail(errorOf(result) as NotUsable) : Effect.succeed(result)
-  })
 
 /** Closes the socket: pending operations complete with WSA_OPERATION_ABORTED, then the handle goes. */
 export const close: (socket: SocketImpl) => void = Core.Sockets.close
