@@ -1,15 +1,16 @@
 /**
- * The ways test/clients.test.ts gets a TCP connection for a real client (pg, ioredis, undici, mysql2, node:tls):
- * node:net first, the reference (a case that fails there is the set-up's, not the library's), then this
- * library's node:stream Duplex. Every case runs over every transport in `makeTransports()`.
+ * The ways the real-client cases (test/support/clientCases.ts) get a TCP connection for a client (pg, ioredis,
+ * undici, mysql2, node:tls): node:net first, the reference (a case that fails there is the set-up's, not the
+ * library's), then a front-end's node:stream Duplex. Effect-free, so that both front-ends' suites use it: the
+ * Effect 3 suite (test/clients.test.ts, vitest 3) and the Effect 4 lane (packages/effect4/test/clients.test.ts,
+ * vitest 5 under Node 22) each make their library's transport and run the cases over `[nodeNet, theirs]`.
  *
- * Plugging a transport in: add a `Transport` to `makeTransports`. `dial` is all it must have; `socket` (an
- * unconnected net.Socket, for pg) and `undiciConnect` where it has them. What it cannot do yet goes in
- * `missing`: the cases that need it are listed as todo (with the reason) and not run. The child-process case
- * imports this module (under vite-node) and takes the transport by name, so a transport made here works there.
+ * Plugging a transport in: `dial` is all it must have; `socket` (an unconnected net.Socket, for pg) and
+ * `undiciConnect` where it has them; `childConnect`, how a child process (a script of its own, plain node) gets
+ * undici's `connect`. What it cannot do yet goes in `missing`: the cases that need it are listed as todo (with
+ * the reason) and not run.
  */
-import { Exit, type Layer, ManagedRuntime, Scope } from "effect"
-import { ConnectEx, NodeStream } from "effect-connectex"
+import type { Connectors } from "@effect-connectex/core"
 import { AbstractConnector, type RedisOptions } from "ioredis"
 import * as net from "node:net"
 import type { Duplex } from "node:stream"
@@ -35,6 +36,11 @@ export interface Transport {
   readonly socket?: () => Duplex
   /** undici's `connect` option; where absent, `undiciConnect(transport)` builds one on `dial`. */
   readonly undiciConnect?: buildConnector.connector
+  /**
+   * Lines of an ES module, run by plain node in a folder of the repository (its bare imports resolve as a
+   * user's would, to the built packages), that bind `connect`: undici's `connect` option over this transport.
+   */
+  readonly childConnect: ReadonlyArray<string>
   /** What it cannot do yet, with why: the cases needing it are todo for this transport. */
   readonly missing: Partial<Record<Feature, string>>
   /** Readies what `socket` needs synchronously (a connector made in a runtime); before the first case. */
@@ -46,7 +52,8 @@ export interface Transport {
 /** The clients' types want a net.Socket; what they use of one is what the cases check. */
 export const asNetSocket = (duplex: Duplex): net.Socket => duplex as net.Socket
 
-const nodeNet: Transport = {
+/** node:net itself: the reference every case runs over first. */
+export const nodeNet: Transport = {
   name: "node:net",
   dial: (port, host) =>
     new Promise((resolve, reject) => {
@@ -58,33 +65,42 @@ const nodeNet: Transport = {
       })
     }),
   socket: () => new net.Socket(),
+  // As `dial`: a plain net.connect. (undici's own connector asks for autoSelectFamily, which Windows node under
+  // Wine answers with "connect UNKNOWN".)
+  childConnect: [
+    `import * as net from "node:net"`,
+    `const connect = (options, callback) => {`,
+    `  const socket = net.connect({ host: options.hostname, port: Number(options.port) })`,
+    `  socket.once("error", (error) => callback(error, null))`,
+    `  socket.once("connect", () => callback(null, socket))`,
+    `}`
+  ],
   missing: {},
   dispose: async () => {}
 }
 
 /**
- * The library's Duplex: a `NodeStream.connector` (each connection dialed with `ConnectEx.dialName`), run by a
- * ManagedRuntime with ConnectEx.layer made at the first use; `dial` is `createConnection` resolved on
+ * A transport over a front-end's `NodeStream.connector` (either front-end's is the core's `Connectors.Connector`),
+ * made at the first use by `make`, which also says how to let it go: `dial` is `createConnection` resolved on
  * "connect", `socket` its unconnected socket (pg), `undiciConnect` its undici `connect`.
  */
-const libraryDuplex = (): Transport => {
-  let made: Promise<{ readonly runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof ConnectEx.layer>, Layer.Layer.Error<typeof ConnectEx.layer>>; readonly scope: Scope.CloseableScope; readonly connector: NodeStream.Connector }> | undefined
-  const connector = () =>
-    (made ??= (async () => {
-      const runtime = ManagedRuntime.make(ConnectEx.layer)
-      const scope = await runtime.runPromise(Scope.make())
-      const connector = await runtime.runPromise(Scope.extend(NodeStream.connector(), scope))
-      return { runtime, scope, connector }
-    })())
+export const connectorTransport = (options: {
+  readonly name: string
+  readonly make: () => Promise<{ readonly connector: Connectors.Connector; readonly release: () => Promise<void> }>
+  readonly childConnect: ReadonlyArray<string>
+  readonly missing?: Partial<Record<Feature, string>>
+}): Transport => {
+  let made: ReturnType<typeof options.make> | undefined
+  const connector = async () => (await (made ??= options.make())).connector
   // The connector exists before the first case (pg asks for `socket()` synchronously).
-  let ready: NodeStream.Connector | undefined
+  let ready: Connectors.Connector | undefined
   return {
-    name: "NodeStream connector",
+    name: options.name,
     prepare: async () => {
-      ready = (await connector()).connector
+      ready = await connector()
     },
     dial: async (port, host) => {
-      const duplex = (await connector()).connector.createConnection(port, host)
+      const duplex = (await connector()).createConnection(port, host)
       await new Promise<void>((resolve, reject) => {
         duplex.once("error", reject)
         duplex.once("connect", () => {
@@ -98,21 +114,16 @@ const libraryDuplex = (): Transport => {
       if (ready === undefined) throw new Error("the transport's connector is not made yet: await prepare() first")
       return ready.socket()
     },
-    undiciConnect: (options, callback) => {
-      void connector().then(({ connector }) => connector.connect(options, callback as Parameters<NodeStream.UndiciConnect>[1]))
+    undiciConnect: (connectOptions, callback) => {
+      void connector().then((c) => c.connect(connectOptions, callback))
     },
-    missing: {},
+    childConnect: options.childConnect,
+    missing: options.missing ?? {},
     dispose: async () => {
-      if (made === undefined) return
-      const { runtime, scope } = await made
-      await runtime.runPromise(Scope.close(scope, Exit.void))
-      await runtime.dispose()
+      if (made !== undefined) await (await made).release()
     }
   }
 }
-
-/** node:net first: the reference. A fresh list per test file (each holds its own runtime). */
-export const makeTransports = (): ReadonlyArray<Transport> => [nodeNet, libraryDuplex()]
 
 /** The features of `needs` the transport lacks, with why; empty when it can run the case. */
 export const lacking = (transport: Transport, needs: ReadonlyArray<Feature>): ReadonlyArray<string> =>
