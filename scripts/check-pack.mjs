@@ -79,6 +79,10 @@ const tryQuickStart = ({ checkTree, label, library, node, packages, quickStart }
 import * as net from "node:net"
 import { SocketAddress } from "${library}"
 import { hello } from "./quickstart.js"
+// internal modules are not the package's API: importing one is refused, as in Effect's own packages
+const internalPath: string = "${library}/internal/socket"
+const internal = await import(internalPath).then(() => "importable", (e: { code?: string }) => e.code)
+console.log(\`internal modules: \${internal}\`)
 const server = net.createServer((c) => c.pipe(c)).listen(0, "127.0.0.1", async () => {
   const { port } = server.address() as net.AddressInfo
   console.log(await Effect.runPromise(hello(SocketAddress.ipv4("127.0.0.1", port), new TextEncoder().encode("hello"))))
@@ -91,6 +95,7 @@ const server = net.createServer((c) => c.pipe(c)).listen(0, "127.0.0.1", async (
   const tsc = spawnSync(node, [Path.join(dir, "node_modules/typescript/bin/tsc"), "-p", dir], { encoding: "utf8" })
   if (tsc.status !== 0) return void problems.push(`${label} project: the quick start does not type-check:\n${tsc.stdout}${tsc.stderr}`)
   const run = spawnSync(node, [Path.join(dir, "dist/main.js")], { encoding: "utf8", timeout: 30_000 })
+  if (!run.stdout.includes("internal modules: ERR_PACKAGE_PATH_NOT_EXPORTED")) problems.push(`${label} project: ${library}/internal/* is importable:\n${run.stdout}${run.stderr}`)
   if (!run.stdout.includes("connected, sent 5 bytes")) problems.push(`${label} project: the quick start did not connect:\n${run.stdout}${run.stderr}`)
   else console.log(`${label} project: installed, type-checked and ran the quick start on ${spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim()} (${run.stdout.trim()})`)
 }

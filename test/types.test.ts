@@ -6,7 +6,8 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { type Cause, Effect, Schedule } from "effect"
 import type * as HappyEyeballs from "../packages/effect-connectex/src/HappyEyeballs.js"
-import { ConnectEx, type Resolver, Socket, SocketAddress, WsaError } from "../packages/effect-connectex/src/index.js"
+import { ConnectEx, Listener, type Resolver, Socket, SocketAddress, WsaError } from "../packages/effect-connectex/src/index.js"
+import type { ErrorTags } from "./support/errorTags.js"
 
 type ErrorOf<F extends (...args: Array<never>) => Effect.Effect<unknown, unknown, unknown>> = Effect.Effect.Error<ReturnType<F>>
 
@@ -95,6 +96,31 @@ describe("each function's error type is its own union", () => {
     )
     expectTypeOf<Effect.Effect.Success<typeof caught>>().toEqualTypeOf<string>()
     expectTypeOf<"WSAECONNREFUSED" | "TimeoutException">().not.toMatchTypeOf<Effect.Effect.Error<typeof caught>["_tag"]>()
+  })
+})
+
+describe("one table of error tags for both front-ends (test/support/errorTags.ts)", () => {
+  it("every public function's tags are the table's", () => {
+    type Tags<A> = A extends Effect.Effect<infer _A, infer E, infer _R> ? Exclude<E extends { readonly _tag: infer T } ? T : never, "TimeoutException"> : never
+    const dialed = ConnectEx.dial(target)
+    expectTypeOf<{
+      readonly "Socket.open": Tags<ReturnType<typeof Socket.open>>
+      readonly "Socket.bind": Tags<ReturnType<typeof Socket.bind>>
+      readonly "Socket.setOption": Tags<ReturnType<typeof Socket.setOption<"TCP_NODELAY">>>
+      readonly "Socket.send": Tags<ReturnType<typeof Socket.send>>
+      readonly "Socket.receive": Tags<ReturnType<typeof Socket.receive>>
+      readonly "Socket.shutdown": Tags<ReturnType<typeof Socket.shutdown>>
+      readonly "Socket.disconnect": Tags<ReturnType<typeof Socket.disconnect>>
+      readonly "Socket.localAddress": Tags<ReturnType<typeof Socket.localAddress>>
+      readonly "Socket.peerAddress": Tags<ReturnType<typeof Socket.peerAddress>>
+      readonly "Socket.connectTime": Tags<ReturnType<typeof Socket.connectTime>>
+      readonly "ConnectEx.connect": Tags<ReturnType<typeof ConnectEx.connect>>
+      readonly "ConnectEx.dial": Tags<typeof dialed>
+      readonly "ConnectEx.dialName": Tags<ReturnType<typeof ConnectEx.dialName>>
+      readonly "ConnectEx.dialList": Tags<ReturnType<typeof ConnectEx.dialList>>
+      readonly "Listener.listen": Tags<ReturnType<typeof Listener.listen>>
+      readonly "Listener.accept": Tags<ReturnType<typeof Listener.accept>>
+    }>().toEqualTypeOf<ErrorTags>()
   })
 })
 
