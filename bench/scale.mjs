@@ -44,7 +44,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as Path from "node:path"
 import { performance } from "node:perf_hooks"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { fileLimits, fmt, percentile, raiseFileLimit, stopPeer, systemFacts } from "./measure.mjs"
 
 const HOST = "127.0.0.1"
@@ -53,7 +53,7 @@ const RECEIVE_BYTES = 4096
 const WARM = 200
 const PER_ADDRESS = 10_000
 const CONNECTS_IN_FLIGHT = 128
-const SERVERS = ["node:net", "Listener.serve", "Listener.serveChunks", "PlatformSocketServer", "NodeSocketServer"]
+const SERVERS = ["node:net", "Listener.serve", "Listener.serveChunks", "Listener.serveChunks (Effect 4)", "PlatformSocketServer", "NodeSocketServer"]
 const self = fileURLToPath(import.meta.url)
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -101,6 +101,30 @@ const servers = {
     // No handler runs until a connection sends: a connection counts as served once the port holds its socket
     // (the listener is the port's first). Connections only open between the bench's closes, so each rise of
     // the open count is that many new ones.
+    let open = 0
+    return new Promise((resolve) => {
+      runtime.runFork(Effect.scoped(Effect.gen(function*() {
+        const stats = (yield* Iocp.Iocp).stats
+        setInterval(() => {
+          const now = Effect.runSync(stats).sockets - 1
+          for (; open < now; open++) served()
+          open = now
+        }, 5).unref()
+        const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
+        resolve((yield* Listener.address(listener)).port)
+        return yield* Listener.serveChunks(listener, (chunk, { socket }) => Socket.send(socket, chunk), { readSize: RECEIVE_BYTES })
+      })))
+    })
+  },
+  // The same server with the Effect 4 front-end, built (packages/effect4/dist) over its own effect 4, as a user of
+  // @effect-connectex/effect4 runs it.
+  "Listener.serveChunks (Effect 4)": async (served) => {
+    const [{ Effect, ManagedRuntime }, { ConnectEx, Iocp, Listener, Socket, SocketAddress }] = await Promise.all([
+      import(new URL("packages/effect4/node_modules/effect/dist/index.js", pathToFileURL(root)).href),
+      import(new URL("packages/effect4/dist/index.js", pathToFileURL(root)).href)
+    ])
+    const runtime = ManagedRuntime.make(ConnectEx.layer)
+    // counted as for Listener.serveChunks: each rise of the port's open sockets is that many new connections
     let open = 0
     return new Promise((resolve) => {
       runtime.runFork(Effect.scoped(Effect.gen(function*() {

@@ -8,7 +8,7 @@ import { buildDist, runNode } from "./support/node.js"
 
 beforeAll(buildDist, 240_000)
 
-const servers = ["node:net", "Listener.serve", "Listener.serveChunks", "PlatformSocketServer", "NodeSocketServer"]
+const servers = ["node:net", "Listener.serve", "Listener.serveChunks", "Listener.serveChunks (Effect 4)", "PlatformSocketServer", "NodeSocketServer"]
 const figures = [
   "connected",
   "connectErrors",
