@@ -101,10 +101,21 @@ log "building the packages (tsc -b) and the test helpers"
 # 5. Mirror the repository into the staging folder (all but node_modules, .git, .wine and .cache; package.json
 #    is staged with the overrides), then install its dependencies for win32/x64 there. The workspace packages
 #    are linked from the staged packages/ folder, so the mirror comes first.
+#    A package's own node_modules (what npm nests there where the package's dependency differs from the root's:
+#    effect 4 under packages/effect4, which the root suite's Effect 4 transport loads) are kept too.
 mkdir -p "$STAGE"
 find "$STAGE" -mindepth 1 -maxdepth 1 \
-  ! -name node_modules ! -name package.json.installed ! -name package-lock.json \
+  ! -name node_modules ! -name package.json.installed ! -name package-lock.json ! -name packages \
   -exec rm -rf {} +
+if [ -d "$STAGE/packages" ]; then
+  for dir in "$STAGE"/packages/*; do
+    if [ -d "$ROOT/packages/$(basename "$dir")" ]; then
+      find "$dir" -mindepth 1 -maxdepth 1 ! -name node_modules -exec rm -rf {} +
+    else
+      rm -rf "$dir"
+    fi
+  done
+fi
 tar -C "$ROOT" \
   --exclude=./node_modules --exclude=./.git --exclude=./.wine --exclude=./.cache \
   --exclude='./packages/*/node_modules' --exclude=./package-lock.json \
@@ -116,9 +127,10 @@ node -e '
   pkg.overrides = { ...(pkg.overrides ?? {}), rollup: process.argv[2], esbuild: process.argv[3] }
   fs.writeFileSync(process.argv[1], JSON.stringify(pkg, null, 2) + "\n")
 ' "$STAGE/package.json" "$ROLLUP_WASM" "$ESBUILD_WASM"
-# Reinstall only when a package.json changed (the root's or a workspace's).
+# Reinstall only when a package.json changed (the root's or a workspace's), or effect 4 is missing from packages/effect4.
 cat "$STAGE/package.json" "$STAGE"/packages/*/package.json >"$STAGE/package.json.next"
-if [ ! -d "$STAGE/node_modules/@koromix/koffi-win32-x64" ] || ! cmp -s "$STAGE/package.json.next" "$STAGE/package.json.installed"; then
+if [ ! -d "$STAGE/node_modules/@koromix/koffi-win32-x64" ] || [ ! -f "$STAGE/packages/effect4/node_modules/effect/package.json" ] ||
+  ! cmp -s "$STAGE/package.json.next" "$STAGE/package.json.installed"; then
   log "installing the project's dependencies for win32/x64 in $STAGE"
   (cd "$STAGE" && npm install --os=win32 --cpu=x64 --ignore-scripts --no-audit --no-fund --loglevel=error >"$CACHE/win-npm.log" 2>&1) || {
     cat "$CACHE/win-npm.log" >&2

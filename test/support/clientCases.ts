@@ -6,9 +6,9 @@
  * there too is the set-up's. A server that cannot run here skips its block, naming what is missing; a case a
  * transport cannot pass yet (its `missing`) is listed as todo with the reason.
  *
- * Both front-ends run these cases: test/clients.test.ts (Effect 3, vitest 3) and
- * packages/effect4/test/clients.test.ts (Effect 4, vitest 5 under Node 22), each calling `clientCases` with its
- * own vitest functions and transports. So this module imports neither vitest nor effect.
+ * Both front-ends run these cases: test/clients.test.ts (vitest 3: Effect 3 from the sources, Effect 4 from
+ * its built package; also under Wine) and packages/effect4/test/clients.test.ts (Effect 4, vitest 5 under
+ * Node 22), each calling `clientCases` with its own vitest functions and transports. So this module imports neither vitest nor effect.
  */
 import { createHash, randomBytes } from "node:crypto"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -79,7 +79,7 @@ export interface Suite {
   readonly transports: ReadonlyArray<Transport>
   /**
    * The folder the idle child runs in (its script goes in `<childRoot>/.cache`): its bare imports (undici, the
-   * front-end, its effect) resolve from there as a user's would.
+   * front-end, its effect) resolve from there as a user's would. A transport's own `childRoot` overrides it.
    */
   readonly childRoot: string
 }
@@ -506,7 +506,7 @@ export const clientCases = (api: TestApi, suite: Suite): void => {
     })
 
     each("a child process with one idle keep-alive connection exits by itself", ["unref"], async (transport) => {
-      const child = await idleKeepAliveChild(transport, `${origin()}/idle`, suite.childRoot)
+      const child = await idleKeepAliveChild(transport, `${origin()}/idle`, transport.childRoot ?? suite.childRoot)
       expect(child.answer).toEqual({ statusCode: 200, body: "answer to /idle", open: true })
       expect(child.held, `still running ${HOLD_LIMIT_MS} ms after its request`).toBe(false)
       expect(child.exitCode).toBe(0)

@@ -2,12 +2,14 @@
  * The ways the real-client cases (test/support/clientCases.ts) get a TCP connection for a client (pg, ioredis,
  * undici, mysql2, node:tls): node:net first, the reference (a case that fails there is the set-up's, not the
  * library's), then a front-end's node:stream Duplex. Effect-free, so that both front-ends' suites use it: the
- * Effect 3 suite (test/clients.test.ts, vitest 3) and the Effect 4 lane (packages/effect4/test/clients.test.ts,
- * vitest 5 under Node 22) each make their library's transport and run the cases over `[nodeNet, theirs]`.
+ * root suite (test/clients.test.ts, vitest 3: the Effect 3 transport from the sources and the Effect 4 one from
+ * the built package, also under Wine) and the Effect 4 lane (packages/effect4/test/clients.test.ts, vitest 5
+ * under Node 22, the Effect 4 transport from the sources) each make their transports and run the cases over
+ * `[nodeNet, ...theirs]`.
  *
  * Plugging a transport in: `dial` is all it must have; `socket` (an unconnected net.Socket, for pg) and
  * `undiciConnect` where it has them; `childConnect`, how a child process (a script of its own, plain node) gets
- * undici's `connect`. What it cannot do yet goes in `missing`: the cases that need it are listed as todo (with
+ * undici's `connect`, and `childRoot`, the folder it runs in when not the suite's. What it cannot do yet goes in `missing`: the cases that need it are listed as todo (with
  * the reason) and not run.
  */
 import type { Connectors } from "@effect-connectex/core"
@@ -41,6 +43,11 @@ export interface Transport {
    * user's would, to the built packages), that bind `connect`: undici's `connect` option over this transport.
    */
   readonly childConnect: ReadonlyArray<string>
+  /**
+   * The folder the idle child runs in, where its package (and that package's effect) resolve from; where
+   * absent, the suite's `childRoot` (test/support/clientCases.ts).
+   */
+  readonly childRoot?: string
   /** What it cannot do yet, with why: the cases needing it are todo for this transport. */
   readonly missing: Partial<Record<Feature, string>>
   /** Readies what `socket` needs synchronously (a connector made in a runtime); before the first case. */
@@ -88,6 +95,7 @@ export const connectorTransport = (options: {
   readonly name: string
   readonly make: () => Promise<{ readonly connector: Connectors.Connector; readonly release: () => Promise<void> }>
   readonly childConnect: ReadonlyArray<string>
+  readonly childRoot?: string
   readonly missing?: Partial<Record<Feature, string>>
 }): Transport => {
   let made: ReturnType<typeof options.make> | undefined
@@ -118,6 +126,7 @@ export const connectorTransport = (options: {
       void connector().then((c) => c.connect(connectOptions, callback))
     },
     childConnect: options.childConnect,
+    ...(options.childRoot === undefined ? {} : { childRoot: options.childRoot }),
     missing: options.missing ?? {},
     dispose: async () => {
       if (made !== undefined) await (await made).release()
