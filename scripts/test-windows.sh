@@ -13,6 +13,8 @@
 #   - the packages' dist/ and the test helpers built by the Linux tsc (plain JavaScript, the same on both systems)
 #   - as root with iproute2: a host that drops SYNs, in network namespaces made for the run and removed after it
 #     (section 6), for the cancellation tests; skipped with a message otherwise
+#   - a server broker (test/support/serverBroker.ts, section 7) run by the Linux node for the run: it starts the
+#     PostgreSQL, redis and MariaDB servers and makes the openssl certificates the client tests ask for
 #   - a copy of the repository in .cache/win-stage/ with its dependencies installed for win32/x64 (koffi's
 #     Windows binary; rollup and esbuild replaced by their wasm builds, whose native Windows binaries need a
 #     DLL Wine lacks); the workspace packages are linked from the copy
@@ -233,9 +235,24 @@ lab_setup() {
   fi
   return 0
 }
+# Everything the run set up is undone on its exit: the lab (when it was made) and the server broker (section 7).
+LAB_UP=""
+BROKER_PID=""
+BROKER_DIR=""
+on_exit() {
+  if [ -n "$BROKER_PID" ]; then
+    # SIGTERM: the broker stops every server it started (each removes its folder), then exits.
+    kill -TERM "$BROKER_PID" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$BROKER_PID" 2>/dev/null || true
+  fi
+  if [ -n "$BROKER_DIR" ]; then rm -rf "$BROKER_DIR"; fi
+  if [ -n "$LAB_UP" ]; then lab_teardown; fi
+}
+trap on_exit EXIT
 if [ "${1:-}" != "--node" ]; then
   if lab_setup; then
-    trap lab_teardown EXIT
+    LAB_UP=1
     log "pending target: ${CONNECTEX_PENDING_IPV4} ${CONNECTEX_PENDING_IPV6:-} (blackholed in namespace $LAB_FAR)"
   else
     lab_teardown
@@ -243,7 +260,34 @@ if [ "${1:-}" != "--node" ]; then
   fi
 fi
 
-# 7. Run vitest (or --node FILE) under Windows node -------------------------------------------------------------
+# 7. The server broker -----------------------------------------------------------------------------------------
+#    A Windows node cannot spawn the Linux servers (PostgreSQL, redis-server, mariadbd) or openssl that the client
+#    tests (test/support/clientCases.ts) need. The Linux node runs test/support/serverBroker.ts (built in section 4),
+#    which starts and stops them with test/support/servers.ts' own functions, on 127.0.0.1 (shared with Wine), at
+#    the Windows side's request. Its address goes in CONNECTEX_SERVER_BROKER and why a server cannot run here in
+#    CONNECTEX_SERVER_BROKER_MISSING (Wine passes the environment to Windows processes); servers.ts on win32 asks
+#    it when that is set. It stops its servers and exits at this script's exit (on_exit), or when this shell is gone.
+if [ "${1:-}" != "--node" ]; then
+  BROKER_DIR="$(mktemp -d "${TMPDIR:-/tmp}/connectex-broker.XXXXXX")"
+  CONNECTEX_SERVER_BROKER_PARENT=$$ node "$ROOT/test/support/dist/test/support/serverBroker.js" \
+    </dev/null >"$BROKER_DIR/ready" 2>"$BROKER_DIR/log" &
+  BROKER_PID=$!
+  for _ in $(seq 1 300); do
+    [ -s "$BROKER_DIR/ready" ] && break
+    kill -0 "$BROKER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -s "$BROKER_DIR/ready" ]; then
+    BROKER_INFO="$(head -n 1 "$BROKER_DIR/ready")"
+    export CONNECTEX_SERVER_BROKER="$(node -p 'JSON.parse(process.argv[1]).address' "$BROKER_INFO")"
+    export CONNECTEX_SERVER_BROKER_MISSING="$(node -p 'JSON.stringify(JSON.parse(process.argv[1]).missing)' "$BROKER_INFO")"
+    log "server broker on $CONNECTEX_SERVER_BROKER (pid $BROKER_PID)"
+  else
+    log "no server broker (the client tests' PostgreSQL, redis, MariaDB and TLS blocks skip): $(cat "$BROKER_DIR/log")"
+  fi
+fi
+
+# 8. Run vitest (or --node FILE) under Windows node -------------------------------------------------------------
 OUT="$CACHE/test-windows.out"
 rm -f "$OUT"
 if [ "${1:-}" = "--node" ]; then

@@ -7,8 +7,8 @@
  * (packages/effect4/dist, with its own effect 4 from packages/effect4/node_modules), as a user gets it. So the
  * Effect 4 connector runs here under this suite's node (Node 20) and, through `npm run test:windows`, under
  * Windows node on Wine against the real ws2_32 / IOCP driver, which the Effect 4 lane (Linux, Node 22) does not.
- * (Under Wine only the undici block runs, for all three transports: the other blocks' servers need Linux or
- * openssl and skip there, each naming why.)
+ * Under Wine every block runs too, for all three transports: the Linux servers (PostgreSQL, redis, MariaDB) and
+ * the openssl certificate come from the server broker scripts/test-windows.sh runs (test/support/serverBroker.ts).
  * Run `npm run build` first: the Effect 4 transport and the idle children load the packages' dist/.
  */
 import { Exit, ManagedRuntime, Scope } from "effect"

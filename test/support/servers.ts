@@ -6,6 +6,11 @@
  * Each `*Missing` constant says why that server cannot run here (a binary not found, not root), or is
  * undefined: a test file skips on it, naming the reason. `start*` resolve once the server accepts connections;
  * if it does not come up, the start fails with the tail of its log and leaves nothing behind.
+ *
+ * Under Wine (win32) a Windows node cannot spawn the Linux binaries: scripts/test-windows.sh runs
+ * test/support/serverBroker.ts with the Linux node, and its address in CONNECTEX_SERVER_BROKER (with why a server
+ * cannot run there in CONNECTEX_SERVER_BROKER_MISSING). On win32 with that set, `startPostgres`, `startRedis`,
+ * `startMariadb` and `startTlsEcho`'s certificate ask the broker, which runs this module's own functions on Linux.
  */
 import { type ChildProcess, execFileSync, spawn, type SpawnOptions } from "node:child_process"
 import { accessSync, chmodSync, chownSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -28,6 +33,47 @@ export interface Running {
 
 // ---------------------------------------------------------------------------------------------------------
 // Finding what is installed
+
+// ---------------------------------------------------------------------------------------------------------
+// The server broker (Wine lane): the Linux side starts the servers, this side gets their address
+
+/** The broker's host:port, on win32 only (on Linux the servers start here). */
+const broker: string | undefined = process.platform === "win32" ? process.env["CONNECTEX_SERVER_BROKER"] || undefined : undefined
+
+/** Why a server cannot run on the broker's Linux side (what its servers.ts says there), or undefined. */
+const brokerMissing = (kind: "postgres" | "redis" | "mariadb" | "openssl"): string | undefined => {
+  const reasons = JSON.parse(process.env["CONNECTEX_SERVER_BROKER_MISSING"] ?? "{}") as Record<string, string | undefined>
+  const reason = reasons[kind]
+  return reason === undefined ? undefined : `${reason} (on the Linux side of the server broker)`
+}
+
+/** POSTs to the broker and gives its JSON answer; its error (a server that did not start) as an Error. */
+const askBroker = <A>(address: string, path: string): Promise<A> =>
+  new Promise((resolve, reject) => {
+    const [host, port] = [address.slice(0, address.lastIndexOf(":")), Number(address.slice(address.lastIndexOf(":") + 1))]
+    const request = http.request({ host, port, path, method: "POST", agent: false }, (response) => {
+      const chunks: Array<Buffer> = []
+      response.on("data", (chunk: Buffer) => chunks.push(chunk))
+      response.on("error", reject)
+      response.on("end", () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as A & { readonly error?: string }
+          if (response.statusCode === 200) resolve(body)
+          else reject(new Error(`the server broker (${address}) answered ${path} with ${response.statusCode}: ${body.error}`))
+        } catch (error) {
+          reject(error)
+        }
+      })
+    })
+    request.on("error", (error) => reject(new Error(`the server broker (${address}) for ${path}: ${error.message}`)))
+    request.end()
+  })
+
+/** A server the broker started: stopping it asks the broker to stop it. */
+const brokerStart = async <A extends object>(address: string, kind: string): Promise<Running & A> => {
+  const { id, ...details } = await askBroker<{ readonly id: number } & Omit<Running, "stop"> & A>(address, `/${kind}`)
+  return { ...(details as unknown as Omit<Running, "stop"> & A), stop: () => askBroker<object>(address, `/stop/${id}`).then(() => undefined) }
+}
 
 const isExecutable = (path: string): boolean => {
   try {
@@ -80,13 +126,15 @@ const install = (pkg: string) => `Debian package ${pkg}, which .ci/run installs`
 
 const pgBin = postgresBin()
 /** Why PostgreSQL cannot run here, or undefined. */
-export const postgresMissing: string | undefined = notRoot() ??
+export const postgresMissing: string | undefined = broker !== undefined ? brokerMissing("postgres") : notRoot() ??
   (pgBin === undefined ? `PostgreSQL's initdb/postgres not found in /usr/lib/postgresql/*/bin or on PATH (${install("postgresql")})` : undefined) ??
   (systemUser("postgres") === undefined ? "no `postgres` system user (the Debian package makes it)" : undefined)
 
 const redisServer = which("redis-server")
 /** Why redis cannot run here, or undefined (redis runs as the current user: no root needed). */
-export const redisMissing: string | undefined = process.platform === "win32"
+export const redisMissing: string | undefined = broker !== undefined
+  ? brokerMissing("redis")
+  : process.platform === "win32"
   ? "needs a Linux redis-server"
   : redisServer === undefined
   ? `redis-server not found on PATH (${install("redis-server")})`
@@ -95,7 +143,7 @@ export const redisMissing: string | undefined = process.platform === "win32"
 const mariadbd = which("mariadbd")
 const mariadbInstallDb = which("mariadb-install-db")
 /** Why MariaDB cannot run here, or undefined. */
-export const mariadbMissing: string | undefined = notRoot() ??
+export const mariadbMissing: string | undefined = broker !== undefined ? brokerMissing("mariadb") : notRoot() ??
   (mariadbd === undefined || mariadbInstallDb === undefined ? `mariadbd / mariadb-install-db not found (${install("mariadb-server")})` : undefined) ??
   (systemUser("mysql") === undefined ? "no `mysql` system user (the Debian package makes it)" : undefined)
 
@@ -249,6 +297,7 @@ const withHome = async <R>(
 
 /** PostgreSQL as the `postgres` user, trust authentication: connect as `postgres` to database `postgres`. */
 export const startPostgres = (): Promise<Running & { readonly user: string; readonly database: string }> => {
+  if (broker !== undefined) return brokerStart(broker, "postgres")
   const bin = pgBin
   if (postgresMissing !== undefined || bin === undefined) return Promise.reject(new Error(`PostgreSQL cannot run here: ${postgresMissing}`))
   return withHome("pg", "postgres", async (home, folder, user) => {
@@ -267,6 +316,7 @@ export const startPostgres = (): Promise<Running & { readonly user: string; read
 
 /** redis-server with no persistence, as the current user. */
 export const startRedis = async (): Promise<Running> => {
+  if (broker !== undefined) return brokerStart(broker, "redis")
   if (redisMissing !== undefined || redisServer === undefined) throw new Error(`redis cannot run here: ${redisMissing}`)
   const folder = makeFolder("redis")
   const port = await freePort()
@@ -277,6 +327,7 @@ export const startRedis = async (): Promise<Running> => {
 
 /** MariaDB as the `mysql` user: user `app` / password `pw`, database `app` (made by an init file at start). */
 export const startMariadb = (): Promise<Running & { readonly user: string; readonly password: string; readonly database: string }> => {
+  if (broker !== undefined) return brokerStart(broker, "mariadb")
   const [server, installDb] = [mariadbd, mariadbInstallDb]
   if (mariadbMissing !== undefined || server === undefined || installDb === undefined) {
     return Promise.reject(new Error(`MariaDB cannot run here: ${mariadbMissing}`))
@@ -352,10 +403,13 @@ export const startHttp = (handler: http.RequestListener): Promise<Listening & { 
 
 const openssl = which("openssl")
 /** Why a certificate cannot be made here, or undefined. */
-export const opensslMissing: string | undefined = openssl === undefined ? `openssl not found on PATH (${install("openssl")})` : undefined
+export const opensslMissing: string | undefined = broker !== undefined
+  ? brokerMissing("openssl")
+  : openssl === undefined ? `openssl not found on PATH (${install("openssl")})` : undefined
 
 /** A fresh self-signed P-256 certificate for `localhost` (a day), made with openssl in a folder removed at once. */
 export const selfSignedCertificate = (): { readonly key: Buffer; readonly cert: Buffer } => {
+  if (broker !== undefined) throw new Error("under Wine the server broker makes the certificate: startTlsEcho asks it")
   if (openssl === undefined) throw new Error(opensslMissing)
   const folder = makeFolder("tls")
   try {
@@ -371,9 +425,16 @@ export const selfSignedCertificate = (): { readonly key: Buffer; readonly cert: 
   }
 }
 
+/** A certificate as `selfSignedCertificate` makes it, made by the server broker (on its Linux side). */
+const brokerCertificate = async (address: string): Promise<{ readonly key: Buffer; readonly cert: Buffer }> => {
+  const { key, cert } = await askBroker<{ readonly key: string; readonly cert: string }>(address, "/certificate")
+  return { key: Buffer.from(key), cert: Buffer.from(cert) }
+}
+
 /** A node:tls server that echoes what it receives, with a fresh self-signed certificate (its `cert` is the CA). */
 export const startTlsEcho = async (): Promise<Listening & { readonly cert: Buffer; readonly handshakes: () => number }> => {
-  const pair = selfSignedCertificate()
+  // Under Wine the broker makes it with the Linux openssl.
+  const pair = broker === undefined ? selfSignedCertificate() : await brokerCertificate(broker)
   let handshakes = 0
   const server = tls.createServer({ key: pair.key, cert: pair.cert }, (socket) => {
     handshakes++
