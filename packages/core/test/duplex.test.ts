@@ -15,6 +15,7 @@ import { makePort } from "../src/port.js"
 import { Socket } from "../src/sockets.js"
 import * as SocketState from "../src/socket.js"
 import { data, Defect, ended, makeManual, type ManualOptions, reset } from "./support/manual.js"
+import { platformErrno } from "./support/errno.js"
 
 afterEach(() => {
   vi.useRealTimers()
@@ -140,7 +141,7 @@ describe("a Duplex from a connected socket", () => {
     const closed = event(duplex, "close")
     manual.pending()[0]!.complete(reset)
     const e = await error
-    expect([e.code, e.syscall, e.errno, e.message]).toEqual(["ECONNRESET", "read", -104, "read ECONNRESET"])
+    expect([e.code, e.syscall, e.errno, e.message]).toEqual(["ECONNRESET", "read", platformErrno.ECONNRESET, "read ECONNRESET"])
     expect(e.cause).toBeInstanceOf(Error)
     expect((e.cause as Error).message).toBe(`typed ${wsa.WSAECONNRESET}`)
     expect(failures).toEqual([expect.objectContaining({ code: wsa.WSAECONNRESET, operation: "receive" })])
