@@ -60,6 +60,32 @@ const root = fileURLToPath(new URL("..", import.meta.url))
 // ---------------------------------------------------------------------------------------------------------
 // The servers, each in its own process. `served()` is called once per connection as its handler starts.
 
+/**
+ * The serveChunks echo server, written once for both front-ends: `modules` gives an `effect` and a front-end
+ * whose APIs used here are the same in Effect 3 and Effect 4.
+ */
+const chunkServer = async (served, modules) => {
+  const [{ Effect, ManagedRuntime }, { ConnectEx, Iocp, Listener, Socket, SocketAddress }] = await modules
+  const runtime = ManagedRuntime.make(ConnectEx.layer)
+  // No handler runs until a connection sends: a connection counts as served once the port holds its socket
+  // (the listener is the port's first). Connections only open between the bench's closes, so each rise of
+  // the open count is that many new ones.
+  let open = 0
+  return new Promise((resolve) => {
+    runtime.runFork(Effect.scoped(Effect.gen(function*() {
+      const stats = (yield* Iocp.Iocp).stats
+      setInterval(() => {
+        const now = Effect.runSync(stats).sockets - 1
+        for (; open < now; open++) served()
+        open = now
+      }, 5).unref()
+      const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
+      resolve((yield* Listener.address(listener)).port)
+      return yield* Listener.serveChunks(listener, (chunk, { socket }) => Socket.send(socket, chunk), { readSize: RECEIVE_BYTES })
+    })))
+  })
+}
+
 const servers = {
   "node:net": async (served) => {
     const server = net.createServer({ noDelay: true }, (socket) => {
@@ -92,54 +118,14 @@ const servers = {
       })))
     })
   },
-  "Listener.serveChunks": async (served) => {
-    const [{ Effect, ManagedRuntime }, { ConnectEx, Iocp, Listener, Socket, SocketAddress }] = await Promise.all([
-      import("effect"),
-      import("effect-connectex")
-    ])
-    const runtime = ManagedRuntime.make(ConnectEx.layer)
-    // No handler runs until a connection sends: a connection counts as served once the port holds its socket
-    // (the listener is the port's first). Connections only open between the bench's closes, so each rise of
-    // the open count is that many new ones.
-    let open = 0
-    return new Promise((resolve) => {
-      runtime.runFork(Effect.scoped(Effect.gen(function*() {
-        const stats = (yield* Iocp.Iocp).stats
-        setInterval(() => {
-          const now = Effect.runSync(stats).sockets - 1
-          for (; open < now; open++) served()
-          open = now
-        }, 5).unref()
-        const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
-        resolve((yield* Listener.address(listener)).port)
-        return yield* Listener.serveChunks(listener, (chunk, { socket }) => Socket.send(socket, chunk), { readSize: RECEIVE_BYTES })
-      })))
-    })
-  },
+  "Listener.serveChunks": (served) => chunkServer(served, Promise.all([import("effect"), import("effect-connectex")])),
   // The same server with the Effect 4 front-end, built (packages/effect4/dist) over its own effect 4, as a user of
   // @effect-connectex/effect4 runs it.
-  "Listener.serveChunks (Effect 4)": async (served) => {
-    const [{ Effect, ManagedRuntime }, { ConnectEx, Iocp, Listener, Socket, SocketAddress }] = await Promise.all([
+  "Listener.serveChunks (Effect 4)": (served) =>
+    chunkServer(served, Promise.all([
       import(new URL("packages/effect4/node_modules/effect/dist/index.js", pathToFileURL(root)).href),
       import(new URL("packages/effect4/dist/index.js", pathToFileURL(root)).href)
-    ])
-    const runtime = ManagedRuntime.make(ConnectEx.layer)
-    // counted as for Listener.serveChunks: each rise of the port's open sockets is that many new connections
-    let open = 0
-    return new Promise((resolve) => {
-      runtime.runFork(Effect.scoped(Effect.gen(function*() {
-        const stats = (yield* Iocp.Iocp).stats
-        setInterval(() => {
-          const now = Effect.runSync(stats).sockets - 1
-          for (; open < now; open++) served()
-          open = now
-        }, 5).unref()
-        const listener = yield* Listener.listen(SocketAddress.ipv4(HOST, 0), { backlog: 4096 })
-        resolve((yield* Listener.address(listener)).port)
-        return yield* Listener.serveChunks(listener, (chunk, { socket }) => Socket.send(socket, chunk), { readSize: RECEIVE_BYTES })
-      })))
-    })
-  },
+    ])),
   "PlatformSocketServer": async (served) => {
     const [{ Effect, ManagedRuntime }, { ConnectEx, PlatformSocketServer, SocketAddress }] = await Promise.all([
       import("effect"),
