@@ -100,9 +100,9 @@ export const makeManual = (options: ManualOptions = {}): Manual => {
   }
 
   const fast: Partial<Driver> = options.fast !== true ? {} : {
-    tryReceive: (socket) => next(socket) as Completion | undefined,
-    trySend: (socket) => next(socket) as Completion,
-    tryAccept: (socket) => next(socket) as Completion | undefined,
+    tryReceive: (socket) => (calls.push("tryReceive"), next(socket) as Completion | undefined),
+    trySend: (socket) => (calls.push("trySend"), next(socket) as Completion),
+    tryAccept: (socket) => (calls.push("tryAccept"), next(socket) as Completion | undefined),
     readStart: (socket, chunkSize, onChunk): Reading => {
       calls.push("readStart")
       const stream: ManualStream = {
