@@ -68,11 +68,16 @@ describe("inQueue: the queue handed on", () => {
     expect(second.seen.map((c) => c.bytes)).toEqual([2])
     expect(woken).toBe(1)
     expect(socket.receiveQueue.idle).toBe(true)
-    // after the completion: whenCompleted at once, cancel does nothing
+    // after the completion: whenCompleted at once, cancel does nothing (above all, it does not give away the
+    // queue another operation holds now)
     later.whenCompleted(() => woken++)
     expect(woken).toBe(2)
+    pending(Io.receiveLater(socket, 3, () => {}))
     later.cancel()
     expect(second.seen).toHaveLength(1)
+    expect(socket.receiveQueue.idle).toBe(false)
+    pending(Io.receiveLater(socket, 4, () => {}))
+    expect(manual.pending("receive").map((op) => op.arg)).toEqual([3])
   })
 
   it("cancelled while in line: one 995, never reaches the driver, and the queue skips it", () => {
@@ -292,6 +297,8 @@ describe("send", () => {
   it("checks the socket, its state, then the bytes", () => {
     const { connected, port } = manualPort()
     expect(failureOf(Io.checkSend(1, bytes(1)))).toMatchObject({ code: wsa.WSAENOTSOCK, operation: "send" })
+    // the socket is checked before the bytes
+    expect(failureOf(Io.checkSend(1, "x"))).toMatchObject({ code: wsa.WSAENOTSOCK, operation: "send" })
     const fresh = Calls.open(port, { family: "ipv4" }) as Socket
     expect(failureOf(Io.checkSend(fresh, bytes(1)))).toMatchObject({ code: wsa.WSAENOTCONN, operation: "send" })
     const socket = connected()

@@ -54,7 +54,7 @@ const run = (start: (done: Done) => InFlight) => {
 
 /** Lets the event loop turn until `condition` holds (readiness events arrive in the poll phase). */
 const until = async (condition: () => boolean, what: string): Promise<void> => {
-  const deadline = Date.now() + 10_000
+  const deadline = Date.now() + 4_000
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`waited too long for ${what}`)
     await new Promise((resolve) => setImmediate(resolve))
