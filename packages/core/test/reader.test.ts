@@ -139,6 +139,7 @@ describe("pull read (makeReader)", () => {
     expect(reader.settle(defect)).toEqual({ _tag: "Defect", defect: "boom" })
     expect(Reader.isDefectOf(reader.settle(defect))).toBe(true)
     expect(Reader.isDefectOf(null)).toBe(false)
+    expect(Reader.isDefectOf(undefined)).toBe(false)
     expect(Reader.isDefectOf({ _tag: "Failure" })).toBe(false)
     expect(reader.settle({ status: 0, bytes: 0 })).toBeUndefined()
     // the end is remembered: the next pull says so without the driver
@@ -329,9 +330,29 @@ describe("push read over receives (no streaming read)", () => {
     let then = 0
     read.stop(() => then++)
     expect(then).toBe(1)
-    manual.ops[0]!.complete(data("a"))
+    // the receive in front still holds the queue: a stopped read in line gives away nothing
+    expect(socket.receiveQueue.idle).toBe(false)
+    const third: Array<Completion> = []
+    pending(Io.receiveLater(socket, 3, (c) => third.push(c)))
     expect(manual.ops).toHaveLength(1)
+    manual.ops[0]!.complete(data("a"))
+    expect(manual.ops.map((op) => op.arg)).toEqual([1, 3])
+    manual.ops[1]!.complete(data("c"))
     expect(socket.receiveQueue.idle).toBe(true)
+  })
+
+  it("stop after the end gives nothing back twice: the queue another receive holds now stays held", () => {
+    const { connected, manual } = manualPort()
+    const socket = connected()
+    const s = sink()
+    const read = Reader.pushRead(socket, 4, s.sink)
+    manual.pending()[0]!.complete(ended)
+    expect(socket.receiveQueue.idle).toBe(true)
+    pending(Io.receiveLater(socket, 9, () => {}))
+    read.stop()
+    expect(socket.receiveQueue.idle).toBe(false)
+    pending(Io.receiveLater(socket, 10, () => {}))
+    expect(manual.pending("receive").map((op) => op.arg)).toEqual([9])
   })
 
   it("waits in line behind a receive, then reads once handed the queue", () => {
@@ -448,6 +469,22 @@ describe("push read with tryReceive", () => {
     await new Promise((resolve) => setImmediate(resolve))
     expect(s.chunks).toHaveLength(20)
     expect(s.ends).toEqual([undefined])
+  })
+
+  it("stopped while it yields between batches: nothing more is delivered", async () => {
+    const manual = makeManual({ fast: true })
+    const { socket } = connectedOn(without(manual.driver, "readStart"))
+    for (let i = 0; i < 20; i++) manual.ready(socket.native, full(i, 2))
+    const s = sink()
+    const read = Reader.pushRead(socket, 2, s.sink)
+    expect(s.chunks).toHaveLength(16)
+    let then = 0
+    read.stop(() => then++)
+    expect(then).toBe(1)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(s.chunks).toHaveLength(16)
+    expect(tries(manual)).toBe(16)
+    expect(socket.receiveQueue.idle).toBe(true)
   })
 
   it("a receive that completes at once is delivered in the same step", () => {
