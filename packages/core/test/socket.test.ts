@@ -293,3 +293,26 @@ describe("the accepting side", () => {
     expect(record).toMatchObject({ state: "connected", bound: true, connectedAt: 7 })
   })
 })
+
+describe("SocketState: a shut-down direction outlives the connection only as WSAESHUTDOWN after a disconnect", () => {
+  it("shut down, then a failed disconnect (spent) or a close: send and shutdown say why it is not connected", () => {
+    const failed = connected()
+    S.shutDown(failed)
+    S.settleDisconnect(failed, 10054, false)
+    expect(failed.state).toBe("spent")
+    expect(S.checkSend(failed)?.refused).toBe("WSAENOTCONN")
+    expect(S.checkShutdown(failed)).toMatchObject({ refused: "WSAENOTCONN" })
+
+    const shutThenClosed = connected()
+    S.shutDown(shutThenClosed)
+    S.close(shutThenClosed)
+    expect(S.checkSend(shutThenClosed)).toEqual({ refused: "WSAENOTSOCK", detail: "the socket was closed" })
+    expect(S.checkShutdown(shutThenClosed)).toEqual({ refused: "WSAENOTSOCK", detail: "the socket was closed" })
+  })
+
+  it("connect on a connected or disconnected socket says what to do instead", () => {
+    const detail = "the socket is (or was) connected; open a new socket, or disconnect with reuse"
+    expect(S.checkConnect(connected(), target)).toEqual({ refused: "WSAEISCONN", detail })
+    expect(S.checkConnect(disconnected(), target)).toEqual({ refused: "WSAEISCONN", detail })
+  })
+})
