@@ -68,4 +68,17 @@ describe("observability", () => {
       expect((yield* Metric.value(Metrics.openSockets)).value).toBe(before.open)
       expect((yield* Metric.value(Metrics.pendingOperations)).value).toBe(0)
     }).pipe(Effect.provide(ConnectEx.layer)))
+
+  it.scopedLive("the latency histogram records how long a connect took, in milliseconds: small and never negative", () =>
+    Effect.gen(function*() {
+      const peer = yield* echoServer()
+      const before = (yield* Metric.value(Metrics.connectLatency)).count
+      yield* Effect.scoped(Effect.flatMap(bound(), (socket) => ConnectEx.connect(socket, peer.address)))
+      const latency = yield* Metric.value(Metrics.connectLatency)
+      expect(latency.count).toBe(before + 1)
+      // on the live clock, a loopback connect: well under a minute (the clock reading itself, nanoseconds since
+      // 1970, would be far more)
+      expect(latency.max).toBeLessThan(60_000)
+      expect(latency.min).toBeGreaterThanOrEqual(0)
+    }).pipe(Effect.provide(ConnectEx.layer)))
 })
