@@ -21,6 +21,8 @@ export default defineConfig({
     exclude: ["**/node_modules/**", "packages/effect4/**", ...(process.platform === "win32" ? ["packages/core/test/posix.test.ts"] : [])],
     // Sockets and poll handles are process-wide resources: each file in a process of its own, files in
     // sequence, so that descriptor counts taken by the leak tests see only their own file's sockets.
+    // Linux: every poll handle of the POSIX driver is checked to be closed with its socket (see the file).
+    setupFiles: process.platform === "win32" ? [] : ["test/support/pollHandles.setup.ts"],
     pool: "forks",
     poolOptions: { forks: { isolate: true } },
     fileParallelism: false,
