@@ -16,9 +16,32 @@ import type { PollHandle } from "../../packages/core/src/native/posix/libc.js"
 interface Watched {
   readonly fd: number
   readonly handle: PollHandle
+  /** what was asked of the handle, in order: "watch r", "start rw", "stop", "unref", "ref", "close" */
+  readonly calls: Array<string>
 }
 
-const watched = vi.hoisted(() => ({ byFd: new Map<number, Watched>(), closed: new WeakSet<object>(), leaks: [] as Array<string> }))
+const watched = vi.hoisted(() => {
+  const byFd = new Map<number, Watched>()
+  // What tests of the driver read (packages/core/test/support/pollCalls.ts): the calls on a descriptor's handle.
+  ;(globalThis as Record<symbol, unknown>)[Symbol.for("connectex.pollCalls")] = (fd: number): ReadonlyArray<string> | undefined =>
+    byFd.get(fd)?.calls
+  return { byFd, closed: new WeakSet<object>(), callsOf: new WeakMap<object, Array<string>>(), leaks: [] as Array<string> }
+})
+
+const armedFor = (events: { readonly readable: boolean; readonly writable: boolean }): string =>
+  `${events.readable ? "r" : ""}${events.writable ? "w" : ""}`
+
+/** Records each call of `name` on `handle` (koffi's methods are read-only on the class: an own property). */
+const record = (handle: PollHandle, calls: Array<string>, name: "stop" | "ref" | "unref" | "close", also?: () => void): void => {
+  const method = handle[name].bind(handle)
+  Object.defineProperty(handle, name, {
+    value: (): void => {
+      calls.push(name)
+      also?.()
+      method()
+    }
+  })
+}
 
 vi.mock(import("../../packages/core/src/native/posix/libc.js"), async (importOriginal) => {
   const libc = await importOriginal()
@@ -32,16 +55,19 @@ vi.mock(import("../../packages/core/src/native/posix/libc.js"), async (importOri
         previous.handle.close()
       }
       const handle = libc.watch(...args)
-      // koffi defines `close` read-only on the class (an assignment throws): an own property takes its place
-      const close = handle.close.bind(handle)
-      Object.defineProperty(handle, "close", {
-        value: (): void => {
-          watched.closed.add(handle)
-          close()
-        }
-      })
-      watched.byFd.set(fd, { fd, handle })
+      const calls = [`watch ${armedFor(args[1])}`]
+      record(handle, calls, "close", () => watched.closed.add(handle))
+      record(handle, calls, "stop")
+      record(handle, calls, "ref")
+      record(handle, calls, "unref")
+      watched.byFd.set(fd, { fd, handle, calls })
+      watched.callsOf.set(handle, calls)
       return handle
+    },
+    restart: (...args: Parameters<typeof libc.restart>): void => {
+      const [handle, events] = args
+      watched.callsOf.get(handle)?.push(`start ${armedFor(events)}`)
+      libc.restart(...args)
     }
   }
 })

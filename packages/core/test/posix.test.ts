@@ -11,6 +11,7 @@ import { wsa } from "../src/errors/codes.js"
 import type { Completion, Done, Driver, InFlight, NativeSocket, Reading } from "../src/native/Driver.js"
 import { isPartialSend, OPERATION_ABORTED } from "../src/native/Driver.js"
 import { DISCONNECT_FIN_WAIT_MS, makePosixDriver } from "../src/native/posix/driver.js"
+import { pollCalls } from "./support/pollCalls.js"
 import { IPPROTO_TCP, libc, SO_KEEPALIVE, SO_LINGER, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, SOL_SOCKET, TCP_FASTOPEN_CONNECT, TCP_NODELAY } from "../src/native/posix/libc.js"
 
 const loopback = makeIpv4("127.0.0.1", 0)
@@ -662,5 +663,79 @@ describe("POSIX driver: options and ref", () => {
     expect(driver.capabilities).toEqual({ postedAccepts: 1, reuseAddressByDefault: true })
     expect(driver.startup()).toBe(0)
     driver.cleanup()
+  })
+})
+
+describe("POSIX driver: what the poll handle is armed for", () => {
+  // pollCalls: the calls on a descriptor's handle, in order, as test/support/pollHandles.setup.ts records them.
+  // Arming too much costs only wake-ups, which no completion shows: these tests are what sees it.
+
+  it("a waiting receive arms reading only; a woken reader leaves it armed; readiness nobody waits for disarms it", async () => {
+    const { client, server } = await pair()
+    const fd = fdOf(server)
+    const first = run((done) => driver.receive(server, 10, done))
+    expect(pollCalls(fd)).toEqual(["watch r"])
+    await run((done) => driver.send(client, bytes("a"), done)).completion
+    expect(text((await first.completion).data)).toBe("a")
+    // the next receive usually follows at once: still armed, no stop and start per receive
+    expect(pollCalls(fd)).toEqual(["watch r"])
+    await run((done) => driver.send(client, bytes("b"), done)).completion
+    await until(() => pollCalls(fd).length > 1, "the readiness nobody waited for")
+    expect(pollCalls(fd)).toEqual(["watch r", "stop"])
+    const second = run((done) => driver.receive(server, 10, done))
+    expect(pollCalls(fd)).toEqual(["watch r", "stop", "start r"])
+    expect(text((await second.completion).data)).toBe("b")
+  })
+
+  it("more waiters, or one cancelled, change nothing while reading stays wanted", async () => {
+    const { server } = await pair()
+    const fd = fdOf(server)
+    const one = run((done) => driver.receive(server, 10, done))
+    const two = run((done) => driver.receive(server, 10, done))
+    one.operation.cancel()
+    two.operation.cancel()
+    expect(await one.completion).toEqual({ status: OPERATION_ABORTED, bytes: 0 })
+    expect(await two.completion).toEqual({ status: OPERATION_ABORTED, bytes: 0 })
+    expect(pollCalls(fd)).toEqual(["watch r"])
+  })
+
+  it("a send waiting for writability adds writing; once it is done, writing is disarmed at once and reading stays", async () => {
+    const { client, server } = await pair()
+    const fd = fdOf(server)
+    const receive = run((done) => driver.receive(server, 10, done))
+    const size = 6 * 1024 * 1024
+    const send = run((done) => driver.send(server, new Uint8Array(size), done))
+    expect(pollCalls(fd)).toEqual(["watch r", "start rw"])
+    let got = 0
+    while (got < size) got += (await run((done) => driver.receive(client, 1024 * 1024, done)).completion).bytes
+    expect((await send.completion).bytes).toBe(size)
+    expect(pollCalls(fd)).toEqual(["watch r", "start rw", "start r"])
+    receive.operation.cancel()
+    await receive.completion
+  })
+
+  it("a send alone arms writing only, and stops the handle when done", async () => {
+    const { client, server } = await pair()
+    const fd = fdOf(server)
+    const size = 6 * 1024 * 1024
+    const send = run((done) => driver.send(server, new Uint8Array(size), done))
+    expect(pollCalls(fd)).toEqual(["watch w"])
+    let got = 0
+    while (got < size) got += (await run((done) => driver.receive(client, 1024 * 1024, done)).completion).bytes
+    await send.completion
+    expect(pollCalls(fd)).toEqual(["watch w", "stop"])
+  })
+
+  it("an unreferenced socket's handle is unref'd when it is made; ref and unref reach it; close closes it", async () => {
+    const { server } = await pair()
+    const fd = fdOf(server)
+    driver.setRef!(server, false)
+    const receive = run((done) => driver.receive(server, 10, done))
+    expect(pollCalls(fd)).toEqual(["watch r", "unref"])
+    driver.setRef!(server, true)
+    driver.setRef!(server, false)
+    driver.close(server)
+    expect(pollCalls(fd)).toEqual(["watch r", "unref", "ref", "unref", "close"])
+    await receive.completion
   })
 })
