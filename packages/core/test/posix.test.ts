@@ -672,70 +672,125 @@ describe("POSIX driver: what the poll handle is armed for", () => {
 
   it("a waiting receive arms reading only; a woken reader leaves it armed; readiness nobody waits for disarms it", async () => {
     const { client, server } = await pair()
-    const fd = fdOf(server)
+    const calls = pollCalls(fdOf(server))
     const first = run((done) => driver.receive(server, 10, done))
-    expect(pollCalls(fd)).toEqual(["watch r"])
+    expect(calls()).toEqual(["watch r"])
     await run((done) => driver.send(client, bytes("a"), done)).completion
     expect(text((await first.completion).data)).toBe("a")
     // the next receive usually follows at once: still armed, no stop and start per receive
-    expect(pollCalls(fd)).toEqual(["watch r"])
+    expect(calls()).toEqual(["watch r"])
     await run((done) => driver.send(client, bytes("b"), done)).completion
-    await until(() => pollCalls(fd).length > 1, "the readiness nobody waited for")
-    expect(pollCalls(fd)).toEqual(["watch r", "stop"])
+    await until(() => calls().length > 1, "the readiness nobody waited for")
+    expect(calls()).toEqual(["watch r", "stop"])
     const second = run((done) => driver.receive(server, 10, done))
-    expect(pollCalls(fd)).toEqual(["watch r", "stop", "start r"])
+    expect(calls()).toEqual(["watch r", "stop", "start r"])
     expect(text((await second.completion).data)).toBe("b")
   })
 
   it("more waiters, or one cancelled, change nothing while reading stays wanted", async () => {
     const { server } = await pair()
-    const fd = fdOf(server)
+    const calls = pollCalls(fdOf(server))
     const one = run((done) => driver.receive(server, 10, done))
     const two = run((done) => driver.receive(server, 10, done))
     one.operation.cancel()
     two.operation.cancel()
     expect(await one.completion).toEqual({ status: OPERATION_ABORTED, bytes: 0 })
     expect(await two.completion).toEqual({ status: OPERATION_ABORTED, bytes: 0 })
-    expect(pollCalls(fd)).toEqual(["watch r"])
+    expect(calls()).toEqual(["watch r"])
   })
 
   it("a send waiting for writability adds writing; once it is done, writing is disarmed at once and reading stays", async () => {
     const { client, server } = await pair()
-    const fd = fdOf(server)
+    const calls = pollCalls(fdOf(server))
     const receive = run((done) => driver.receive(server, 10, done))
     const size = 6 * 1024 * 1024
     const send = run((done) => driver.send(server, new Uint8Array(size), done))
-    expect(pollCalls(fd)).toEqual(["watch r", "start rw"])
+    expect(calls()).toEqual(["watch r", "start rw"])
     let got = 0
     while (got < size) got += (await run((done) => driver.receive(client, 1024 * 1024, done)).completion).bytes
     expect((await send.completion).bytes).toBe(size)
-    expect(pollCalls(fd)).toEqual(["watch r", "start rw", "start r"])
+    expect(calls()).toEqual(["watch r", "start rw", "start r"])
     receive.operation.cancel()
     await receive.completion
   })
 
   it("a send alone arms writing only, and stops the handle when done", async () => {
     const { client, server } = await pair()
-    const fd = fdOf(server)
+    const calls = pollCalls(fdOf(server))
     const size = 6 * 1024 * 1024
     const send = run((done) => driver.send(server, new Uint8Array(size), done))
-    expect(pollCalls(fd)).toEqual(["watch w"])
+    expect(calls()).toEqual(["watch w"])
     let got = 0
     while (got < size) got += (await run((done) => driver.receive(client, 1024 * 1024, done)).completion).bytes
     await send.completion
-    expect(pollCalls(fd)).toEqual(["watch w", "stop"])
+    expect(calls()).toEqual(["watch w", "stop"])
+  })
+
+  it("after a short read the next receive waits for readiness instead of trying first; after a full one it tries", async () => {
+    const { client, server } = await pair()
+    const calls = pollCalls(fdOf(server))
+    await run((done) => driver.send(client, bytes("abcd"), done)).completion
+    const full = run((done) => driver.receive(server, 4, done))
+    expect(text(full.now()?.data)).toBe("abcd")
+    await run((done) => driver.send(client, bytes("ef"), done)).completion
+    const short = run((done) => driver.receive(server, 4, done))
+    expect(text(short.now()?.data)).toBe("ef")
+    expect(calls()).toEqual([])
+    // loopback delivers at send: "g" is there, yet after the short read the receive goes to its wait
+    await run((done) => driver.send(client, bytes("g"), done)).completion
+    const next = run((done) => driver.receive(server, 4, done))
+    expect(next.now()).toBeUndefined()
+    expect(calls()).toEqual(["watch r"])
+    expect(text((await next.completion).data)).toBe("g")
+  })
+
+  it("a streaming read: paused, the handle stops at once; resumed, it starts again; at the end it stops", async () => {
+    const { client, server } = await pair()
+    const calls = pollCalls(fdOf(server))
+    const seen: Array<string> = []
+    const reading = driver.readStart!(server, 64, (c) => {
+      seen.push(c.bytes === 0 ? "end" : text(c.data))
+      return false
+    })
+    expect(calls()).toEqual(["watch r"])
+    await run((done) => driver.send(client, bytes("one"), done)).completion
+    await until(() => seen.length === 1, "the first chunk")
+    expect(calls()).toEqual(["watch r", "stop"])
+    await run((done) => driver.send(client, bytes("two"), done)).completion
+    reading.resume()
+    expect(calls()).toEqual(["watch r", "stop", "start r"])
+    await until(() => seen.length === 2, "the second chunk")
+    reading.resume()
+    driver.close(client)
+    await until(() => seen.length === 3, "the end")
+    expect(seen).toEqual(["one", "two", "end"])
+    expect(calls()).toEqual(["watch r", "stop", "start r", "stop", "start r", "stop"])
+  })
+
+  it("a streaming read delivers at most 16 chunks per readiness event: the other sockets get a turn", async () => {
+    const { client, server } = await pair()
+    await run((done) => driver.send(client, new Uint8Array(40).fill(7), done)).completion
+    let chunks = 0
+    let atFirstTurn: number | undefined
+    const reading = driver.readStart!(server, 1, () => {
+      if (chunks++ === 0) setImmediate(() => (atFirstTurn = chunks))
+      return true
+    })
+    await until(() => chunks === 40, "every byte")
+    expect(atFirstTurn).toBe(16)
+    reading.stop()
   })
 
   it("an unreferenced socket's handle is unref'd when it is made; ref and unref reach it; close closes it", async () => {
     const { server } = await pair()
-    const fd = fdOf(server)
+    const calls = pollCalls(fdOf(server))
     driver.setRef!(server, false)
     const receive = run((done) => driver.receive(server, 10, done))
-    expect(pollCalls(fd)).toEqual(["watch r", "unref"])
+    expect(calls()).toEqual(["watch r", "unref"])
     driver.setRef!(server, true)
     driver.setRef!(server, false)
     driver.close(server)
-    expect(pollCalls(fd)).toEqual(["watch r", "unref", "ref", "unref", "close"])
+    expect(calls()).toEqual(["watch r", "unref", "ref", "unref", "close"])
     await receive.completion
   })
 })
