@@ -258,38 +258,3 @@ group("address: parse takes the whole text, nothing around it", () => {
     expect(Array.from(A.toBytes(plain))).toEqual([10, 0, 0, 2])
   })
 })
-
-group("address: parse takes the whole text, nothing around it", () => {
-  it("a port is decimal digits only: no sign, space, exponent or hex, which Number() would take", () => {
-    for (const port of [" 80", "80 ", "+80", "1e3", "0x50", "80a", "a80"]) {
-      expect(invalid(A.parse(`127.0.0.1:${port}`))).toContain("the port must be 0-65535")
-      expect(invalid(A.parse(`[::1]:${port}`))).toContain("the port must be 0-65535")
-    }
-  })
-
-  it("the length bound is 128 characters: at 128 the text is parsed, at 129 it is refused before", () => {
-    const at128 = "127.0.0.1:" + "1".repeat(118)
-    expect(at128.length).toBe(128)
-    expect(invalid(A.parse(at128))).toContain("the port must be 0-65535")
-    expect(invalid(A.parse(at128 + "1"))).toContain("expected host:port or [ipv6]:port")
-  })
-
-  it("nothing before a bracket or after the port", () => {
-    expect(invalid(A.parse("x[::1]:80"))).toContain("expected host:port or [ipv6]:port")
-    expect(invalid(A.parse("[::1]:80:1"))).toContain("expected host:port or [ipv6]:port")
-    expect(invalid(A.parse("1.2.3.4:80:1"))).toContain("expected host:port or [ipv6]:port")
-  })
-
-  it("a host that only starts or ends like an IPv4 literal is a name", () => {
-    expect(invalid(A.parse("host1.2:80"))).toContain("dialName")
-    expect(invalid(A.parse("1.2.example:80"))).toContain("dialName")
-    expect(invalid(A.parse("1.2.3:80"))).toContain(": not an IPv4 address")
-  })
-
-  it("toBytes remembers the bytes of its own records only: a plain record is read each time", () => {
-    const plain = { family: "ipv4", host: "10.0.0.1", port: 1 } as { family: "ipv4"; host: string; port: number }
-    expect(Array.from(A.toBytes(plain))).toEqual([10, 0, 0, 1])
-    plain.host = "10.0.0.2"
-    expect(Array.from(A.toBytes(plain))).toEqual([10, 0, 0, 2])
-  })
-})
