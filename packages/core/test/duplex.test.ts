@@ -12,7 +12,7 @@ import type { Failure } from "../src/failure.js"
 import type { Driver, NativeSocket } from "../src/native/Driver.js"
 import { ok } from "../src/native/Driver.js"
 import { makePort } from "../src/port.js"
-import { Socket } from "../src/sockets.js"
+import { close, Socket } from "../src/sockets.js"
 import * as SocketState from "../src/socket.js"
 import { data, Defect, ended, makeManual, type ManualOptions, reset } from "./support/manual.js"
 import { platformErrno } from "./support/errno.js"
@@ -406,6 +406,68 @@ describe("a Duplex from a connected socket", () => {
     expect([e.code, e.syscall]).toEqual(["EISCONN", "connect"])
     expect([e.address, e.port]).toEqual(["10.0.0.2", 4000])
   })
+
+  it("writev sends the corked chunks as one send, all of them", () => {
+    const { duplex, manual } = connectedDuplex()
+    duplex.cork()
+    duplex.write("a")
+    duplex.write("bc")
+    duplex.uncork()
+    expect(manual.pending("send").map((op) => new TextDecoder().decode(op.arg as Uint8Array))).toEqual(["abc"])
+    duplex.destroy()
+  })
+
+  it("once both sides are done it destroys itself: released, then 'close', once", async () => {
+    const { duplex, manual, released } = connectedDuplex()
+    let closes = 0
+    duplex.on("close", () => closes++)
+    duplex.resume()
+    await tick()
+    const closed = event(duplex, "close")
+    // the peer's end ends the writable side too (allowHalfOpen false): both done
+    manual.pending("receive")[0]!.complete(ended)
+    expect(await closed).toEqual([false])
+    await tick()
+    expect([duplex.destroyed, released(), closes]).toEqual([true, 1, 1])
+  })
+
+  it("its socket closed under it while nothing is in flight (paused at the high-water mark): ECANCELED on read", async () => {
+    const { duplex, manual, socket } = connectedDuplex({ highWaterMark: 2, readSize: 4 })
+    manual.pending("receive")[0]!.complete(data("abcd"))
+    expect(manual.pending("receive")).toEqual([])
+    const error = errorOf(duplex)
+    close(socket)
+    const e = await error
+    expect([e.code, e.syscall]).toEqual(["ECANCELED", "read"])
+  })
+
+  it("setTimeout(0, callback) takes the callback back", () => {
+    const { duplex } = connectedDuplex()
+    const callback = () => {}
+    duplex.setTimeout(100, callback)
+    expect(duplex.listenerCount("timeout")).toBe(1)
+    duplex.setTimeout(0, callback)
+    expect(duplex.listenerCount("timeout")).toBe(0)
+    duplex.destroy()
+  })
+
+  it("unref'd, none of its timers holds the process (the hold timer, idle timers made before and after); ref'd, both do", () => {
+    // real timers: node lists only the ref'd ones as active resources
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length
+    const before = timers()
+    const { duplex } = connectedDuplex()
+    expect(timers()).toBe(before + 1)
+    duplex.setTimeout(60_000)
+    expect(timers()).toBe(before + 2)
+    duplex.unref()
+    expect(timers()).toBe(before)
+    duplex.setTimeout(30_000)
+    expect(timers()).toBe(before)
+    duplex.ref()
+    expect(timers()).toBe(before + 2)
+    duplex.destroy()
+    expect(timers()).toBe(before)
+  })
 })
 
 describe("a Duplex from a value that is no socket", () => {
@@ -548,7 +610,8 @@ describe("an unconnected Duplex", () => {
     const duplex = Duplex.unconnected({ ...s.hooks, dialer: d.dialer })
     const error = errorOf(duplex)
     duplex.connect({ path: "/tmp/socket" })
-    expect((await error).code).toBe("EAFNOSUPPORT")
+    expect([(await error).code, (await error).syscall]).toEqual(["EAFNOSUPPORT", "connect"])
+    expect(s.failures.at(-1)?.detail).toBe("IPC paths are not TCP")
     expect(d.requests).toEqual([])
     const other = Duplex.unconnected({ ...s.hooks, dialer: d.dialer })
     other.connect({ path: "", port: 3 })
@@ -597,6 +660,51 @@ describe("an unconnected Duplex", () => {
     other.connect(1, "127.0.0.1")
     other.destroy()
     d.callbacks[1]!({ code: wsa.WSAECONNREFUSED, cause: new Error() })
+    expect(other.connecting).toBe(false)
     await new Promise((resolve) => setImmediate(resolve))
+  })
+  it("connect(options, listener): the listener runs at 'connect'; the attempted address is the peer's, none before", () => {
+    const s = setup()
+    const d = dialing()
+    const duplex = Duplex.unconnected({ ...s.hooks, dialer: d.dialer })
+    expect(duplex.autoSelectFamilyAttemptedAddresses).toEqual([])
+    let listener = 0
+    duplex.connect({ port: 4000, host: "127.0.0.1" }, () => listener++)
+    d.callbacks[0]!({ socket: s.connected(), release: () => {} })
+    expect(listener).toBe(1)
+    expect(duplex.autoSelectFamilyAttemptedAddresses).toEqual(["10.0.0.2:4000"])
+    duplex.destroy()
+  })
+
+  it("paused before it connects: nothing is read until it is resumed", async () => {
+    const s = setup()
+    const d = dialing()
+    const duplex = Duplex.unconnected({ ...s.hooks, dialer: d.dialer })
+    duplex.pause()
+    duplex.connect(1, "127.0.0.1")
+    d.callbacks[0]!({ socket: s.connected(), release: () => {} })
+    await tick()
+    expect(s.manual.pending("receive")).toEqual([])
+    duplex.resume()
+    await tick()
+    expect(s.manual.pending("receive")).toHaveLength(1)
+    duplex.destroy()
+  })
+
+  it("end() while connecting: the FIN goes once connected, no error", async () => {
+    const s = setup()
+    const d = dialing()
+    const duplex = Duplex.unconnected({ ...s.hooks, dialer: d.dialer })
+    const errors: Array<unknown> = []
+    duplex.on("error", (error) => errors.push(error))
+    duplex.connect(1, "127.0.0.1")
+    duplex.end()
+    await tick()
+    expect(s.manual.calls).not.toContain("shutdownSend")
+    d.callbacks[0]!({ socket: s.connected(), release: () => {} })
+    await once(duplex, "finish")
+    expect(s.manual.calls).toContain("shutdownSend")
+    expect(errors).toEqual([])
+    duplex.destroy()
   })
 })
