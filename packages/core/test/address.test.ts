@@ -217,7 +217,15 @@ group("address: format and predicates", () => {
       expect(eq(six, A.makeIpv6("0::1", 1, 0, 0))).toBe(true)
       expect(eq(six, A.makeIpv6("::1", 1, 0, 2))).toBe(false)
       expect(hashOf(six)).not.toBe(hashOf(A.makeIpv6("::1", 1, 0, 2)))
+      // the protocol hands any value: only an address of the same family and fields is equal
+      for (const other of [null, undefined, 1, "1.1.1.1:1"]) expect(eq(a, other)).toBe(false)
+      expect(eq(a, { family: "ipv6", host: "1.1.1.1", port: 1, flowInfo: 0, scopeId: 0 })).toBe(false)
+      expect(eq(six, { family: "ipv6", host: "::1", port: 1, flowInfo: 7, scopeId: 0 })).toBe(false)
+      expect(eq(six, { family: "ipv6", host: "::1", port: 1, flowInfo: 0, scopeId: 0 })).toBe(true)
+      expect(hashOf(a)).not.toBe(hashOf(A.makeIpv4("1.1.1.2", 1)))
+      expect(hashOf(a)).not.toBe(hashOf(A.makeIpv4("1.1.1.1", 2)))
     }
+    for (const value of [undefined, null, 5, "1.1.1.1:1", { family: "ipv4", host: "1.1.1.1", port: 1 }]) expect(A.isCanonical(value)).toBe(false)
     expect(A.equals(a, { family: "ipv4", host: "1.1.1.1", port: 1 })).toBe(true)
     expect(A.equals(a, { family: "ipv4", host: "1.1.1.2", port: 1 })).toBe(false)
     expect(A.equals(a, "1.1.1.1:1")).toBe(false)
