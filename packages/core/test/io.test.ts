@@ -406,6 +406,8 @@ describe("receive", () => {
   it("checks the socket, its state, then maxBytes (named as the caller says)", () => {
     const { connected, port } = manualPort()
     expect(failureOf(Io.checkReceive(undefined, 1))).toMatchObject({ code: wsa.WSAENOTSOCK, operation: "receive" })
+    // the socket first: a bad socket with a bad size is the socket's error
+    expect(failureOf(Io.checkReceive(undefined, 0)).code).toBe(wsa.WSAENOTSOCK)
     expect(failureOf(Io.checkReceive(Calls.open(port, { family: "ipv4" }), 1)).code).toBe(wsa.WSAENOTCONN)
     const socket = connected()
     expect(failureOf(Io.checkReceive(socket, 0))).toMatchObject({
@@ -553,5 +555,26 @@ describe("validAddress", () => {
       detail: "the address is invalid: the address is not a SocketAddress",
       argument: true
     })
+  })
+})
+
+describe("address checks", () => {
+  it("checkAddress: the canonical record of a valid value; WSAEAFNOSUPPORT for an unknown family, else WSAEINVAL", () => {
+    const address = Io.checkAddress({ family: "ipv4", host: "127.0.0.1", port: 80 }, "bind")
+    expect(Io.isRejected(address)).toBe(false)
+    expect(address).toEqual(makeIpv4("127.0.0.1", 80))
+    expect(Io.checkAddress({ family: "ipx", host: "127.0.0.1", port: 80 }, "bind")).toEqual({
+      _tag: "Rejected",
+      name: "WSAEAFNOSUPPORT",
+      context: { operation: "bind", detail: "unknown address family \"ipx\"", argument: true }
+    })
+    const bad = Io.checkAddress({ family: "ipv4", host: "nope", port: 80 }, "connect")
+    expect(Io.isRejected(bad) && [bad.name, bad.context.operation, bad.context.argument]).toEqual(["WSAEINVAL", "connect", true])
+  })
+
+  it("parseAddress: the record of the text, or WSAEINVAL of operation parse", () => {
+    expect(Io.parseAddress("[::1]:443")).toEqual(makeIpv6("::1", 443, 0, 0))
+    const bad = Io.parseAddress("nope")
+    expect(Io.isRejected(bad) && [bad.name, bad.context.operation, bad.context.argument]).toEqual(["WSAEINVAL", "parse", true])
   })
 })
