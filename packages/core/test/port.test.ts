@@ -85,6 +85,24 @@ describe("makePort", () => {
     expect(manual.calls.filter((c) => c === "close")).toEqual(["close"])
   })
 
+  it("onClose: every watcher of a tracked socket runs once at its close; one taken back does not; untracked, none", () => {
+    const manual = makeManual()
+    const port = makePort(manual.driver)
+    const a = socket()
+    const untracked = socket()
+    port.track(a)
+    const seen: Array<string> = []
+    port.onClose(a, () => seen.push("first"))
+    const takeBack = port.onClose(a, () => seen.push("taken back"))
+    port.onClose(a, () => seen.push("third"))
+    port.onClose(untracked, () => seen.push("untracked"))()
+    takeBack()
+    port.close(untracked)
+    port.close(a)
+    port.close(a)
+    expect(seen).toEqual(["first", "third"])
+  })
+
   it("shutdown aborts what is pending, waits for it, then closes every socket, cleans up, and calls then", () => {
     const manual = makeManual({ cancel: "hold" })
     const port = makePort(manual.driver)
