@@ -3,52 +3,12 @@
  * on from where the kernel stopped (never from the start again), through every path (copy-free send, owned
  * send, connect data); an error the kernel reported early is owed to the next receive or send, once.
  */
-import { afterEach, describe, expect, it } from "vitest"
-import { makeIpv4, type SocketAddress } from "../src/address.js"
+import { describe, expect, it } from "vitest"
 import { wsa } from "../src/errors/codes.js"
-import type { Completion, Done, InFlight, NativeSocket } from "../src/native/Driver.js"
-import { makePosixDriver } from "../src/native/posix/driver.js"
+import type { Completion, NativeSocket } from "../src/native/Driver.js"
+import { completionOf, loopbackDriver } from "./support/posixLoopback.js"
 
-const driver = makePosixDriver({ finWaitMs: 30 })
-const opened: Array<NativeSocket> = []
-
-afterEach(() => {
-  for (const socket of opened.splice(0)) driver.close(socket)
-  expect(driver.liveAllocations()).toBe(0)
-})
-
-const must = <A>(result: { readonly ok: true; readonly value: A } | { readonly ok: false; readonly code: number }): A => {
-  if (!result.ok) throw new Error(`driver call failed: ${result.code}`)
-  return result.value
-}
-
-const open = (): NativeSocket => {
-  const socket = must(driver.open("ipv4"))
-  opened.push(socket)
-  return socket
-}
-
-const completionOf = (start: (done: Done) => InFlight): Promise<Completion> => new Promise((resolve) => start(resolve))
-
-/** A listener on 127.0.0.1 and its address. */
-const listening = (): { readonly socket: NativeSocket; readonly address: SocketAddress } => {
-  const socket = open()
-  expect(driver.bind(socket, makeIpv4("127.0.0.1", 0), false)).toBe(0)
-  expect(driver.listen(socket, 16)).toBe(0)
-  return { socket, address: must(driver.localAddress(socket)) }
-}
-
-/** Connects a client (with `data` sent by the connect) and accepts it; both ends. */
-const pair = async (data?: Uint8Array) => {
-  const server = listening()
-  const client = open()
-  const connected = completionOf((done) => driver.connect(client, server.address, data, done))
-  const accepted = await completionOf((done) => driver.accept(server.socket, 0, done))
-  const socket = accepted.accepted?.socket
-  if (socket === undefined) throw new Error(`accept: ${accepted.status}`)
-  opened.push(socket)
-  return { client, server: socket, connected }
-}
+const { driver, pair } = loopbackDriver()
 
 /** Bytes that tell their position: a resend from the start would not match. */
 const pattern = (size: number, seed: number): Uint8Array => {
