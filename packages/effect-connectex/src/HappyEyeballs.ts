@@ -11,6 +11,7 @@ import { describe, HappyEyeballs as Core, isFailure, Race } from "@effect-connec
 import { Cause, Data, Duration, Effect, ExecutionStrategy, Exit, Fiber, Option, Runtime, Scope } from "effect"
 import type * as ConnectEx from "./internal/dial.js"
 import { dial, kinds as dialKinds } from "./internal/dial.js"
+import { sleepOn } from "./internal/port.js"
 import * as internal from "./internal/socket.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as Resolver from "./Resolver.js"
@@ -176,15 +177,11 @@ const race = <R>(
       fiber.addObserver(over)
       return () => void runFork(Fiber.interrupt(fiber))
     }
-    const sleep = (ms: number, then: () => void) => {
-      const fiber = runFork(Effect.zipRight(Effect.sleep(ms), Effect.sync(then)))
-      return () => void runFork(Fiber.interrupt(fiber))
-    }
 
     let racing: Race.Racing | undefined
     const plan = { host, port, addresses, unusable, attemptDelayMs: Duration.toMillis(delay) }
     const end = Effect.async<RaceEnd>((resume) => {
-      racing = Race.race(plan, { attempt, sleep, done: (end) => resume(Effect.succeed(end)) })
+      racing = Race.race(plan, { attempt, sleep: sleepOn(runFork), done: (end) => resume(Effect.succeed(end)) })
     })
     // Losers are interrupted (their connects cancelled, their sockets closed) before the race returns.
     const ended = yield* Effect.ensuring(end, Effect.suspend(() => (racing === undefined ? Effect.void : stopped(racing))))
