@@ -170,15 +170,20 @@ const race = <R>(
     const parent = yield* Effect.scope
     const runFork = Effect.runForkWith(yield* Effect.context<ConnectEx.ConnectEx | R>())
 
-    /** One attempt in a scope of its own: kept (left in the caller's scope) only by the winner. */
+    /**
+     * One attempt in a scope of its own: kept (left in the caller's scope) only by the winner. Its first step
+     * waits for the scheduler (effect 4 runs a forked fiber at once): a loopback connect that completes inside
+     * the call would otherwise end the whole race synchronously, and a connector's Duplex would emit "connect"
+     * before its caller could listen.
+     */
     const attempt = (address: SocketAddress.SocketAddress, settled: (end: ReturnType<typeof attemptEnd>) => boolean, over: () => void) => {
-      const fiber = runFork(Effect.flatMap(Scope.fork(parent, "sequential"), (scope) => {
+      const fiber = runFork(Effect.andThen(Effect.yieldNow, Effect.flatMap(Scope.fork(parent, "sequential"), (scope) => {
         let kept = false
         return Effect.exit(Scope.provide(scope)(dial(address, attemptOptions))).pipe(
           Effect.flatMap((exit) => Effect.sync(() => void (kept = settled(attemptEnd(exit))))),
           Effect.ensuring(Effect.suspend(() => (kept ? Effect.void : Scope.close(scope, Exit.void))))
         )
-      }))
+      })))
       fiber.addObserver(over)
       return () => fiber.interruptUnsafe()
     }
