@@ -60,8 +60,12 @@ class Attempt {
     private readonly over: () => void
   ) {}
   end(end: AttemptEnd<string, TestError, string>): void {
-    this.kept = this.settled(end)
+    this.report(end)
     this.finish()
+  }
+  /** the dial is over, the attempt not yet (its socket still closing) */
+  report(end: AttemptEnd<string, TestError, string>): void {
+    this.kept = this.settled(end)
   }
   connect(): void {
     this.end({ _tag: "connected", connection: `socket to ${format(this.address)}` })
@@ -172,6 +176,17 @@ describe("race: the winner", () => {
     expect(r.attempts).toHaveLength(1)
     expect(r.clock.pending).toBe(0)
     expect(r.ends).toEqual([{ _tag: "won", connection: "socket to [2001:db8::1]:80", address: a6 }])
+  })
+  it("an attempt still starting when the race ends (won inside its start) is cancelled once its start returns", () => {
+    const r = setup({}, (attempt) => {
+      if (attempt.address === a6) attempt.report({ _tag: "failed", error: refused(a6) })
+      else attempt.connect()
+    })
+    expect(r.started()).toEqual(["[2001:db8::1]:80 at 0", "192.0.2.1:80 at 0"])
+    expect(r.attempts[0]!.cancelled).toBe(true)
+    expect(r.ends).toEqual([])
+    r.attempts[0]!.finish()
+    expect(r.ends).toEqual([{ _tag: "won", connection: "socket to 192.0.2.1:80", address: a4 }])
   })
 })
 
