@@ -17,6 +17,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import type * as ConnectEx from "./internal/dial.js"
 import { decodeDuration, dial, kinds as dialKinds } from "./internal/dial.js"
+import { sleepOn } from "./internal/port.js"
 import * as internal from "./internal/socket.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as Resolver from "./Resolver.js"
@@ -187,15 +188,11 @@ const race = <R>(
       fiber.addObserver(over)
       return () => fiber.interruptUnsafe()
     }
-    const sleep = (ms: number, then: () => void) => {
-      const fiber = runFork(Effect.andThen(Effect.sleep(ms), Effect.sync(then)))
-      return () => fiber.interruptUnsafe()
-    }
 
     let racing: Race.Racing | undefined
     const plan = { host, port, addresses, unusable, attemptDelayMs: Duration.toMillis(delay) }
     const end = Effect.callback<RaceEnd>((resume) => {
-      racing = Race.race(plan, { attempt, sleep, done: (end) => resume(Effect.succeed(end)) })
+      racing = Race.race(plan, { attempt, sleep: sleepOn(runFork), done: (end) => resume(Effect.succeed(end)) })
     })
     // Losers are interrupted (their connects cancelled, their sockets closed) before the race returns.
     const ended = yield* Effect.ensuring(end, Effect.suspend(() => (racing === undefined ? Effect.void : stopped(racing))))
