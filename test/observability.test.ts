@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Metric, Tracer } from "effect"
-import { ConnectEx, Metrics, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
+import { ConnectEx, HappyEyeballs, Metrics, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
 import { echoServer, refusedPort } from "./support/peers.js"
 import { bound } from "./support/fixtures.js"
 
@@ -43,6 +43,18 @@ describe("observability", () => {
       const dial = spans.find((s) => s.name === "ConnectEx.dial")
       expect(dial?.attributes.get("net.peer.address")).toBe(SocketAddress.format(peer.address))
       expect(connects[2]?.parent._tag === "Some" && connects[2].parent.value.spanId).toBe(dial?.spanId)
+    }).pipe(Effect.provide(ConnectEx.layer)))
+
+  it.scoped("dialList: each attempt's dial span is a child of the race's span, with the race's tracer", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = yield* recordingTracer
+      const peer = yield* echoServer()
+      const refused = yield* refusedPort()
+      yield* HappyEyeballs.dialList([refused, peer.address]).pipe(Effect.withTracer(tracer))
+      const race = spans.find((s) => s.name === "ConnectEx.dialList")
+      const dials = spans.filter((s) => s.name === "ConnectEx.dial")
+      expect(dials).toHaveLength(2)
+      expect(dials.map((s) => s.parent._tag === "Some" && s.parent.value.spanId)).toEqual([race?.spanId, race?.spanId])
     }).pipe(Effect.provide(ConnectEx.layer)))
 
   it.scoped("metrics: latency histogram, failures by tag, open sockets and pending operations gauges", () =>

@@ -1,6 +1,6 @@
 /**
  * The pure parts of Happy Eyeballs (RFC 8305) that both front-ends race with: the order of the attempts,
- * what a resolver's answer becomes, and the words of a failed race. The race itself is each front-end's.
+ * what a resolver's answer becomes, and the words of a failed race. The race itself is `race.ts`'s machine.
  */
 import { isIP } from "node:net"
 import { format, type Ipv6Address, ipv4Literal, ipv6Literal, parseZone, type SocketAddress } from "./address.js"
@@ -168,7 +168,7 @@ export const dialErrorMessage = (host: string | undefined, port: number, attempt
   `Check that the service listens on one of these addresses and that a route leads there.`
 
 /** An attempt's error as the race reads it. */
-interface AttemptError {
+export interface AttemptError {
   readonly _tag: string
   readonly code: number
   readonly operation: Operation

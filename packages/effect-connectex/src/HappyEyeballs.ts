@@ -7,10 +7,11 @@
  *
  * @since 0.1.0
  */
-import { describe, HappyEyeballs as Core, isFailure } from "@effect-connectex/core"
-import { Cause, Data, Deferred, Duration, Effect, ExecutionStrategy, Exit, Fiber, Option, Queue, Scope } from "effect"
+import { describe, HappyEyeballs as Core, isFailure, Race } from "@effect-connectex/core"
+import { Cause, Data, Duration, Effect, ExecutionStrategy, Exit, Fiber, Option, Runtime, Scope } from "effect"
 import type * as ConnectEx from "./internal/dial.js"
 import { dial, kinds as dialKinds } from "./internal/dial.js"
+import { sleepOn } from "./internal/port.js"
 import * as internal from "./internal/socket.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as Resolver from "./Resolver.js"
@@ -109,27 +110,48 @@ const unusableAttempt = (literal: Core.UnusableLiteral): FailedAttempt => ({
   error: new WsaError.WSAEINVAL(Core.unusableContext(literal))
 })
 
-interface Winner {
-  readonly dialed: ConnectEx.Dialed
-  readonly address: SocketAddress.SocketAddress
-}
-
 const toDialFailure = WsaError.narrowingError(WsaError.dialTags)
 
+/** The race's end as the core's machine gives it; a defect is the attempt's whole cause. */
+type RaceEnd = Race.RaceEnd<SocketAddress.SocketAddress, ConnectEx.Dialed, WsaError.DialFailure, Cause.Cause<WsaError.DialFailure>>
+
 /**
- * Every attempt failed: with the error they share when they all failed alike (one attempt: its own error), so
- * that `catchTag("WSAECONNREFUSED")` works on a name as on an address; a `DialError` listing each otherwise.
+ * The race's end for the caller: the winner, or (every attempt failed) the error they share when they all
+ * failed alike (one attempt: its own error), so that `catchTag("WSAECONNREFUSED")` works on a name as on an
+ * address; a `DialError` listing each otherwise.
  */
-const allFailed = (host: string | undefined, port: number, attempts: ReadonlyArray<FailedAttempt>): DialError | WsaError.DialFailure => {
-  const outcome = Core.allFailed(host, port, attempts)
-  return outcome._tag === "own"
-    ? outcome.error
-    : outcome._tag === "shared"
-    ? toDialFailure(WsaError.fromCode(outcome.code, outcome.context))
-    : new DialError({ host, port, attempts })
+const raceOutcome = (host: string | undefined, port: number, end: RaceEnd): Effect.Effect<DialedAddress, DialError | WsaError.DialFailure> => {
+  switch (end._tag) {
+    case "won":
+      return Effect.succeed({ socket: end.connection.socket, bytesSent: end.connection.bytesSent, address: end.address })
+    case "own":
+      return Effect.fail(end.error)
+    case "shared":
+      return Effect.fail(toDialFailure(WsaError.fromCode(end.code, end.context)))
+    case "mixed":
+      return Effect.fail(new DialError({ host, port, attempts: end.attempts }))
+    case "defect":
+      return Effect.failCause(end.defect)
+  }
 }
 
-/** The race itself, over addresses already ordered; `timeout` is applied by the callers. */
+/** How an attempt's dial ended, as the race reads it. */
+const attemptEnd = (
+  exit: Exit.Exit<ConnectEx.Dialed, WsaError.DialFailure>
+): Race.AttemptEnd<ConnectEx.Dialed, WsaError.DialFailure, Cause.Cause<WsaError.DialFailure>> => {
+  if (Exit.isSuccess(exit)) return { _tag: "connected", connection: exit.value }
+  const error = Cause.failureOption(exit.cause)
+  if (Option.isSome(error)) return { _tag: "failed", error: error.value }
+  return Cause.isInterruptedOnly(exit.cause) ? { _tag: "interrupted" } : { _tag: "defect", defect: exit.cause }
+}
+
+const stopped = (racing: Race.Racing): Effect.Effect<void> => Effect.async<void>((resume) => racing.stop(() => resume(Effect.void)))
+
+/**
+ * The race itself, over addresses already ordered; `timeout` is applied by the callers. The core's machine
+ * decides when each attempt starts and how the race ends; here each attempt is a fiber and the delay a sleep
+ * on Effect's Clock (a TestClock moves it).
+ */
 const race = <R>(
   host: string | undefined,
   port: number,
@@ -138,65 +160,32 @@ const race = <R>(
   options: DialManyOptions<R> | undefined
 ): Effect.Effect<DialedAddress, DialError | WsaError.DialFailure, ConnectEx.ConnectEx | Scope.Scope | R> =>
   Effect.gen(function*() {
-    if (addresses.length === 0) return yield* Effect.fail(allFailed(host, port, unusable))
     const delay = Option.getOrElse(Duration.decodeUnknown(options?.attemptDelay ?? DEFAULT_ATTEMPT_DELAY), () => DEFAULT_ATTEMPT_DELAY)
     const attemptOptions: ConnectEx.DialOptions<R> & { readonly timeout?: undefined } = { bind: options?.bind, data: options?.data, retry: options?.retry }
     const parent = yield* Effect.scope
-    const winner = yield* Deferred.make<Winner, DialError | WsaError.DialFailure>()
-    const failedSignal = yield* Queue.unbounded<void>()
-    const failures: Array<FailedAttempt | undefined> = addresses.map(() => undefined)
-    let failed = 0
+    const runFork = Runtime.runFork(yield* Effect.interruptible(Effect.runtime<ConnectEx.ConnectEx | R>()))
 
     /** One attempt in a scope of its own: kept (left in the caller's scope) only by the winner. */
-    const attempt = (index: number, address: SocketAddress.SocketAddress) =>
-      Effect.flatMap(Scope.fork(parent, ExecutionStrategy.sequential), (scope) => {
+    const attempt = (address: SocketAddress.SocketAddress, settled: (end: ReturnType<typeof attemptEnd>) => boolean, over: () => void) => {
+      const fiber = runFork(Effect.flatMap(Scope.fork(parent, ExecutionStrategy.sequential), (scope) => {
         let kept = false
         return Effect.exit(Scope.extend(dial(address, attemptOptions), scope)).pipe(
-          Effect.flatMap((exit) =>
-            Effect.uninterruptible(Effect.suspend(() => {
-              if (Exit.isSuccess(exit)) {
-                return Effect.map(Deferred.succeed(winner, { dialed: exit.value, address }), (won) => {
-                  kept = won
-                })
-              }
-              const error = Cause.failureOption(exit.cause)
-              if (error._tag === "None") {
-                // interrupted (the fiber's own interruption ends it anyway) or a defect: report the defect
-                return Cause.isInterruptedOnly(exit.cause) ? Effect.void : Effect.asVoid(Deferred.failCause(winner, exit.cause as Cause.Cause<never>))
-              }
-              failures[index] = { address, error: error.value }
-              failed++
-              if (failed === addresses.length) {
-                const attempts = [...failures.filter((f): f is FailedAttempt => f !== undefined), ...unusable]
-                return Effect.asVoid(Deferred.fail(winner, allFailed(host, port, attempts)))
-              }
-              return Effect.asVoid(Queue.offer(failedSignal, undefined))
-            }))
-          ),
+          Effect.flatMap((exit) => Effect.sync(() => void (kept = settled(attemptEnd(exit))))),
           Effect.ensuring(Effect.suspend(() => (kept ? Effect.void : Scope.close(scope, Exit.void))))
         )
-      })
+      }))
+      fiber.addObserver(over)
+      return () => void runFork(Fiber.interrupt(fiber))
+    }
 
-    const fibers: Array<Fiber.RuntimeFiber<void>> = []
-    const start = Effect.gen(function*() {
-      for (let index = 0; index < addresses.length; index++) {
-        const address = addresses[index]
-        if (address === undefined) continue
-        fibers.push(yield* Effect.fork(attempt(index, address)))
-        if (index === addresses.length - 1) break
-        // the next attempt starts after `delay`, or at once when an attempt fails; none once one won
-        const next = yield* Effect.raceAll([
-          Effect.as(Deferred.await(winner), "settled" as const),
-          Effect.as(Queue.take(failedSignal), "next" as const),
-          Effect.as(Effect.sleep(delay), "next" as const)
-        ]).pipe(Effect.catchAll(() => Effect.succeed("settled" as const)))
-        if (next === "settled") break
-      }
-      return yield* Deferred.await(winner)
+    let racing: Race.Racing | undefined
+    const plan = { host, port, addresses, unusable, attemptDelayMs: Duration.toMillis(delay) }
+    const end = Effect.async<RaceEnd>((resume) => {
+      racing = Race.race(plan, { attempt, sleep: sleepOn(runFork), done: (end) => resume(Effect.succeed(end)) })
     })
     // Losers are interrupted (their connects cancelled, their sockets closed) before the race returns.
-    const won = yield* Effect.ensuring(start, Effect.suspend(() => Fiber.interruptAll(fibers)))
-    return { socket: won.dialed.socket, bytesSent: won.dialed.bytesSent, address: won.address }
+    const ended = yield* Effect.ensuring(end, Effect.suspend(() => (racing === undefined ? Effect.void : stopped(racing))))
+    return yield* raceOutcome(host, port, ended)
   })
 
 /** The timeout, if it is one: a bad one is reported by the race's own option check. */

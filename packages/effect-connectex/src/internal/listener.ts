@@ -9,7 +9,7 @@ import * as WsaError from "../errors/WsaError.js"
 import { Iocp, portOf } from "../Iocp.js"
 import * as Socket from "../Socket.js"
 import type * as SocketAddress from "../SocketAddress.js"
-import { operation } from "./port.js"
+import { operation, sleepOn } from "./port.js"
 import * as internal from "./socket.js"
 
 export const TypeId: typeof Core.Listening.TypeId = Core.Listening.TypeId
@@ -113,10 +113,7 @@ const loopHooks = <R>(
   failed: Deferred.Deferred<never, WsaError.AcceptError>
 ): Omit<Core.Listening.ServeHooks, "connection"> => ({
   now: () => clock.unsafeCurrentTimeMillis(),
-  sleep: (ms, then) => {
-    const fiber = runFork(Effect.zipRight(Effect.sleep(ms), Effect.sync(then)))
-    return () => void runFork(Fiber.interrupt(fiber))
-  },
+  sleep: sleepOn(runFork),
   failed: (outcome) => Deferred.unsafeDone(failed, "defect" in outcome ? Exit.die(outcome.defect) : Exit.fail(acceptError(outcome)))
 })
 

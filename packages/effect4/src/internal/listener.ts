@@ -15,7 +15,7 @@ import * as WsaError from "../errors/WsaError.js"
 import type { Iocp } from "../Iocp.js"
 import * as Socket from "../Socket.js"
 import type * as SocketAddress from "../SocketAddress.js"
-import { operation } from "./port.js"
+import { operation, sleepOn } from "./port.js"
 import * as internal from "./socket.js"
 
 export const TypeId: typeof Core.Listening.TypeId = Core.Listening.TypeId
@@ -120,10 +120,7 @@ const loopHooks = (
   failed: Deferred.Deferred<never, WsaError.AcceptError>
 ): Omit<Core.Listening.ServeHooks, "connection"> => ({
   now: () => clock.currentTimeMillisUnsafe(),
-  sleep: (ms, then) => {
-    const fiber = runFork(Effect.andThen(Effect.sleep(ms), Effect.sync(then)))
-    return () => fiber.interruptUnsafe()
-  },
+  sleep: sleepOn(runFork),
   failed: (outcome) => Deferred.doneUnsafe(failed, "defect" in outcome ? Exit.die(outcome.defect) : Exit.fail(acceptError(outcome)))
 })
 
