@@ -207,23 +207,40 @@ export class SocketDuplex extends Duplex {
     if (typeof keepAlive === "boolean") this.setKeepAlive(keepAlive)
     if (typeof timeout === "number") this.setTimeout(timeout)
     this.connecting = true
-    this.#cancelDial = dialer({ ...request, host, port }, (outcome) => {
-      this.#cancelDial = undefined
-      if ("socket" in outcome) {
-        if (this.destroyed) return outcome.release()
-        this.connecting = false
-        this.#adopt(outcome.socket, outcome.release)
-        this.emit("connect")
-        this.emit("ready")
-        for (const waiting of this.#waitingForConnect.splice(0)) waiting()
-        if (this.#wantsRead) this._read()
-        else this.#startReading()
-        return
-      }
-      this.connecting = false
-      if (!this.destroyed) this.destroy(nodeError(outcome.code, outcome.syscall ?? "connect", outcome.cause, { host, port }))
+    // A dialer may answer inside the call (a loopback connect can): node:net never emits "connect" before
+    // connect() returns, so such an answer waits for the next tick, and no cancel is kept for a dial that is over.
+    let inCall = true
+    let answered: DialOutcome | undefined
+    const cancel = dialer({ ...request, host, port }, (outcome) => {
+      if (inCall) answered = outcome
+      else this.#dialed(outcome, host, port)
     })
+    inCall = false
+    if (answered === undefined) {
+      this.#cancelDial = cancel
+    } else {
+      const outcome = answered
+      process.nextTick(() => this.#dialed(outcome, host, port))
+    }
     return this
+  }
+
+  /** The dial's outcome: the connection adopted (released if the Duplex was destroyed meanwhile), or the error. */
+  #dialed(outcome: DialOutcome, host: string, port: number): void {
+    this.#cancelDial = undefined
+    if ("socket" in outcome) {
+      if (this.destroyed) return outcome.release()
+      this.connecting = false
+      this.#adopt(outcome.socket, outcome.release)
+      this.emit("connect")
+      this.emit("ready")
+      for (const waiting of this.#waitingForConnect.splice(0)) waiting()
+      if (this.#wantsRead) this._read()
+      else this.#startReading()
+      return
+    }
+    this.connecting = false
+    if (!this.destroyed) this.destroy(nodeError(outcome.code, outcome.syscall ?? "connect", outcome.cause, { host, port }))
   }
 
   #adopt(socket: unknown, release: () => void): void {

@@ -707,4 +707,29 @@ describe("an unconnected Duplex", () => {
     expect(errors).toEqual([])
     duplex.destroy()
   })
+  it("a dialer that answers inside connect(): 'connect' on the next tick, after connect() returned; no cancel kept", async () => {
+    const s = setup()
+    let cancels = 0
+    let released = 0
+    const answering: Duplex.Dialer = (_request, callback) => {
+      callback({ socket: s.connected(), release: () => void released++ })
+      return () => void cancels++
+    }
+    const duplex = Duplex.unconnected({ ...s.hooks, dialer: answering })
+    const events: Array<string> = []
+    duplex.connect(1, "127.0.0.1", () => events.push("listener"))
+    duplex.on("connect", () => events.push("connect"))
+    expect([events, duplex.connecting]).toEqual([[], true])
+    await tick()
+    expect([events, duplex.connecting]).toEqual([["listener", "connect"], false])
+    duplex.destroy()
+    expect([cancels, released]).toEqual([0, 1])
+    // destroyed before that tick: the connection is released, no event
+    const other = Duplex.unconnected({ ...s.hooks, dialer: answering })
+    other.on("connect", () => expect.unreachable())
+    other.connect(1, "127.0.0.1")
+    other.destroy()
+    await tick()
+    expect([cancels, released]).toEqual([0, 2])
+  })
 })
