@@ -54,6 +54,7 @@ const GROUPS = [
   { name: "queues", files: ["packages/core/src/fifo.ts", "packages/core/src/io.ts"] },
   { name: "readers", files: ["packages/core/src/reader.ts"] },
   { name: "listener/serve loop", files: ["packages/core/src/listener.ts"] },
+  { name: "Happy Eyeballs race", files: ["packages/core/src/race.ts"] },
   { name: "POSIX driver", files: ["packages/core/src/native/posix/driver.ts"] },
   { name: "Duplex", files: ["packages/core/src/duplex.ts", "packages/core/src/nodeErrors.ts"] },
   { name: "socket calls", files: ["packages/core/src/sockets.ts", "packages/core/src/calls.ts", "packages/core/src/failure.ts"] },
