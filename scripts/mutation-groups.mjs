@@ -33,13 +33,14 @@ const GROUP_TARGET = 80
  * the targets are written (the survivors are listed in reports/mutation-survivors.md). Raise a floor when a
  * group gains; a group's floor at its target means it is done.
  */
-const TOTAL_BREAK = 80
+const TOTAL_BREAK = 86
 const GROUP_BREAKS = new Map([
   ["port", 80],
   ["queues", 80],
   ["readers", 80],
-  ["listener/serve loop", 75],
-  ["POSIX driver", 59],
+  ["listener/serve loop", 80],
+  ["Happy Eyeballs race", 80],
+  ["POSIX driver", 71],
   ["Duplex", 80],
   ["socket calls", 80],
   ["decisions", 80]
@@ -103,6 +104,33 @@ const EXPLAINED = [
     line: "if (trusted.has(address)) bytesCache.set(address, bytes.slice())",
     replacement: "false",
     why: "never caching only costs time; the bytes are computed again each call (caching untrusted records, `true`, is killed)"
+  },
+  ...["ConditionalExpression", "LogicalOperator"].map((mutator) => ({
+    file: "packages/core/src/native/posix/driver.ts",
+    mutator,
+    line: "const wouldBlock = (e: number) => e === EAGAIN || e === EWOULDBLOCK",
+    why: "EAGAIN and EWOULDBLOCK are one number on Linux (and macOS): either comparison alone decides the same"
+  })),
+  ...["const n = libc.send(socket.fd, sent === 0 ? payload : payload.subarray(sent), payload.length - sent, MSG_NOSIGNAL)", "const n = libc.send(socket.fd, sent === 0 ? data : data.subarray(sent), data.length - sent, MSG_NOSIGNAL)"].map((line) => ({
+    file: "packages/core/src/native/posix/driver.ts",
+    mutator: "ConditionalExpression",
+    line,
+    replacement: "false",
+    why: "subarray(0) views the same bytes: the condition only saves making a view (sending from the start again, `true`, is killed by posixBytes.test.ts)"
+  })),
+  {
+    file: "packages/core/src/native/posix/driver.ts",
+    mutator: "EqualityOperator",
+    line: "if (n >= 0) {",
+    replacement: "n > 0",
+    why: "send(2) on a stream socket returns 0 only for 0 bytes, and the loop never sends 0 bytes"
+  },
+  {
+    file: "packages/core/src/nodeErrors.ts",
+    mutator: "ConditionalExpression",
+    line: "if (errnos === undefined) {",
+    replacement: "true",
+    why: "building the errno table on every call only costs time"
   }
 ]
 
