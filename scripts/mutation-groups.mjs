@@ -33,14 +33,14 @@ const GROUP_TARGET = 80
  * the targets are written (the survivors are listed in reports/mutation-survivors.md). Raise a floor when a
  * group gains; a group's floor at its target means it is done.
  */
-const TOTAL_BREAK = 86
+const TOTAL_BREAK = 90
 const GROUP_BREAKS = new Map([
   ["port", 80],
   ["queues", 80],
   ["readers", 80],
   ["listener/serve loop", 80],
   ["Happy Eyeballs race", 80],
-  ["POSIX driver", 71],
+  ["POSIX driver", 77],
   ["Duplex", 80],
   ["socket calls", 80],
   ["decisions", 80]
