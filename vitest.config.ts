@@ -18,7 +18,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts", "packages/*/test/**/*.test.ts"],
     // packages/effect4 has its own effect 4 and vitest 5 and runs under Node 22: npm run test:effect4.
     // The POSIX driver's own tests load libc at import: not on Windows (the Wine lane runs this config).
-    exclude: ["**/node_modules/**", "packages/effect4/**", ...(process.platform === "win32" ? ["packages/core/test/posix.test.ts"] : [])],
+    exclude: ["**/node_modules/**", "packages/effect4/**", ...(process.platform === "win32" ? ["packages/core/test/posix*.test.ts"] : [])],
     // Sockets and poll handles are process-wide resources: each file in a process of its own, files in
     // sequence, so that descriptor counts taken by the leak tests see only their own file's sockets.
     // Linux: every poll handle of the POSIX driver is checked to be closed with its socket (see the file).
