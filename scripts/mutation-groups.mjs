@@ -125,6 +125,13 @@ const EXPLAINED = [
     replacement: "n > 0",
     why: "send(2) on a stream socket returns 0 only for 0 bytes, and the loop never sends 0 bytes"
   },
+  ...[["ConditionalExpression", "false"], ["BooleanLiteral", "true"]].map(([mutator, replacement]) => ({
+    file: "packages/core/src/native/posix/driver.ts",
+    mutator,
+    line: "linger.writeInt32LE(value === false ? 0 : (value as number), 4)",
+    replacement,
+    why: "either way `false` itself is written, and writeInt32LE writes false as 0: the condition is for the type checker"
+  })),
   {
     file: "packages/core/src/nodeErrors.ts",
     mutator: "ConditionalExpression",

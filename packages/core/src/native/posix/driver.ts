@@ -505,9 +505,11 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
     const accepted = (socket: PosixSocket, peer: SocketAddress): void => {
       if (receiveBytes <= 0) return operation.complete(0, 0, undefined, { socket, peer })
       // The first bytes: a receive on the new socket, cancelled (and the socket closed) with the accept.
+      let settled = false
       const first = receive(socket, receiveBytes, (completion) => {
+        settled = true
         operation.stopWaiting = undefined
-        if (completion.status === OPERATION_ABORTED || completion.status !== 0) {
+        if (completion.status !== 0) {
           close(socket)
           // Cancelled with the accept; or the client reset before sending: take the next connection.
           if (completion.status !== OPERATION_ABORTED) attempt()
@@ -516,9 +518,9 @@ export const makePosixDriver = (options: PosixDriverOptions = {}): Driver => {
         const data = completion.data ?? new Uint8Array(0)
         operation.complete(0, data.length, data, { socket, peer })
       })
-      if (operation.stopWaiting === undefined && !socket.closed && socket.operations.length > 0) {
-        operation.stopWaiting = () => first.cancel()
-      }
+      // Still waiting: cancelling the accept cancels this receive. Settled in the call, the accept has moved on
+      // (completed, or waiting on the next connection with a cancel of its own that must not be replaced).
+      if (!settled) operation.stopWaiting = () => first.cancel()
     }
     attempt()
     return operation
