@@ -40,7 +40,7 @@ const GROUP_BREAKS = new Map([
   ["readers", 80],
   ["listener/serve loop", 80],
   ["Happy Eyeballs race", 80],
-  ["POSIX driver", 78],
+  ["POSIX driver", 80],
   ["Duplex", 80],
   ["socket calls", 80],
   ["decisions", 80]
