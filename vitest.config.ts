@@ -5,6 +5,8 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/`, imp
 
 export default defineConfig({
   resolve: {
+    // packages/frontend/src is linked into the front-ends' src/: a link's imports resolve from where it sits
+    preserveSymlinks: true,
     // The workspace packages from their sources, so that the suite runs (and mutation testing mutates) the
     // code itself, and one copy of each module is loaded.
     alias: [

@@ -1,18 +1,15 @@
-// Writes each front-end's src/errors/classes.ts from the core's WSA table and tag lists, through one template
-// per front-end (scripts/wsa-errors/<front-end>.ts.tmpl): one tagged error class per code, the `WsaError`
-// union, the name -> class record and each function's error union. The table is the one place a code is
-// written; the template holds only what differs between Effects (imports, the class factory, `Unknown`).
+// Writes the error classes, packages/frontend/src/errors/classes.ts (linked into both front-ends' src/errors/,
+// compiled against each one's effect), from the core's WSA table and tag lists through one template
+// (scripts/wsa-errors/classes.ts.tmpl): one tagged error class per code, the `WsaError` union, the name -> class
+// record and each function's error union. The table is the one place a code is written; nothing in the template
+// differs between Effect 3 and Effect 4.
 // Run after `npm run build` (it reads the built core):
-//   node scripts/generate-wsa-errors.mjs                   (writes both files)
-//   node scripts/generate-wsa-errors.mjs --check           (fails when a checked-in file is stale: CI runs it)
-//   node scripts/generate-wsa-errors.mjs --check effect4   (one front-end: effect3 or effect4)
+//   node scripts/generate-wsa-errors.mjs           (writes the file)
+//   node scripts/generate-wsa-errors.mjs --check   (fails when the checked-in file is stale: CI runs it)
 import { readFileSync, writeFileSync } from "node:fs"
 
 const core = await import(new URL("../packages/core/dist/index.js", import.meta.url).href)
-const frontEnds = {
-  effect3: "packages/effect-connectex/src/errors/classes.ts",
-  effect4: "packages/effect4/src/errors/classes.ts"
-}
+const target = "packages/frontend/src/errors/classes.ts"
 const names = Object.keys(core.wsaCodes)
 
 // Each function's error union: its name, the core's tag list it is made from, and its doc.
@@ -67,36 +64,29 @@ export class ${name} extends WsaErrorClass("${name}") {}`
 export type ${name} = ErrorOf<(typeof Core.${list})[number]> | Unknown`).join("\n\n")
 }
 
-const render = (frontEnd) => {
-  let text = readFileSync(new URL(`./wsa-errors/${frontEnd}.ts.tmpl`, import.meta.url), "utf8")
+const render = () => {
+  let text = readFileSync(new URL("./wsa-errors/classes.ts.tmpl", import.meta.url), "utf8")
   for (const [key, value] of Object.entries(parts)) {
     const placeholder = `{{${key}}}`
-    if (text.split(placeholder).length !== 2) throw new Error(`${frontEnd}.ts.tmpl must hold ${placeholder} once`)
+    if (text.split(placeholder).length !== 2) throw new Error(`classes.ts.tmpl must hold ${placeholder} once`)
     text = text.replace(placeholder, () => value)
   }
   return text
 }
 
-const check = process.argv.includes("--check")
-const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"))
-for (const name of only) if (!(name in frontEnds)) throw new Error(`unknown front-end ${name}: ${Object.keys(frontEnds).join(" or ")}`)
-let stale = false
-for (const [frontEnd, path] of Object.entries(frontEnds)) {
-  if (only.length > 0 && !only.includes(frontEnd)) continue
-  const target = new URL(`../${path}`, import.meta.url)
-  const text = render(frontEnd)
-  if (check) {
-    let current = ""
-    try {
-      current = readFileSync(target, "utf8")
-    } catch {}
-    if (current !== text) {
-      console.error(`${path} is stale: run node scripts/generate-wsa-errors.mjs`)
-      stale = true
-    } else console.log(`${path}: ${names.length} error classes match the core's table`)
-  } else {
-    writeFileSync(target, text)
-    console.log(`wrote ${path}: ${names.length} classes`)
+const text = render()
+const url = new URL(`../${target}`, import.meta.url)
+if (process.argv.includes("--check")) {
+  let current = ""
+  try {
+    current = readFileSync(url, "utf8")
+  } catch {}
+  if (current !== text) {
+    console.error(`${target} is stale: run node scripts/generate-wsa-errors.mjs`)
+    process.exit(1)
   }
+  console.log(`${target}: ${names.length} error classes match the core's table`)
+} else {
+  writeFileSync(url, text)
+  console.log(`wrote ${target}: ${names.length} classes`)
 }
-if (stale) process.exit(1)

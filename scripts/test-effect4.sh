@@ -22,7 +22,7 @@ fi
 # itself must compile against its own effect.
 "$NODE22" node_modules/typescript/bin/tsc -b packages/core packages/effect4
 "$NODE22" node_modules/typescript/bin/tsc -p packages/effect4/tsconfig.test.json
-"$NODE22" scripts/generate-wsa-errors.mjs --check effect4
+"$NODE22" scripts/generate-wsa-errors.mjs --check
 
 cd packages/effect4
 exec "$NODE22" node_modules/vitest/vitest.mjs run "$@"

@@ -8,6 +8,8 @@ const self = fileURLToPath(new URL("./src/", import.meta.url))
 // `effect` is not aliased: every import of it resolves from this package to its own effect 4 (a test proves it).
 export default defineConfig({
   resolve: {
+    // packages/frontend/src is linked into the front-ends' src/: a link's imports resolve from where it sits
+    preserveSymlinks: true,
     alias: [
       { find: /^@effect-connectex\/core$/, replacement: `${core}index.ts` },
       { find: /^@effect-connectex\/core\/(.*)$/, replacement: `${core}$1.ts` },

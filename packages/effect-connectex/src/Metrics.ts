@@ -54,3 +54,18 @@ export const openSockets = Metric.gauge("connectex_open_sockets", { description:
 export const pendingOperations = Metric.gauge("connectex_pending_operations", {
   description: "operations waiting for their completion"
 })
+
+const noTags: ReadonlyArray<never> = []
+const failuresByTag = new Map<string, typeof connectFailures>()
+
+/** @internal synchronous updates on the hot path (no Effect per operation; the same as Effect 4's Metrics.unsafe) */
+export const unsafe = {
+  openSockets: (delta: number): void => openSockets.unsafeModify(delta, noTags),
+  pendingOperations: (delta: number): void => pendingOperations.unsafeModify(delta, noTags),
+  connectLatency: (ms: number): void => connectLatency.unsafeUpdate(ms, noTags),
+  connectFailure: (tag: string): void => {
+    let metric = failuresByTag.get(tag)
+    if (metric === undefined) failuresByTag.set(tag, metric = connectFailures.pipe(Metric.tagged("error", tag)))
+    metric.unsafeUpdate(1, noTags)
+  }
+}

@@ -5,7 +5,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { createRequire } from "node:module"
 import * as Cause from "effect/Cause"
-import { WsaError } from "../src/index.js"
+import * as Effect from "effect/Effect"
+import { SocketAddress, WsaError } from "../src/index.js"
 
 describe("which effect", () => {
   it("the package's `effect` is 4.x, seen from its sources and from its tests", () => {
@@ -22,6 +23,15 @@ describe("which effect", () => {
     assert.strictEqual(error._tag, "WSAECONNREFUSED")
     assert.instanceOf(error, Error)
     assert.isFunction((error as unknown as Iterable<unknown>)[Symbol.iterator]) // yieldable: `yield* error` fails
+  })
+
+  it("the modules written once (packages/frontend/src, linked into src/) are compiled against effect 4 here", () => {
+    // src/Socket.ts is a link: resolved from where it sits, its `effect` is this package's
+    const fromLink = createRequire(new URL("../src/Socket.ts", import.meta.url))
+    assert.include(fromLink.resolve("effect/package.json"), "packages/effect4/node_modules/effect/")
+    // and what it makes are Effect 4 values (an Effect 3 effect is not one)
+    assert.isTrue(Effect.isEffect(SocketAddress.parse("127.0.0.1:80")))
+    assert.strictEqual(Effect.runSync(Effect.flip(SocketAddress.parse("no address")))._tag, "WSAEINVAL")
   })
 
   it("the runtime is Node 22", () => {

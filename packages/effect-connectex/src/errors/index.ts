@@ -1,5 +1,1 @@
-/**
- * @since 0.1.0
- */
-export * from "./WsaError.js"
-export { errnoToWsa, ntStatusTable, wsaFromNtStatus, wsaFromWin32 } from "@effect-connectex/core"
+../../../frontend/src/errors/index.ts

@@ -37,11 +37,8 @@ const nativeTracer = Effect.runSync(Effect.tracer)
  * Effect's built-in tracer (no tracer installed) no span is made at all: nothing could ever see it, and
  * making one (random ids, an attribute map) was a fifth of the garbage of a small send or receive.
  */
-export const traced = <A extends number | Uint8Array, E extends { readonly _tag: string }>(
-  name: string,
-  requested: number,
-  effect: Effect.Effect<A, E>
-): Effect.Effect<A, E> =>
+export const traced = (name: string, requested: number) =>
+<A extends number | Uint8Array, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.tracerWith((tracer) => tracer === nativeTracer ? effect : spanned(name, requested, effect))
 
 const spanned = <A extends number | Uint8Array, E extends { readonly _tag: string }>(

@@ -17,7 +17,8 @@ import { Buffer } from "node:buffer"
 import type { Duplex } from "node:stream"
 import * as Tls from "node:tls"
 import * as Socket from "../Socket.js"
-import { nonEmpty, pullFrom } from "./pull.js"
+import { nonEmpty } from "./pull.js"
+import { pullFrom } from "./readerPull.js"
 import * as internal from "./socket.js"
 
 type Chunks = Arr.NonEmptyReadonlyArray<Uint8Array>

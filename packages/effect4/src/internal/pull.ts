@@ -1,27 +1,14 @@
 /**
- * The core's pull read (`Core.Reader`) as Effects, behind `Socket.stream` and `PlatformSocket`'s reader: what
- * is there now in one synchronous step, and only when the socket is empty one receive waited for.
+ * The Stream and Sink shapes of Effect 4 behind `Socket.stream` and `Socket.sink` (written once, in
+ * packages/frontend/src; the pull itself is internal/readerPull.ts). The Effect 3 front-end's file of the same
+ * name gives the same names in Effect 3's words.
  */
 import * as Core from "@effect-connectex/core"
 import * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as WsaError from "../errors/WsaError.js"
-import { operation } from "./port.js"
-import * as internal from "./socket.js"
-
-const receiveError = internal.failureOnto(WsaError.receiveTags)
-
-/** One pull of a reader: what is there now, else one receive waited for (`undefined`: the peer's end). */
-export const pullFrom = (reader: Core.Reader.Reader): Effect.Effect<Core.Reader.Pulled, WsaError.ReceiveError> =>
-  Effect.suspend(() => {
-    const now = reader.tryPull()
-    if (now !== Core.Reader.WAIT) return Core.isFailure(now) ? Effect.fail(receiveError(now)) : Effect.succeed(now)
-    return Effect.flatMap(operation((onLater) => reader.wait(onLater)), (completion) => {
-      const pulled = reader.settle(completion)
-      if (Core.Reader.isDefectOf(pulled)) return Effect.die(pulled.defect)
-      return Core.isFailure(pulled) ? Effect.fail(receiveError(pulled)) : Effect.succeed(pulled)
-    })
-  })
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
 
 /**
  * A pull's chunks as the non-empty batch Effect 4's pulls give, and `onEnd` at the peer's end. The core
@@ -35,3 +22,17 @@ export const nonEmpty = <E, E2>(
     chunks === undefined ? onEnd() : Arr.isReadonlyArrayNonEmpty(chunks) ? Effect.succeed(chunks) : batch)
   return batch
 }
+
+/** The chunks of repeated pulls as a Stream, ending at the peer's end. */
+export const pullStream = <E>(pull: Effect.Effect<Core.Reader.Pulled, E>): Stream.Stream<Uint8Array, E> =>
+  Stream.fromPull(Effect.succeed(nonEmpty(pull, Cause.done)))
+
+/** A span around a stream. */
+export const streamSpan = (name: string) => <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+  Stream.withSpan(stream, name)
+
+/** A Sink running `each` for every element in order; a batch of one without `Effect.forEach`. */
+export const sinkEach = <A, E>(each: (a: A) => Effect.Effect<unknown, E>): Sink.Sink<void, A, never, E> =>
+  Sink.forEachArray((batch: Arr.NonEmptyReadonlyArray<A>) =>
+    batch.length === 1 ? Effect.asVoid(each(batch[0])) : Effect.forEach(batch, each, { discard: true })
+  )
