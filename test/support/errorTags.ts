@@ -1,5 +1,5 @@
 /**
- * The error tags of each public function, one table for both front-ends: test/types.test.ts (Effect 3) and
+ * The error tags of each public function, one table for both front-ends: packages/effect-connectex/test/types.test.ts (Effect 3) and
  * packages/effect4/test/types.test.ts (Effect 4) each build the same record from their own functions and check
  * it equals this one, so a function typed with a wider or narrower union on either front-end fails to compile.
  * Written out (not derived from the core tag lists the front-ends use), so that a change to a function's union

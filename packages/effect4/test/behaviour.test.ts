@@ -1,6 +1,6 @@
 /**
  * The core behaviour cases against the Effect 4 front-end, on two backends with one helper each (as the
- * repository's test/behaviour.test.ts does for Effect 3): the platform driver with real loopback peers
+ * repository's packages/effect-connectex/test/behaviour.test.ts does for Effect 3): the platform driver with real loopback peers
  * (posix under Node 22), and the core's simulated network through `ConnectEx.layerSimulated`.
  */
 import { assert, describe, it } from "@effect/vitest"

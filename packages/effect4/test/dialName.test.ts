@@ -1,7 +1,7 @@
 /**
  * dialName / dialList: RFC 8305 racing (IPv6 first, interleaved families, 250 ms stagger, first success
  * wins, losers cancelled and closed), checked on the simulated network with TestClock, and for real on
- * loopback with the system resolver. The Effect 4 twin of the repository's test/dialName.test.ts.
+ * loopback with the system resolver. The Effect 4 twin of the repository's packages/effect-connectex/test/dialName.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"

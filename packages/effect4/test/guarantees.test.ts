@@ -1,6 +1,6 @@
 /**
  * Guarantees of the Effect 4 front-end that need a real socket: interruption at any step of a send never
- * strands the socket's send queue (as the Effect 3 front-end's test/guarantees.test.ts checks).
+ * strands the socket's send queue (as the Effect 3 front-end's packages/effect-connectex/test/guarantees.test.ts checks).
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"

@@ -3,7 +3,7 @@
  * with data, right after a send, and with nothing sent; hundreds of repetitions per case, on the platform's
  * driver and on the simulated network. The peer that judges reads with plain receives until the stream ends
  * (a node:net peer can report a reset that arrives with unread bytes as a normal end: the repository's
- * test/hardClose.test.ts says why).
+ * packages/effect-connectex/test/hardClose.test.ts says why).
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"

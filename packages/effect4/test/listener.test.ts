@@ -1,8 +1,8 @@
 /**
  * The accepting side (Listener) and the data path (FIFO queues, trySend/tryReceive, Socket.stream/sink) on the
  * Effect 4 front-end, on the two backends of behaviour.test.ts: the platform driver over loopback, and the
- * simulated network (client and listener both simulated). Adapted from the repository's test/listener.test.ts
- * and test/stream.test.ts (Effect 3).
+ * simulated network (client and listener both simulated). Adapted from the repository's packages/effect-connectex/test/listener.test.ts
+ * and packages/effect-connectex/test/stream.test.ts (Effect 3).
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"

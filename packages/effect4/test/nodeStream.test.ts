@@ -4,7 +4,7 @@
  * client reads (events and their order, connecting / pending / readyState, addresses, counters, the errors'
  * code / errno / syscall), plus what node:net does not have (the typed WSA error as the cause). ref/unref is
  * checked by a child process that must exit by itself. The Effect 4 twin of the repository's
- * test/duplex.test.ts and test/nodeStream.test.ts.
+ * packages/effect-connectex/test/duplex.test.ts and packages/effect-connectex/test/nodeStream.test.ts.
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"

@@ -4,7 +4,7 @@
  * stopped, which closes the client's connection, and started again on the same port: the client's socket
  * protocol runs again, gets a new connection, and the next call is answered. The same client over one dialed
  * connection (`PlatformSocket.fromSocket`) cannot: its next call never reaches the new server. The Effect 4
- * twin of the repository's test/rpc.test.ts.
+ * twin of the repository's packages/effect-connectex/test/rpc.test.ts.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"

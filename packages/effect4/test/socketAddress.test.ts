@@ -1,5 +1,5 @@
 /**
- * Addresses and error messages on the Effect 4 front-end, as test/SocketAddress.test.ts and test/errors.test.ts
+ * Addresses and error messages on the Effect 4 front-end, as packages/effect-connectex/test/SocketAddress.test.ts and test/errors.test.ts
  * check them on Effect 3: the core's address records are Effect 4 values as they are (`"~effect/Equal"`,
  * `"~effect/Hash"`), and a bad argument's message says which argument and why, with no generic advice.
  */

@@ -1,6 +1,6 @@
 /**
  * Type-level tests: each public function's error type lists only what it can produce, the same unions as the
- * Effect 3 front-end's (the repository's test/types.test.ts). Checked by `tsc -p tsconfig.test.json`, which the
+ * Effect 3 front-end's (the repository's packages/effect-connectex/test/types.test.ts). Checked by `tsc -p tsconfig.test.json`, which the
  * Effect 4 lane runs before the suite (expectTypeOf does nothing at run time); the run-time half (a kernel
  * status outside a function's union becomes `Unknown`, a bad argument is a typed error, never a throw) follows.
  */

@@ -6,7 +6,7 @@
  * One wait is enough here, unlike in the Effect 3 front-end: Effect 4 pushes an `Effect.callback`'s canceller
  * onto the fiber's stack as soon as the callback suspends, and an interruption (landing while the fiber
  * waits or while it is still running the registration) unwinds that stack, so the canceller runs in every
- * case. test/guarantees.test.ts interrupts receives at every step to hold this to account.
+ * case. packages/effect-connectex/test/guarantees.test.ts interrupts receives at every step to hold this to account.
  */
 import * as Core from "@effect-connectex/core"
 import * as Effect from "effect/Effect"

@@ -56,7 +56,7 @@ export const resetAfterFailedConnect = (win32: Win32, socket: WindowsSocket): vo
  * port).
  * Wine 8: a WSASend still feeding a peer whose buffers are filling, closed at the wrong moment, now and then
  * never completes: its packet never comes, and the port's shutdown, which waits for every pending operation,
- * waits for ever (about one such close in a hundred; `test/windows/close.test.ts`). CancelIoEx(handle, NULL)
+ * waits for ever (about one such close in a hundred; `packages/effect-connectex/test/windows/close.test.ts`). CancelIoEx(handle, NULL)
  * first ends every operation pending on the handle while it is still valid; their packets come as on Windows.
  */
 export const cancelBeforeClose = (win32: Win32, socket: WindowsSocket): void => {

@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, type Layer, Option, type Scope, TestClock } from "effect"
-import { ConnectEx, Iocp, Simulated, Socket, SocketAddress, type WsaError } from "../packages/effect-connectex/src/index.js"
-import { echoServer, pendingTarget, recordingServer, refusedPort, wine } from "./support/peers.js"
-import { bound, driveRetries, text, untilPending } from "./support/fixtures.js"
+import { ConnectEx, Iocp, Simulated, Socket, SocketAddress, type WsaError } from "../src/index.js"
+import { echoServer, pendingTarget, recordingServer, refusedPort, wine } from "../../../test/support/peers.js"
+import { bound, driveRetries, text, untilPending } from "../../../test/support/fixtures.js"
 
 interface Backend {
   readonly name: string

@@ -10,10 +10,10 @@ import { test as fcTest } from "@fast-check/vitest"
 import { Cause, Chunk, Duration, Effect, Exit, Fiber, HashSet, ManagedRuntime, Option, Schedule, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ConnectEx, Iocp, Socket, SocketAddress, WsaError } from "../packages/effect-connectex/src/index.js"
+import { ConnectEx, Iocp, Socket, SocketAddress, WsaError } from "../src/index.js"
 import * as net from "node:net"
-import { loopback, openDescriptors, pendingTarget, refusedPort, wine } from "./support/peers.js"
-import { bound } from "./support/fixtures.js"
+import { loopback, openDescriptors, pendingTarget, refusedPort, wine } from "../../../test/support/peers.js"
+import { bound } from "../../../test/support/fixtures.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // The runtime, the peers and the outcome checks

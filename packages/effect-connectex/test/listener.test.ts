@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Clock, Effect, Exit, Fiber, type Layer, Scope, Stream } from "effect"
-import { ConnectEx, Iocp, Listener, PlatformSocket, Simulated, Socket, SocketAddress, type WsaError } from "../packages/effect-connectex/src/index.js"
+import { ConnectEx, Iocp, Listener, PlatformSocket, Simulated, Socket, SocketAddress, type WsaError } from "../src/index.js"
 import { Socket as PlatformSocketModule } from "@effect/platform"
-import { openDescriptors } from "./support/peers.js"
+import { openDescriptors } from "../../../test/support/peers.js"
 
 interface Backend {
   readonly name: string

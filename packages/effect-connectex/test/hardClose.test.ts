@@ -12,8 +12,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, type Layer, type Scope } from "effect"
 import * as net from "node:net"
-import { ConnectEx, type Iocp, Listener, Simulated, Socket, SocketAddress, type WsaError } from "../packages/effect-connectex/src/index.js"
-import { wine } from "./support/peers.js"
+import { ConnectEx, type Iocp, Listener, Simulated, Socket, SocketAddress, type WsaError } from "../src/index.js"
+import { wine } from "../../../test/support/peers.js"
 
 const REPETITIONS = 300
 

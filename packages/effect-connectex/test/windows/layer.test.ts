@@ -5,14 +5,14 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Option, Schedule } from "effect"
 import * as net from "node:net"
-import { ConnectEx, Iocp, Socket, SocketAddress } from "../../packages/effect-connectex/src/index.js"
-import { bound, text } from "../support/fixtures.js"
-import { pendingTarget, wine } from "../support/peers.js"
+import { ConnectEx, Iocp, Socket, SocketAddress } from "../../src/index.js"
+import { bound, text } from "../../../../test/support/fixtures.js"
+import { pendingTarget, wine } from "../../../../test/support/peers.js"
 
 const isWindows = process.platform === "win32"
 
 const windowsLayer = ConnectEx.layerDriver(
-  Effect.promise(() => import("../../packages/core/src/native/windows/driver.js").then((m) => m.makeWindowsDriver()))
+  Effect.promise(() => import("../../../core/src/native/windows/driver.js").then((m) => m.makeWindowsDriver()))
 )
 
 

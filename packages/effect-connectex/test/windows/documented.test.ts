@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
-import { makeWindowsDriver } from "../../packages/core/src/native/windows/driver.js"
-import { Winsock } from "../../packages/core/test/windows/support/winsock.js"
-import { ConnectEx, Socket, SocketAddress } from "../../packages/effect-connectex/src/index.js"
-import { bound } from "../support/fixtures.js"
+import { makeWindowsDriver } from "../../../core/src/native/windows/driver.js"
+import { Winsock } from "../../../core/test/windows/support/winsock.js"
+import { ConnectEx, Socket, SocketAddress } from "../../src/index.js"
+import { bound } from "../../../../test/support/fixtures.js"
 
 const over = (model: Winsock) =>
   ConnectEx.layerDriver(Effect.sync(() => makeWindowsDriver({ win32: model.win32, disconnectWaitMs: 100 })))

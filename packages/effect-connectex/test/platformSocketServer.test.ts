@@ -8,7 +8,7 @@ import { SocketServer } from "@effect/platform"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import { Socket as PlatformSocketModule } from "@effect/platform"
-import { ConnectEx, Iocp, PlatformSocket, PlatformSocketServer, Simulated, SocketAddress } from "../packages/effect-connectex/src/index.js"
+import { ConnectEx, Iocp, PlatformSocket, PlatformSocketServer, Simulated, SocketAddress } from "../src/index.js"
 
 /** The server of the platform's test: each connection's bytes are written back. */
 const makeServer = (address: SocketAddress.SocketAddress) =>

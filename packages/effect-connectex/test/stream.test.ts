@@ -4,13 +4,13 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, type Layer, type Scope, Stream, TestClock } from "effect"
-import * as ConnectEx from "../packages/effect-connectex/src/ConnectEx.js"
-import type * as WsaError from "../packages/effect-connectex/src/errors/WsaError.js"
-import type * as Iocp from "../packages/effect-connectex/src/Iocp.js"
-import * as Simulated from "../packages/effect-connectex/src/Simulated.js"
-import * as Socket from "../packages/effect-connectex/src/Socket.js"
-import * as SocketAddress from "../packages/effect-connectex/src/SocketAddress.js"
-import { echoServer, resettingServer, wine } from "./support/peers.js"
+import * as ConnectEx from "../src/ConnectEx.js"
+import type * as WsaError from "../src/errors/WsaError.js"
+import type * as Iocp from "../src/Iocp.js"
+import * as Simulated from "../src/Simulated.js"
+import * as Socket from "../src/Socket.js"
+import * as SocketAddress from "../src/SocketAddress.js"
+import { echoServer, resettingServer, wine } from "../../../test/support/peers.js"
 
 type Env = ConnectEx.ConnectEx | Iocp.Iocp | Scope.Scope
 

@@ -5,9 +5,9 @@
  */
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { type Cause, Effect, Schedule } from "effect"
-import type * as HappyEyeballs from "../packages/effect-connectex/src/HappyEyeballs.js"
-import { ConnectEx, Listener, type Resolver, Socket, SocketAddress, WsaError } from "../packages/effect-connectex/src/index.js"
-import type { ErrorTags } from "./support/errorTags.js"
+import type * as HappyEyeballs from "../src/HappyEyeballs.js"
+import { ConnectEx, Listener, type Resolver, Socket, SocketAddress, WsaError } from "../src/index.js"
+import type { ErrorTags } from "../../../test/support/errorTags.js"
 
 type ErrorOf<F extends (...args: Array<never>) => Effect.Effect<unknown, unknown, unknown>> = Effect.Effect.Error<ReturnType<F>>
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { beforeEach, vi } from "vitest"
-import { Resolver } from "../packages/effect-connectex/src/index.js"
+import { Resolver } from "../src/index.js"
 
 type Answer = { readonly error: NodeJS.ErrnoException } | { readonly addresses: ReadonlyArray<{ address: string; family: number }> }
 

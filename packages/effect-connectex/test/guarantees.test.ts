@@ -7,11 +7,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, FiberRef, Layer, Scope } from "effect"
 import * as net from "node:net"
-import type { Driver } from "../packages/core/src/index.js"
-import { ConnectEx, Iocp, Simulated, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
-import { makeDouble } from "./support/doubles.js"
-import { bound, untilPending } from "./support/fixtures.js"
-import { echoServer, loopback, openDescriptors, pendingTarget, recordingServer } from "./support/peers.js"
+import type { Driver } from "../../core/src/index.js"
+import { ConnectEx, Iocp, Simulated, Socket, SocketAddress } from "../src/index.js"
+import { makeDouble } from "../../../test/support/doubles.js"
+import { bound, untilPending } from "../../../test/support/fixtures.js"
+import { echoServer, loopback, openDescriptors, pendingTarget, recordingServer } from "../../../test/support/peers.js"
 
 const MiB = 1024 * 1024
 
@@ -247,7 +247,7 @@ describe.skipIf(process.platform !== "linux")("Linux: a port-0 bind defers the p
 
   it.scopedLive("the wildcard with port 0 makes no bind syscall; a concrete address does", () =>
     Effect.gen(function*() {
-      const { libc } = yield* Effect.promise(() => import("../packages/core/src/native/posix/libc.js"))
+      const { libc } = yield* Effect.promise(() => import("../../core/src/native/posix/libc.js"))
       const calls: Array<number> = []
       const realBind = libc.bind
       yield* Effect.acquireRelease(

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
-import { ConnectEx } from "../packages/effect-connectex/src/index.js"
+import { ConnectEx } from "../src/index.js"
 
 /** Runs `effect` with `process.platform` reading `platform`, restoring it however `effect` ends. */
 const onPlatform = <A, E>(platform: string, effect: Effect.Effect<A, E>) =>

@@ -1,8 +1,8 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Schedule } from "effect"
-import { ConnectEx, Iocp, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
-import { echoServer, openDescriptors, pendingTarget, refusedPort, resettingServer, wine } from "./support/peers.js"
-import { bound, text, until } from "./support/fixtures.js"
+import { ConnectEx, Iocp, Socket, SocketAddress } from "../src/index.js"
+import { echoServer, openDescriptors, pendingTarget, refusedPort, resettingServer, wine } from "../../../test/support/peers.js"
+import { bound, text, until } from "../../../test/support/fixtures.js"
 
 
 

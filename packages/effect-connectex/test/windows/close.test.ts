@@ -12,7 +12,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, ManagedRuntime, Scope } from "effect"
 import { spawn } from "node:child_process"
 import * as net from "node:net"
-import { ConnectEx, Iocp, Socket, SocketAddress } from "../../packages/effect-connectex/src/index.js"
+import { ConnectEx, Iocp, Socket, SocketAddress } from "../../src/index.js"
 
 const isWindows = process.platform === "win32"
 

@@ -15,9 +15,9 @@ import { pipeline } from "node:stream/promises"
 import { Duplex, Readable, Writable } from "node:stream"
 import * as tls from "node:tls"
 import { afterAll, describe, expect, it } from "vitest"
-import * as ConnectEx from "../packages/effect-connectex/src/ConnectEx.js"
-import * as NodeStream from "../packages/effect-connectex/src/NodeStream.js"
-import * as SocketAddress from "../packages/effect-connectex/src/SocketAddress.js"
+import * as ConnectEx from "../src/ConnectEx.js"
+import * as NodeStream from "../src/NodeStream.js"
+import * as SocketAddress from "../src/SocketAddress.js"
 
 const runtime = ManagedRuntime.make(ConnectEx.layer)
 afterAll(() => runtime.dispose())

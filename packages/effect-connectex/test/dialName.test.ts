@@ -5,16 +5,16 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Fiber, type Layer, Option, type Scope, TestClock } from "effect"
-import * as ConnectEx from "../packages/effect-connectex/src/ConnectEx.js"
-import type * as WsaError from "../packages/effect-connectex/src/errors/WsaError.js"
-import * as HappyEyeballs from "../packages/effect-connectex/src/HappyEyeballs.js"
-import * as Iocp from "../packages/effect-connectex/src/Iocp.js"
-import * as Resolver from "../packages/effect-connectex/src/Resolver.js"
-import * as Simulated from "../packages/effect-connectex/src/Simulated.js"
-import * as Socket from "../packages/effect-connectex/src/Socket.js"
-import * as SocketAddress from "../packages/effect-connectex/src/SocketAddress.js"
-import { echoServer, pendingTarget, refusedPort } from "./support/peers.js"
-import { text } from "./support/fixtures.js"
+import * as ConnectEx from "../src/ConnectEx.js"
+import type * as WsaError from "../src/errors/WsaError.js"
+import * as HappyEyeballs from "../src/HappyEyeballs.js"
+import * as Iocp from "../src/Iocp.js"
+import * as Resolver from "../src/Resolver.js"
+import * as Simulated from "../src/Simulated.js"
+import * as Socket from "../src/Socket.js"
+import * as SocketAddress from "../src/SocketAddress.js"
+import { echoServer, pendingTarget, refusedPort } from "../../../test/support/peers.js"
+import { text } from "../../../test/support/fixtures.js"
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
 

@@ -7,11 +7,11 @@
 import { Rpc, RpcClient, RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Schedule, Schema, Scope } from "effect"
-import * as ConnectEx from "../packages/effect-connectex/src/ConnectEx.js"
-import * as Listener from "../packages/effect-connectex/src/Listener.js"
-import * as PlatformSocket from "../packages/effect-connectex/src/PlatformSocket.js"
-import * as PlatformSocketServer from "../packages/effect-connectex/src/PlatformSocketServer.js"
-import * as SocketAddress from "../packages/effect-connectex/src/SocketAddress.js"
+import * as ConnectEx from "../src/ConnectEx.js"
+import * as Listener from "../src/Listener.js"
+import * as PlatformSocket from "../src/PlatformSocket.js"
+import * as PlatformSocketServer from "../src/PlatformSocketServer.js"
+import * as SocketAddress from "../src/SocketAddress.js"
 
 class Echo extends RpcGroup.make(
   Rpc.make("Echo", { payload: { text: Schema.String }, success: Schema.String })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Core from "@effect-connectex/core"
 import { Effect, Equal, Hash, HashSet } from "effect"
-import { ConnectEx, Listener, SocketAddress } from "../packages/effect-connectex/src/index.js"
+import { ConnectEx, Listener, SocketAddress } from "../src/index.js"
 
 describe("SocketAddress", () => {
   it.effect("parses IPv4, IPv6 and scoped IPv6 text", () =>
