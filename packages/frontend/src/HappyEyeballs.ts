@@ -31,7 +31,7 @@ import {
   withSpan,
   yieldNow
 } from "./internal/effectVersion.js"
-import { sleepOn } from "./internal/port.js"
+import { sleepOn } from "./internal/sleep.js"
 import * as internal from "./internal/socket.js"
 import * as WsaError from "./errors/WsaError.js"
 import * as Resolver from "./Resolver.js"

@@ -4,7 +4,7 @@
  * released early; the core's `cancel` always ends in exactly one completion and gives the socket's queue on.
  */
 import * as Core from "@effect-connectex/core"
-import { Effect, Fiber } from "effect"
+import { Effect } from "effect"
 
 /** Cancels an operation and waits for its completion (at once if it already completed). */
 export const cancelAndWait = (pending: Core.Pending): Effect.Effect<void> =>
@@ -62,13 +62,4 @@ export const begun = (start: (onLater: Core.Done) => Core.Started): Effect.Effec
     }),
     (exit) => (exit._tag === "Failure" && arrived === undefined ? cancelAndWait(started) : Effect.void)
   )
-}
-
-/**
- * The core's `sleep(ms, then)` hook on Effect's Clock (so that a TestClock moves the core's delays): a fiber
- * forked with `runFork` sleeps, then calls `then`; the cancel it gives interrupts that fiber.
- */
-export const sleepOn = (runFork: (effect: Effect.Effect<void>) => Fiber.RuntimeFiber<void>) => (ms: number, then: () => void): () => void => {
-  const fiber = runFork(Effect.zipRight(Effect.sleep(ms), Effect.sync(then)))
-  return () => void runFork(Fiber.interrupt(fiber))
 }

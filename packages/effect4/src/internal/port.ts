@@ -10,7 +10,6 @@
  */
 import * as Core from "@effect-connectex/core"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
 
 /** Cancels an operation and waits for its completion (at once if it already completed). */
 export const cancelAndWait = (pending: Core.Pending): Effect.Effect<void> =>
@@ -53,13 +52,4 @@ export const begun = (start: (onLater: Core.Done) => Core.Started): Effect.Effec
     waiter = (completion) => resume(outcome(completion))
     return cancelAndWait(started)
   })
-}
-
-/**
- * The core's `sleep(ms, then)` hook on Effect's Clock (so that a TestClock moves the core's delays): a fiber
- * forked with `runFork` sleeps, then calls `then`; the cancel it gives interrupts that fiber.
- */
-export const sleepOn = (runFork: (effect: Effect.Effect<void>) => Fiber.Fiber<void>) => (ms: number, then: () => void): () => void => {
-  const fiber = runFork(Effect.andThen(Effect.sleep(ms), Effect.sync(then)))
-  return () => fiber.interruptUnsafe()
 }

@@ -30,7 +30,8 @@ import {
 import type { Iocp } from "../Iocp.js"
 import * as Socket from "../Socket.js"
 import type * as SocketAddress from "../SocketAddress.js"
-import { operation, sleepOn } from "./port.js"
+import { operation } from "./port.js"
+import { sleepOn } from "./sleep.js"
 import * as internal from "./socket.js"
 
 export const TypeId: typeof Core.Listening.TypeId = Core.Listening.TypeId

@@ -1,0 +1,1 @@
+../../../frontend/src/internal/sleep.ts
