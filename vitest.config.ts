@@ -1,12 +1,13 @@
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
+import { frontendSources } from "./scripts/frontendSources.js"
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/`, import.meta.url))
 
 export default defineConfig({
+  // The Effect 3 front-end's src/ and packages/frontend/src (the Effect code written once) as one folder
+  plugins: [frontendSources(src("effect-connectex"))],
   resolve: {
-    // packages/frontend/src is linked into the front-ends' src/: a link's imports resolve from where it sits
-    preserveSymlinks: true,
     // The workspace packages from their sources, so that the suite runs (and mutation testing mutates) the
     // code itself, and one copy of each module is loaded.
     alias: [

@@ -1,4 +1,4 @@
-// Every exported value of a public module (packages/effect-connectex/src/*.ts, packages/effect4/src/*.ts) must carry a doc comment with an @example:
+// Every exported value of a public module (packages/frontend/src/*.ts, written once for both front-ends, and each front-end's own src/*.ts) must carry a doc comment with an @example:
 // the API reference is generated from these comments (npm run docs), and users read them in their editor.
 import { readFileSync, readdirSync } from "node:fs"
 
@@ -6,8 +6,8 @@ import { existsSync } from "node:fs"
 
 const missing = []
 const modulesOf = (dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".ts") && f !== "index.ts").map((f) => `${dir}/${f}`) : [])
-// Both front-ends: the Effect 3 library and the Effect 4 package.
-const publicModules = ["packages/effect-connectex/src", "packages/effect4/src"].flatMap((lib) => [...modulesOf(lib), ...modulesOf(`${lib}/errors`)])
+// The modules written once, and each front-end's own (the Effect 3 library, the Effect 4 package).
+const publicModules = ["packages/frontend/src", "packages/effect-connectex/src", "packages/effect4/src"].flatMap((lib) => [...modulesOf(lib), ...modulesOf(`${lib}/errors`)])
 for (const file of publicModules) {
   const text = readFileSync(file, "utf8")
   const pattern = /(\/\*\*(?:(?!\*\/)[\s\S])*\*\/\s*)?export (?:const|class|function) (\w+)/g

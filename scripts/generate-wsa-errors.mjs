@@ -1,5 +1,5 @@
-// Writes the error classes, packages/frontend/src/errors/classes.ts (linked into both front-ends' src/errors/,
-// compiled against each one's effect), from the core's WSA table and tag lists through one template
+// Writes the error classes, packages/frontend/src/errors/classes.ts (built into both front-ends, each against
+// that front-end's effect), from the core's WSA table and tag lists through one template
 // (scripts/wsa-errors/classes.ts.tmpl): one tagged error class per code, the `WsaError` union, the name -> class
 // record and each function's error union. The table is the one place a code is written; nothing in the template
 // differs between Effect 3 and Effect 4.

@@ -2,9 +2,9 @@
 // packages/effect4/src's code lines that appear, word for word, in packages/effect-connectex/src. Code lines
 // only: comments, imports and lines shorter than 12 characters are left out and whitespace is folded (the
 // same counting as the session hook). Also each front-end's src/ line count (all lines, as wc -l).
-// The modules written once live in packages/frontend/src and are linked (symbolic links) into both front-ends'
-// src/, where each compiles against that front-end's effect: a link is not a front-end's own source, so it counts
-// in neither front-end; the shared source's size is printed beside them.
+// The modules written once live in packages/frontend/src, compiled into both front-ends (docs/architecture.md);
+// they are in neither front-end's src/, and their size is printed beside them. A symbolic link would count as the
+// file it points at (as the session hook reads it): the front-ends' src/ holds none (test/frontendSources.test.ts).
 //   node scripts/mirror.mjs            the figures, then a JSON last line
 //   node scripts/mirror.mjs --files    and the mirrored lines per Effect 4 file, most first
 import { readdirSync, readFileSync } from "node:fs"
@@ -17,7 +17,6 @@ const sourcesOf = (pkg) => {
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = Path.join(dir, entry.name)
-      if (entry.isSymbolicLink()) continue
       if (entry.isDirectory()) walk(path)
       else if (entry.name.endsWith(".ts")) out.push(path)
     }

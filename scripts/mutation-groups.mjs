@@ -65,8 +65,8 @@ const GROUPS = [
       "packages/core/src/socket.ts",
       "packages/core/src/address.ts",
       "packages/core/src/errors/",
-      "packages/effect-connectex/src/internal/dial.ts",
-      "packages/effect-connectex/src/errors/WsaError.ts"
+      "packages/frontend/src/internal/dial.ts",
+      "packages/frontend/src/errors/WsaError.ts"
     ]
   }
 ]

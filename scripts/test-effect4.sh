@@ -19,8 +19,9 @@ fi
 "$NODE22" -e 'const v = require("./packages/effect4/node_modules/effect/package.json").version; if (!v.startsWith("4.")) { console.error("packages/effect4 has effect " + v); process.exit(1) }'
 
 # The core's sources are what the suite aliases, and the test helpers use them through koffi; the package
-# itself must compile against its own effect.
-"$NODE22" node_modules/typescript/bin/tsc -b packages/core packages/effect4
+# itself (its own src/ and packages/frontend/src) must build against its own effect.
+"$NODE22" node_modules/typescript/bin/tsc -b packages/core
+"$NODE22" scripts/build-frontend.mjs effect4
 "$NODE22" node_modules/typescript/bin/tsc -p packages/effect4/tsconfig.test.json
 "$NODE22" scripts/generate-wsa-errors.mjs --check
 

@@ -47,15 +47,14 @@ const effect3Duplex = connectorTransport({
 
 /**
  * The built `@effect-connectex/effect4` and the effect 4 its `effect` imports resolve to (its own
- * node_modules), loaded by file URL (the root's bare `effect` is effect 3). Typed as the sources they are built
- * from. The package's `@effect-connectex/core` import is the core's sources here (vitest.config.ts' alias), the
+ * node_modules), loaded by file URL (the root's bare `effect` is effect 3). Typed by its built declarations. The package's `@effect-connectex/core` import is the core's sources here (vitest.config.ts' alias), the
  * one core both front-ends share in this suite.
  */
 const loadEffect4 = async () => {
   const library = new URL("../packages/effect4/dist/index.js", import.meta.url).href
   const effect = new URL("../packages/effect4/node_modules/effect/dist/index.js", import.meta.url).href
   const [e4, { Exit, ManagedRuntime, Scope }] = await Promise.all([
-    import(library) as Promise<typeof import("../packages/effect4/src/index.js")>,
+    import(library) as Promise<typeof import("../packages/effect4/dist/index.js")>,
     import(effect) as Promise<typeof import("../packages/effect4/node_modules/effect/dist/index.js")>
   ])
   return { ...e4, Exit, ManagedRuntime, Scope }

@@ -1,15 +1,17 @@
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
+import { frontendSources } from "../../scripts/frontendSources.js"
 
 const core = fileURLToPath(new URL("../core/src/", import.meta.url))
 const self = fileURLToPath(new URL("./src/", import.meta.url))
 
 // Runs with vitest 5 (nested in packages/effect4/node_modules) under Node 22: scripts/test-effect4.sh.
-// `effect` is not aliased: every import of it resolves from this package to its own effect 4 (a test proves it).
+// `effect` is not aliased: every import of it resolves from this package to its own effect 4, the shared
+// modules' too (frontendSources; a test proves it).
 export default defineConfig({
+  // This package's src/ and packages/frontend/src (the Effect code written once) as one folder
+  plugins: [frontendSources(self)],
   resolve: {
-    // packages/frontend/src is linked into the front-ends' src/: a link's imports resolve from where it sits
-    preserveSymlinks: true,
     alias: [
       { find: /^@effect-connectex\/core$/, replacement: `${core}index.ts` },
       { find: /^@effect-connectex\/core\/(.*)$/, replacement: `${core}$1.ts` },

@@ -1,6 +1,6 @@
 /**
  * What Effect 3 spells differently from Effect 4, under the names the modules written once use
- * (packages/frontend/src, linked into both front-ends' src/). The Effect 4 front-end's file of the same name
+ * (packages/frontend/src, compiled into both front-ends). The Effect 4 front-end's file of the same name
  * has the same exports, in Effect 4's words.
  */
 import { Cause, type Clock, type Context, Deferred, Duration, Effect, ExecutionStrategy, type Exit, type Fiber, FiberId, FiberSet, Layer, type Option, Runtime, Scope } from "effect"

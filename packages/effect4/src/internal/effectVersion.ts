@@ -1,6 +1,6 @@
 /**
  * What Effect 4 spells differently from Effect 3, under the names the modules written once use
- * (packages/frontend/src, linked into both front-ends' src/). The Effect 3 front-end's file of the same name
+ * (packages/frontend/src, compiled into both front-ends). The Effect 3 front-end's file of the same name
  * has the same exports, in Effect 3's words.
  */
 import * as Cause from "effect/Cause"

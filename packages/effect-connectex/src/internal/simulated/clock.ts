@@ -1,1 +1,0 @@
-../../../../frontend/src/internal/simulated/clock.ts

@@ -1,1 +1,0 @@
-../../../frontend/src/errors/classes.ts

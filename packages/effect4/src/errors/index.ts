@@ -1,1 +1,0 @@
-../../../frontend/src/errors/index.ts
