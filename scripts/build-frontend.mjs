@@ -30,14 +30,18 @@ const build = (name) => {
       origin.set(file, Path.join(dir, file))
     }
   }
-  // A fresh copy each time (a file removed from either folder must not stay); tsc's incremental state compares
-  // contents, so unchanged modules are not compiled again.
-  rmSync(stage, { recursive: true, force: true })
-  for (const [file, from] of origin) {
-    mkdirSync(Path.dirname(Path.join(stage, file)), { recursive: true })
-    cpSync(from, Path.join(stage, file))
+  // The copy follows both folders: a file removed from them leaves it, a file unchanged is not written again
+  // (tsc's incremental state then finds nothing to compile).
+  if (existsSync(stage)) {
+    for (const file of filesUnder(stage)) if (!origin.has(file)) rmSync(Path.join(stage, file))
   }
-  execFileSync(process.execPath, [tsc, "-p", Path.join(pkg, "tsconfig.build.json")], { stdio: "inherit" })
+  for (const [file, from] of origin) {
+    const to = Path.join(stage, file)
+    if (existsSync(to) && readFileSync(to).equals(readFileSync(from))) continue
+    mkdirSync(Path.dirname(to), { recursive: true })
+    cpSync(from, to)
+  }
+  execFileSync(process.execPath, [tsc, "-b", Path.join(pkg, "tsconfig.build.json")], { stdio: "inherit" })
   // Point each source map at the file the code was written in (the copy is a build detail).
   const dist = Path.join(pkg, "dist")
   for (const file of filesUnder(dist).filter((f) => f.endsWith(".js.map"))) {

@@ -26,12 +26,19 @@ export const runNode = (args: ReadonlyArray<string>, timeout = 60_000): Promise<
 
 /**
  * Builds the packages' dist/ and the test-only native helpers the soak bench loads (for a vitest run that
- * did not come through `npm test`, which builds first; tsc -b skips what is up to date).
+ * did not come through `npm test`, which builds first; tsc skips what is up to date). The Effect 3 front-end
+ * is built by scripts/build-frontend.mjs (its own src/ and packages/frontend/src), before the CLI that uses it.
  */
 export const buildDist = async (): Promise<void> => {
   const tsc = Path.join(root, "node_modules", "typescript", "bin", "tsc")
-  for (const args of [["-b", "packages/core", "packages/effect-connectex", "packages/cli"], ["-p", "test/support/tsconfig.json"]]) {
-    const build = await runNode([tsc, ...args], 240_000)
+  const steps = [
+    [tsc, "-b", "packages/core"],
+    [Path.join(root, "scripts", "build-frontend.mjs"), "effect-connectex"],
+    [tsc, "-b", "packages/cli"],
+    [tsc, "-p", "test/support/tsconfig.json"]
+  ]
+  for (const args of steps) {
+    const build = await runNode(args, 240_000)
     if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`)
   }
 }
