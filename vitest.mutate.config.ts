@@ -14,12 +14,12 @@ export default defineConfig({
     testTimeout: 5_000,
     include: [
       "packages/core/test/**/*.test.ts",
-      "test/doubles.test.ts",
-      "test/decisions.test.ts",
-      "test/dial.test.ts",
-      "test/simulated.test.ts",
-      "test/errors.test.ts",
-      "test/observability.test.ts"
+      "packages/effect-connectex/test/doubles.test.ts",
+      "packages/effect-connectex/test/decisions.test.ts",
+      "packages/effect-connectex/test/dial.test.ts",
+      "packages/effect-connectex/test/simulated.test.ts",
+      "packages/effect-connectex/test/errors.test.ts",
+      "packages/effect-connectex/test/observability.test.ts"
     ]
   }
 })

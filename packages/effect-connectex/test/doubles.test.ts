@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Schedule } from "effect"
-import { ConnectEx, Iocp, Simulated, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
-import { type DoubleOptions, DriverDefect, makeDouble } from "./support/doubles.js"
+import { ConnectEx, Iocp, Simulated, Socket, SocketAddress } from "../src/index.js"
+import { type DoubleOptions, DriverDefect, makeDouble } from "../../../test/support/doubles.js"
 
 const blackholed = SocketAddress.ipv4("192.0.2.10", 80)
 const refusing = SocketAddress.ipv4("192.0.2.20", 80)

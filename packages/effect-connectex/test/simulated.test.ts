@@ -1,13 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Option, TestClock } from "effect"
-import { wsa } from "../packages/core/src/errors/codes.js"
-import type { Completion, Driver, NativeSocket } from "../packages/core/src/native/Driver.js"
-import { OPERATION_ABORTED } from "../packages/core/src/native/Driver.js"
-import * as ConnectEx from "../packages/effect-connectex/src/ConnectEx.js"
-import * as Simulated from "../packages/effect-connectex/src/Simulated.js"
-import * as Socket from "../packages/effect-connectex/src/Socket.js"
-import * as SocketAddress from "../packages/effect-connectex/src/SocketAddress.js"
-import { text } from "./support/fixtures.js"
+import { wsa } from "../../core/src/errors/codes.js"
+import type { Completion, Driver, NativeSocket } from "../../core/src/native/Driver.js"
+import { OPERATION_ABORTED } from "../../core/src/native/Driver.js"
+import * as ConnectEx from "../src/ConnectEx.js"
+import * as Simulated from "../src/Simulated.js"
+import * as Socket from "../src/Socket.js"
+import * as SocketAddress from "../src/SocketAddress.js"
+import { text } from "../../../test/support/fixtures.js"
 
 const REFUSED = wsa.WSAECONNREFUSED
 const TIMED_OUT = wsa.WSAETIMEDOUT

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Metric, Tracer } from "effect"
-import { ConnectEx, HappyEyeballs, Metrics, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
-import { echoServer, refusedPort } from "./support/peers.js"
-import { bound } from "./support/fixtures.js"
+import { ConnectEx, HappyEyeballs, Metrics, Socket, SocketAddress } from "../src/index.js"
+import { echoServer, refusedPort } from "../../../test/support/peers.js"
+import { bound } from "../../../test/support/fixtures.js"
 
 /** The current tracer, wrapped so that every span it makes is kept for the test to read. */
 const recordingTracer = Effect.map(Effect.tracer, (inner) => {

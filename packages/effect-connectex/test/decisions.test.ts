@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Metric, Schedule, TestClock } from "effect"
-import { ConnectEx, Iocp, Metrics, Simulated, Socket, SocketAddress, WsaError } from "../packages/effect-connectex/src/index.js"
-import { bound, untilPending } from "./support/fixtures.js"
+import { ConnectEx, Iocp, Metrics, Simulated, Socket, SocketAddress, WsaError } from "../src/index.js"
+import { bound, untilPending } from "../../../test/support/fixtures.js"
 
 const routes = {
   "192.0.2.1:80": Simulated.refuse(),

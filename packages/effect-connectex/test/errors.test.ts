@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { constants } from "node:os"
 import { Effect, type Scope } from "effect"
-import { ConnectEx, type Iocp, Simulated, Socket, SocketAddress, WsaError } from "../packages/effect-connectex/src/index.js"
-import { wsaFromErrno } from "../packages/core/src/native/posix/errno.js"
+import { ConnectEx, type Iocp, Simulated, Socket, SocketAddress, WsaError } from "../src/index.js"
+import { wsaFromErrno } from "../../core/src/native/posix/errno.js"
 
 // The fifteen codes the ConnectEx documentation lists, and the others connect/bind/send/receive produce.
 const documented: ReadonlyArray<readonly [WsaError.WsaName, number]> = [

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Ref, Schedule, TestClock } from "effect"
 import * as net from "node:net"
-import { ConnectEx, Iocp, Socket, SocketAddress } from "../packages/effect-connectex/src/index.js"
-import { echoServer, openDescriptors, pendingTarget, refusedPort } from "./support/peers.js"
-import { driveRetries, text, until } from "./support/fixtures.js"
+import { ConnectEx, Iocp, Socket, SocketAddress } from "../src/index.js"
+import { echoServer, openDescriptors, pendingTarget, refusedPort } from "../../../test/support/peers.js"
+import { driveRetries, text, until } from "../../../test/support/fixtures.js"
 
 
 describe("ConnectEx.dial", () => {
