@@ -6,8 +6,9 @@
  * - A relative or absolute path into either folder is looked up in the front-end's own `src/` first, then in
  *   the shared one: `./internal/effectVersion.js` from a shared module is the front-end's own file, `../src/Socket.js`
  *   from a test is the shared `Socket.ts`.
- * - A package name imported by a shared module (`effect`, `@effect-connectex/core`) is resolved as if the
- *   front-end's own `src/index.ts` imported it: the shared code runs against the front-end's own `effect`.
+ * - A package name imported by a shared module or shared test (`effect`, `vitest`, `@effect-connectex/core`;
+ *   anything under packages/frontend) is resolved as if the front-end's own `src/index.ts` imported it: the
+ *   shared code runs against the front-end's own `effect`, and packages/frontend/test under its own vitest.
  *
  * Only `resolveId` of vite's plugin interface, so that vitest 3 (vite 6/7) and vitest 5 (vite 8) both take it.
  */
@@ -29,8 +30,15 @@ interface ResolvePlugin {
 
 const slashes = (path: string) => path.replace(/\\/g, "/")
 
-/** `packages/frontend/src/`, with forward slashes (vite's ids use them on Windows too). */
-export const sharedSources = slashes(fileURLToPath(new URL("../packages/frontend/src/", import.meta.url)))
+/** Whether `path` is inside `dir` (both with forward slashes): Windows' paths compare without case. */
+const within = (path: string, dir: string) =>
+  process.platform === "win32" ? path.toLowerCase().startsWith(dir.toLowerCase()) : path.startsWith(dir)
+
+/** `packages/frontend/`, with forward slashes (vite's ids use them on Windows too). */
+const sharedPackage = slashes(fileURLToPath(new URL("../packages/frontend/", import.meta.url)))
+
+/** `packages/frontend/src/`: the Effect code written once. */
+export const sharedSources = `${sharedPackage}src/`
 
 /** The plugin for the front-end whose own sources are in `ownSources` (a folder path). */
 export const frontendSources = (ownSources: string): ResolvePlugin => {
@@ -45,7 +53,7 @@ export const frontendSources = (ownSources: string): ResolvePlugin => {
       const from = slashes(importer)
       if (source.startsWith(".") || Path.isAbsolute(source)) {
         const candidate = slashes(Path.resolve(Path.dirname(from), source))
-        const root = roots.find((dir) => candidate.startsWith(dir))
+        const root = roots.find((dir) => within(candidate, dir))
         if (root === undefined) return null
         const rest = candidate.slice(root.length).replace(/\.js$/, ".ts")
         for (const dir of roots) {
@@ -53,7 +61,7 @@ export const frontendSources = (ownSources: string): ResolvePlugin => {
         }
         return null
       }
-      if (from.startsWith(sharedSources) && !source.startsWith("node:")) {
+      if (within(from, sharedPackage) && !source.startsWith("node:")) {
         return this.resolve(source, fromOwn, { ...options, skipSelf: true })
       }
       return null

@@ -58,12 +58,15 @@ describe("the front-end code written once", () => {
       expect(resolveId(`${own}Socket.ts`, `${own}../test/types.test.ts`)).toBe(`${sharedSources}index.ts`.replace("index", "Socket"))
     })
 
-    it("a shared module's packages resolve from the front-end (its own effect); the rest is left to vite", async () => {
+    it("a shared module's or shared test's packages resolve from the front-end (its own effect); the rest is left to vite", async () => {
       expect(await resolveId("effect/Effect", `${sharedSources}Socket.ts`)).toEqual({ id: "resolved:effect/Effect" })
       expect(resolved.at(-1)).toEqual(["effect/Effect", `${own}index.ts`])
+      // the shared tests (packages/frontend/test) run under the front-end's own vitest and effect
+      expect(await resolveId("vitest", `${sharedSources}../test/types.ts`)).toEqual({ id: "resolved:vitest" })
+      expect(resolved.at(-1)).toEqual(["vitest", `${own}index.ts`])
       expect(resolveId("node:net", `${sharedSources}NodeStream.ts`)).toBe(null)
       expect(resolveId("effect/Effect", `${own}internal/port.ts`)).toBe(null)
-      expect(resolveId("./support/doubles.js", slashes(Path.join(root, "test/dial.test.ts")))).toBe(null)
+      expect(resolveId("./support/doubles.js", slashes(Path.join(root, "test/cli.test.ts")))).toBe(null)
       expect(resolveId("./missing.js", `${sharedSources}Socket.ts`)).toBe(null)
     })
   })

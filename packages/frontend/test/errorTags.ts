@@ -1,10 +1,10 @@
 /**
- * The error tags of each public function, one table for both front-ends: packages/effect-connectex/test/types.test.ts (Effect 3) and
- * packages/effect4/test/types.test.ts (Effect 4) each build the same record from their own functions and check
- * it equals this one, so a function typed with a wider or narrower union on either front-end fails to compile.
+ * The error tags of each public function, one table for both front-ends: packages/frontend/test/types.ts builds the
+ * same record from each front-end's own functions (run by each front-end's test/types.test.ts) and checks it
+ * equals this one, so a function typed with a wider or narrower union on either front-end fails to compile.
  * Written out (not derived from the core tag lists the front-ends use), so that a change to a function's union
  * is a change made here on purpose. A timeout is not in the table: Effect 3 calls it TimeoutException, Effect 4
- * TimeoutError; each file adds its own.
+ * TimeoutError (the type test leaves out the front-end's own `timeoutTag`).
  */
 export interface ErrorTags {
   readonly "Socket.open":
