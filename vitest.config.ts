@@ -14,7 +14,9 @@ export default defineConfig({
       { find: /^@effect-connectex\/core$/, replacement: `${src("core")}index.ts` },
       { find: /^@effect-connectex\/core\/(.*)$/, replacement: `${src("core")}$1.ts` },
       { find: /^effect-connectex$/, replacement: `${src("effect-connectex")}index.ts` },
-      { find: /^effect-connectex\/(.*)$/, replacement: `${src("effect-connectex")}$1.ts` }
+      { find: /^effect-connectex\/(.*)$/, replacement: `${src("effect-connectex")}$1.ts` },
+      // what the tests written once (packages/frontend/test) take from the front-end they run on
+      { find: /^#test-kit$/, replacement: fileURLToPath(new URL("./packages/effect-connectex/test/support/kit.ts", import.meta.url)) }
     ]
   },
   test: {

@@ -16,7 +16,9 @@ export default defineConfig({
       { find: /^@effect-connectex\/core$/, replacement: `${core}index.ts` },
       { find: /^@effect-connectex\/core\/(.*)$/, replacement: `${core}$1.ts` },
       { find: /^@effect-connectex\/effect4$/, replacement: `${self}index.ts` },
-      { find: /^@effect-connectex\/effect4\/(.*)$/, replacement: `${self}$1.ts` }
+      { find: /^@effect-connectex\/effect4\/(.*)$/, replacement: `${self}$1.ts` },
+      // what the tests written once (packages/frontend/test) take from this front-end
+      { find: /^#test-kit$/, replacement: fileURLToPath(new URL("./test/support/kit.ts", import.meta.url)) }
     ]
   },
   test: {
