@@ -1,50 +1,14 @@
 /**
- * Addresses and error messages on the Effect 4 front-end, as packages/effect-connectex/test/SocketAddress.test.ts and test/errors.test.ts
- * check them on Effect 3: the core's address records are Effect 4 values as they are (`"~effect/Equal"`,
- * `"~effect/Hash"`), and a bad argument's message says which argument and why, with no generic advice.
+ * Addresses and error messages on the Effect 4 front-end. The SocketAddress cases are written once for both
+ * front-ends (packages/frontend/test/socketAddress.ts); the messages follow, as the repository's
+ * packages/effect-connectex/test/errors.test.ts checks them on Effect 3: a bad argument's message says which
+ * argument and why, with no generic advice.
  */
-import * as Core from "@effect-connectex/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Equal from "effect/Equal"
-import * as Hash from "effect/Hash"
-import * as HashSet from "effect/HashSet"
 import type * as Scope from "effect/Scope"
-import { ConnectEx, type Iocp, Listener, Simulated, Socket, SocketAddress, WsaError } from "../src/index.js"
-
-describe("SocketAddress", () => {
-  it("the core's records: Equal, Hash and HashSet; JSON and toEqual see the fields", () => {
-    const fromCore = Core.makeIpv4("10.0.0.1", 80)
-    expect(Equal.equals(fromCore, SocketAddress.ipv4("10.0.0.1", 80))).toBe(true)
-    expect(Equal.equals(fromCore, SocketAddress.ipv4("10.0.0.1", 81))).toBe(false)
-    expect(Hash.hash(fromCore)).toBe(Hash.hash(SocketAddress.ipv4("10.0.0.1", 80)))
-    expect(Equal.equals(SocketAddress.ipv6("0::1", 1), SocketAddress.ipv6("::1", 1))).toBe(true)
-    const set = HashSet.make(SocketAddress.ipv4("10.0.0.1", 80), fromCore, SocketAddress.ipv6("::1", 80), SocketAddress.ipv6("0::1", 80))
-    expect(HashSet.size(set)).toBe(2)
-    expect(HashSet.has(set, Core.makeIpv6("::1", 80, 0, 0))).toBe(true)
-    expect(HashSet.has(set, SocketAddress.ipv6("::1", 80, { scopeId: 1 }))).toBe(false)
-    expect(JSON.stringify(fromCore)).toBe('{"family":"ipv4","host":"10.0.0.1","port":80}')
-    expect(fromCore).toEqual({ family: "ipv4", host: "10.0.0.1", port: 80 })
-    expect(SocketAddress.equals(fromCore, { family: "ipv4", host: "10.0.0.1", port: 80 })).toBe(true)
-  })
-
-  it.effect("an address a driver returns equals the one the user built", () =>
-    Effect.gen(function*() {
-      const listener = yield* Listener.listen(SocketAddress.ipv4("127.0.0.1", 0))
-      const bound = yield* Listener.address(listener)
-      expect(Equal.equals(bound, SocketAddress.ipv4("127.0.0.1", bound.port))).toBe(true)
-      expect(HashSet.has(HashSet.make(SocketAddress.ipv4("127.0.0.1", bound.port)), bound)).toBe(true)
-    }).pipe(Effect.scoped, Effect.provide(ConnectEx.layer)))
-
-  it.effect("parse and validate: WSAEINVAL (WSAEAFNOSUPPORT for an unknown family), an argument error", () =>
-    Effect.gen(function*() {
-      const parsed = yield* Effect.flip(SocketAddress.parse("localhost:80"))
-      expect(parsed._tag).toBe("WSAEINVAL")
-      expect(parsed.message).toMatch(/^parse failed with WSAEINVAL \(an invalid argument\): Cannot parse the address text "localhost:80"/)
-      expect((yield* Effect.flip(SocketAddress.validate({ family: "ipv9" }, "connect")))._tag).toBe("WSAEAFNOSUPPORT")
-      expect((yield* SocketAddress.validate({ family: "ipv4", host: "127.0.0.1", port: 1 }, "bind")).port).toBe(1)
-    }))
-})
+import { ConnectEx, type Iocp, Simulated, Socket, SocketAddress, WsaError } from "../src/index.js"
+import "../../frontend/test/socketAddress.js"
 
 describe("advice only where it applies (issue 20)", () => {
   const layer = ConnectEx.layerSimulated(Simulated.network({}))

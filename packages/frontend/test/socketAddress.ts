@@ -1,6 +1,15 @@
+/**
+ * SocketAddress: parsing, validation, constructors, bytes, and the core's address records as Effect values
+ * (Equal, Hash, HashSet) with nothing installed at import. Written once for both front-ends: each one's
+ * test/socketAddress.test.ts imports it, where `../src/` is that front-end and `effect` and `@effect/vitest` its
+ * own.
+ */
 import { describe, expect, it } from "@effect/vitest"
 import * as Core from "@effect-connectex/core"
-import { Effect, Equal, Hash, HashSet } from "effect"
+import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
+import * as Hash from "effect/Hash"
+import * as HashSet from "effect/HashSet"
 import { ConnectEx, Listener, SocketAddress } from "../src/index.js"
 
 describe("SocketAddress", () => {
@@ -75,11 +84,18 @@ describe("SocketAddress", () => {
     expect(SocketAddress.equals(fromCore, { family: "ipv4", host: "10.0.0.1", port: 80 })).toBe(true)
   })
 
-  it.scoped("an address a driver returns equals the one the user built", () =>
+  it.effect("an address a driver returns equals the one the user built", () =>
     Effect.gen(function*() {
       const listener = yield* Listener.listen(SocketAddress.ipv4("127.0.0.1", 0))
       const bound = yield* Listener.address(listener)
       expect(Equal.equals(bound, SocketAddress.ipv4("127.0.0.1", bound.port))).toBe(true)
       expect(HashSet.has(HashSet.make(SocketAddress.ipv4("127.0.0.1", bound.port)), bound)).toBe(true)
-    }).pipe(Effect.provide(ConnectEx.layer)))
+    }).pipe(Effect.scoped, Effect.provide(ConnectEx.layer)))
+
+  it.effect("parse and validate: an argument error that says what it could not parse; a valid record is returned", () =>
+    Effect.gen(function*() {
+      const parsed = yield* Effect.flip(SocketAddress.parse("localhost:80"))
+      expect(parsed.message).toMatch(/^parse failed with WSAEINVAL \(an invalid argument\): Cannot parse the address text "localhost:80"/)
+      expect((yield* SocketAddress.validate({ family: "ipv4", host: "127.0.0.1", port: 1 }, "bind")).port).toBe(1)
+    }))
 })
