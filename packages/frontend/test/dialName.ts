@@ -262,13 +262,13 @@ describe("dialName on the simulated network (TestClock)", () => {
 describe("dialName for real (loopback, system resolver)", () => {
   it.live("localhost: the system resolver's addresses are raced; the echo server answers", () =>
     Effect.gen(function*() {
-      const peer = { address: yield* echoServer("ipv4") }
-      const { address, socket } = yield* HappyEyeballs.dialName("localhost", peer.address.port, {
+      const echo = yield* echoServer("ipv4")
+      const { address, socket } = yield* HappyEyeballs.dialName("localhost", echo.port, {
         data: text("ping"),
         timeout: "5 seconds"
       })
       // localhost may resolve to ::1 too: nothing listens on that port there, so IPv4 wins either way
-      expect(SocketAddress.format(address)).toBe(SocketAddress.format(peer.address))
+      expect(SocketAddress.format(address)).toBe(SocketAddress.format(echo))
       expect(decode(yield* Socket.receive(socket, 10))).toBe("ping")
       expect((yield* Iocp.stats).pending).toBe(0)
     }).pipe(Effect.scoped, Effect.provide(ConnectEx.layer)))
@@ -276,12 +276,12 @@ describe("dialName for real (loopback, system resolver)", () => {
   it.live("::1 drops the SYN: 127.0.0.1 starts after the stagger and wins; the pending connect is cancelled", () =>
     Effect.gen(function*() {
       const dark = yield* pendingTarget("ipv6")
-      const peer = { address: yield* echoServer("ipv4") }
+      const echo = yield* echoServer("ipv4")
       const before = yield* Iocp.stats
       const started = Date.now()
-      const { address } = yield* HappyEyeballs.dialList([peer.address, dark], { attemptDelay: "100 millis" })
+      const { address } = yield* HappyEyeballs.dialList([echo, dark], { attemptDelay: "100 millis" })
       expect(Date.now() - started).toBeGreaterThanOrEqual(90)
-      expect(SocketAddress.format(address)).toBe(SocketAddress.format(peer.address))
+      expect(SocketAddress.format(address)).toBe(SocketAddress.format(echo))
       const after = yield* Iocp.stats
       expect(after.pending).toBe(0)
       expect(after.sockets).toBe(before.sockets + 1) // the winner, still open in this scope
@@ -291,12 +291,12 @@ describe("dialName for real (loopback, system resolver)", () => {
     Effect.gen(function*() {
       const refused6 = yield* refusedPort("ipv6")
       const refused4 = yield* refusedPort("ipv4")
-      const peer = { address: yield* echoServer("ipv4") }
+      const echo = yield* echoServer("ipv4")
       const started = Date.now()
       // a stagger far longer than the test: only the refusal can have started the IPv4 attempt
-      const { address } = yield* HappyEyeballs.dialList([peer.address, refused6], { attemptDelay: "20 seconds" })
+      const { address } = yield* HappyEyeballs.dialList([echo, refused6], { attemptDelay: "20 seconds" })
       expect(Date.now() - started).toBeLessThan(Duration.toMillis("10 seconds"))
-      expect(SocketAddress.format(address)).toBe(SocketAddress.format(peer.address))
+      expect(SocketAddress.format(address)).toBe(SocketAddress.format(echo))
       // every attempt refused alike: the refusal itself (caught as a single dial's), its message naming both
       const error = yield* Effect.flip(HappyEyeballs.dialList([refused4, refused6]))
       expect(error._tag).toBe("WSAECONNREFUSED")
