@@ -3,6 +3,7 @@
 // the package, so the shared modules' `effect` is the package's own (effect 4 in packages/effect4) and their
 // relative imports reach the package's own modules, as TypeScript's `rootDirs` (the typecheck) and
 // scripts/frontendSources.ts (vitest) see the two folders. Source maps name the files the code was written in.
+// scripts/build.mjs builds the whole repository with `stage` and `pointSourceMaps` in one process.
 //   node scripts/build-frontend.mjs effect-connectex effect4
 import { execFileSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
@@ -19,10 +20,9 @@ const filesUnder = (dir, prefix = "") =>
     return entry.isDirectory() ? filesUnder(Path.join(dir, entry.name), path) : [path]
   })
 
-const build = (name) => {
-  const pkg = Path.join(root, "packages", name)
-  const own = Path.join(pkg, "src")
-  const stage = Path.join(pkg, "build/src")
+/** Which file each staged file was copied from, by its path under src/ (the front-end's own and the shared). */
+const originsOf = (name) => {
+  const own = Path.join(root, "packages", name, "src")
   const origin = new Map()
   for (const [dir, files] of [[shared, filesUnder(shared)], [own, filesUnder(own)]]) {
     for (const file of files) {
@@ -30,6 +30,15 @@ const build = (name) => {
       origin.set(file, Path.join(dir, file))
     }
   }
+  return origin
+}
+
+const stageOf = (name) => Path.join(root, "packages", name, "build/src")
+
+/** Copies the front-end's own src/ and the shared folder into its build/src, ready for tsconfig.build.json. */
+export const stage = (name) => {
+  const stage = stageOf(name)
+  const origin = originsOf(name)
   // The copy follows both folders: a file removed from them leaves it, a file unchanged is not written again
   // (tsc's incremental state then finds nothing to compile).
   if (existsSync(stage)) {
@@ -41,9 +50,13 @@ const build = (name) => {
     mkdirSync(Path.dirname(to), { recursive: true })
     cpSync(from, to)
   }
-  execFileSync(process.execPath, [tsc, "-b", Path.join(pkg, "tsconfig.build.json")], { stdio: "inherit" })
-  // Point each source map at the file the code was written in (the copy is a build detail).
-  const dist = Path.join(pkg, "dist")
+}
+
+/** Points each source map of the front-end's dist/ at the file the code was written in (the copy is a build detail). */
+export const pointSourceMaps = (name) => {
+  const stage = stageOf(name)
+  const origin = originsOf(name)
+  const dist = Path.join(root, "packages", name, "dist")
   for (const file of filesUnder(dist).filter((f) => f.endsWith(".js.map"))) {
     const mapPath = Path.join(dist, file)
     const map = JSON.parse(readFileSync(mapPath, "utf8"))
@@ -56,9 +69,15 @@ const build = (name) => {
   }
 }
 
-const names = process.argv.slice(2)
-if (names.length === 0 || names.some((name) => !existsSync(Path.join(root, "packages", name, "tsconfig.build.json")))) {
-  console.error("usage: node scripts/build-frontend.mjs <front-end package folder>... (effect-connectex, effect4)")
-  process.exit(2)
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const names = process.argv.slice(2)
+  if (names.length === 0 || names.some((name) => !existsSync(Path.join(root, "packages", name, "tsconfig.build.json")))) {
+    console.error("usage: node scripts/build-frontend.mjs <front-end package folder>... (effect-connectex, effect4)")
+    process.exit(2)
+  }
+  for (const name of names) {
+    stage(name)
+    execFileSync(process.execPath, [tsc, "-b", Path.join(root, "packages", name, "tsconfig.build.json")], { stdio: "inherit" })
+    pointSourceMaps(name)
+  }
 }
-for (const name of names) build(name)

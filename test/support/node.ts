@@ -26,19 +26,10 @@ export const runNode = (args: ReadonlyArray<string>, timeout = 60_000): Promise<
 
 /**
  * Builds the packages' dist/ and the test-only native helpers the soak bench loads (for a vitest run that
- * did not come through `npm test`, which builds first; tsc skips what is up to date). The Effect 3 front-end
- * is built by scripts/build-frontend.mjs (its own src/ and packages/frontend/src), before the CLI that uses it.
+ * did not come through `npm test`, which builds first; what is up to date is skipped): scripts/build.mjs, in one
+ * child process.
  */
 export const buildDist = async (): Promise<void> => {
-  const tsc = Path.join(root, "node_modules", "typescript", "bin", "tsc")
-  const steps = [
-    [tsc, "-b", "packages/core"],
-    [Path.join(root, "scripts", "build-frontend.mjs"), "effect-connectex"],
-    [tsc, "-b", "packages/cli"],
-    [tsc, "-p", "test/support/tsconfig.json"]
-  ]
-  for (const args of steps) {
-    const build = await runNode(args, 240_000)
-    if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`)
-  }
+  const build = await runNode([Path.join(root, "scripts", "build.mjs"), "--testing"], 240_000)
+  if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`)
 }
